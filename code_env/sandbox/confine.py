@@ -1,0 +1,680 @@
+"""The confinement layers around one sandboxed child process (standard library only).
+
+This module runs inside the sandbox's worker processes, which are started as
+``python -I harness.py`` and must not import the rest of the package. Each layer is
+cheap and independent; the worker probes once at start which of them the kernel and
+its privileges allow, and applies those to every child it forks:
+
+==================  ==================================================================
+layer               what it stops
+==================  ==================================================================
+session             a child's processes are one group the worker can kill at once
+rlimits             memory (address space), CPU time, file size, open files, cores
+seccomp             new processes (fork, vfork, clone without CLONE_THREAD, exec),
+                    sockets, ptrace, signals to other processes, mounts, namespaces,
+                    System V IPC objects, kernel keyrings, BPF, io_uring (x86_64 and
+                    aarch64)
+uid                 (root only) a fresh unprivileged uid per worker: no write access to
+                    files it does not own, no signals to other users' processes, and
+                    RLIMIT_NPROC counts only its own processes
+netns               (root only) an empty network namespace: no interface but a loopback
+                    that is down, so no TCP, UDP or DNS
+mountns / tmpfs     (root only) the worker's private mount namespace, with size-limited
+                    tmpfs over the world-writable directories (/tmp, /var/tmp, /dev/shm,
+                    ...): the child works in /tmp, and the worker empties them all after
+                    every program, so nothing a program writes reaches the host or the
+                    next program
+cgroup              (root, cgroup v1/v2 pids controller) a pids limit and a list of
+                    every process the child made, however it detached, for the kill
+==================  ==================================================================
+
+What none of these layers stop is written down in docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import resource
+import signal
+import struct
+import time
+
+CLONE_THREAD = 0x00010000
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_REC = 0x4000
+MS_REMOUNT = 0x20
+MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
+SECCOMP_MODE_FILTER = 2
+
+#: World-writable directories that get a private tmpfs in the child's mount namespace.
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+#: The first of the unprivileged uids given to workers (uid = base + worker pid).
+UID_BASE = 200_000
+CGROUP_NAME = "code_env_sandbox"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_char_p,
+]
+_libc.unshare.argtypes = [ctypes.c_int]
+_libc.prctl.argtypes = [
+    ctypes.c_int,
+    ctypes.c_ulong,
+    ctypes.c_ulong,
+    ctypes.c_ulong,
+    ctypes.c_ulong,
+]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def prctl(option: int, arg: int = 0) -> None:
+    """``prctl(option, arg)``, raising OSError on failure."""
+    _check(_libc.prctl(option, arg, 0, 0, 0), f"prctl({option})")
+
+
+def unshare(flags: int) -> None:
+    """``unshare(flags)``, raising OSError on failure."""
+    _check(_libc.unshare(flags), "unshare")
+
+
+def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    """``mount(2)``, raising OSError on failure."""
+    _check(
+        _libc.mount(
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+# --- seccomp ----------------------------------------------------------------------------
+
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+# Syscalls denied with EPERM, per architecture (numbers from the kernel's tables).
+_DENIED = {
+    "x86_64": {
+        "fork": 57,
+        "vfork": 58,
+        "execve": 59,
+        "execveat": 322,
+        "ptrace": 101,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "tkill": 200,
+        "mount": 165,
+        "umount2": 166,
+        "pivot_root": 155,
+        "chroot": 161,
+        "unshare": 272,
+        "setns": 308,
+        "bpf": 321,
+        "perf_event_open": 298,
+        "keyctl": 250,
+        "add_key": 248,
+        "request_key": 249,
+        "userfaultfd": 323,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "kexec_load": 246,
+        "kexec_file_load": 320,
+        "init_module": 175,
+        "finit_module": 313,
+        "delete_module": 176,
+        "reboot": 169,
+        "swapon": 167,
+        "swapoff": 168,
+        "open_by_handle_at": 304,
+        "name_to_handle_at": 303,
+        "pidfd_send_signal": 424,
+        "pidfd_getfd": 438,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+        "fsmount": 432,
+        "fspick": 433,
+        "mount_setattr": 442,
+        "acct": 163,
+        "personality": 135,
+        "syslog": 103,
+        "iopl": 172,
+        "ioperm": 173,
+        "fanotify_init": 300,
+        "process_madvise": 440,
+    },
+    "aarch64": {
+        "execve": 221,
+        "execveat": 281,
+        "ptrace": 117,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "tkill": 130,
+        "mount": 40,
+        "umount2": 39,
+        "pivot_root": 41,
+        "chroot": 51,
+        "unshare": 97,
+        "setns": 268,
+        "bpf": 280,
+        "perf_event_open": 241,
+        "keyctl": 219,
+        "add_key": 217,
+        "request_key": 218,
+        "userfaultfd": 282,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "kexec_load": 104,
+        "kexec_file_load": 294,
+        "init_module": 105,
+        "finit_module": 273,
+        "delete_module": 106,
+        "reboot": 142,
+        "swapon": 224,
+        "swapoff": 225,
+        "open_by_handle_at": 265,
+        "name_to_handle_at": 264,
+        "pidfd_send_signal": 424,
+        "pidfd_getfd": 438,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+        "fsmount": 432,
+        "fspick": 433,
+        "mount_setattr": 442,
+        "acct": 89,
+        "personality": 92,
+        "syslog": 116,
+        "fanotify_init": 262,
+        "process_madvise": 440,
+    },
+}
+_SPECIAL = {
+    "x86_64": {"clone": 56, "clone3": 435, "socket": 41, "kill": 62, "tgkill": 234},
+    "aarch64": {"clone": 220, "clone3": 435, "socket": 198, "kill": 129, "tgkill": 131},
+}
+_X32_SYSCALL_BIT = 0x40000000
+
+# Classic BPF opcodes.
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_JGE_K = 0x35
+_JSET_K = 0x45
+_RET_K = 0x06
+_RET_ALLOW = 0x7FFF0000
+_RET_KILL_PROCESS = 0x80000000
+_RET_ERRNO = 0x00050000
+
+
+def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
+    return struct.pack("HBBI", code, jt, jf, k & 0xFFFFFFFF)
+
+
+def seccomp_arch() -> str | None:
+    """The machine name if this module has a seccomp syscall table for it, else None."""
+    machine = platform.machine()
+    return machine if machine in AUDIT_ARCH else None
+
+
+def build_seccomp_filter(own_pid: int, arch: str) -> bytes:
+    """A classic-BPF seccomp program for a child whose pid is ``own_pid``.
+
+    Allows every syscall except: the ones in ``_DENIED`` (EPERM); ``clone`` without
+    ``CLONE_THREAD`` (EPERM: threads yes, processes no); ``clone3`` (ENOSYS, so the C
+    library falls back to ``clone``, whose flags a filter can read); ``socket``
+    (EACCES); ``kill``/``tgkill`` aimed at any process but the child itself or its
+    own group (EPERM); and, on x86_64, the x32 ABI (EPERM). A foreign architecture
+    kills the process.
+    """
+    nr_off, arch_off, arg0_off = 0, 4, 16  # offsets in struct seccomp_data
+    special = _SPECIAL[arch]
+    denied = sorted(set(_DENIED[arch].values()))
+    eperm = _RET_ERRNO | errno.EPERM
+    prog: list[bytes] = []
+
+    def ret(value: int) -> None:
+        prog.append(_insn(_RET_K, 0, 0, value))
+
+    # 1. the architecture must be the one the numbers are for
+    prog.append(_insn(_LD_W_ABS, 0, 0, arch_off))
+    prog.append(_insn(_JEQ_K, 1, 0, AUDIT_ARCH[arch]))
+    ret(_RET_KILL_PROCESS)
+    prog.append(_insn(_LD_W_ABS, 0, 0, nr_off))
+    if arch == "x86_64":
+        prog.append(_insn(_JGE_K, 0, 1, _X32_SYSCALL_BIT))
+        ret(eperm)
+    # 2. plain denials
+    for nr in denied:
+        prog.append(_insn(_JEQ_K, 0, 1, nr))
+        ret(eperm)
+    # 3. clone3: ENOSYS makes glibc fall back to clone, whose flags we can inspect
+    prog.append(_insn(_JEQ_K, 0, 1, special["clone3"]))
+    ret(_RET_ERRNO | errno.ENOSYS)
+    # 4. socket: no network, no unix sockets to host services
+    prog.append(_insn(_JEQ_K, 0, 1, special["socket"]))
+    ret(_RET_ERRNO | errno.EACCES)
+    # 5. clone: threads only
+    prog.append(_insn(_JEQ_K, 0, 4, special["clone"]))
+    prog.append(_insn(_LD_W_ABS, 0, 0, arg0_off))
+    prog.append(_insn(_JSET_K, 0, 1, CLONE_THREAD))
+    ret(_RET_ALLOW)
+    ret(eperm)
+    # 6. kill(pid, sig): only itself, its own group (0 or -pid)
+    prog.append(_insn(_JEQ_K, 0, 6, special["kill"]))
+    prog.append(_insn(_LD_W_ABS, 0, 0, arg0_off))
+    prog.append(_insn(_JEQ_K, 3, 0, own_pid))
+    prog.append(_insn(_JEQ_K, 2, 0, 0))
+    prog.append(_insn(_JEQ_K, 1, 0, -own_pid))
+    ret(eperm)
+    ret(_RET_ALLOW)
+    # 7. tgkill(tgid, tid, sig): only its own threads
+    prog.append(_insn(_JEQ_K, 0, 4, special["tgkill"]))
+    prog.append(_insn(_LD_W_ABS, 0, 0, arg0_off))
+    prog.append(_insn(_JEQ_K, 1, 0, own_pid))
+    ret(eperm)
+    ret(_RET_ALLOW)
+    ret(_RET_ALLOW)
+    return b"".join(prog)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class SeccompFilter:
+    """A filter built once in the worker; each child patches in its own pid.
+
+    The pid appears as the constant of a few compare instructions; rebuilding the
+    whole program in every child would cost a quarter of a millisecond.
+    """
+
+    _PLACEHOLDER = 0x7EADBEEF
+
+    def __init__(self, arch: str) -> None:
+        self.arch = arch
+        template = build_seccomp_filter(self._PLACEHOLDER, arch)
+        self._buffer = ctypes.create_string_buffer(template, len(template))
+        self._fprog = _SockFprog(len(template) // 8, ctypes.addressof(self._buffer))
+        # (offset of the k field, sign) for every instruction comparing against the pid
+        self._slots = []
+        for offset in range(0, len(template), 8):
+            (k,) = struct.unpack_from("I", template, offset + 4)
+            if k == self._PLACEHOLDER:
+                self._slots.append((offset + 4, 1))
+            elif k == (-self._PLACEHOLDER) & 0xFFFFFFFF:
+                self._slots.append((offset + 4, -1))
+
+    def install(self, own_pid: int) -> None:
+        """Patch in ``own_pid`` and install the filter on the calling process."""
+        for offset, sign in self._slots:
+            struct.pack_into("I", self._buffer, offset, (sign * own_pid) & 0xFFFFFFFF)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        _check(
+            _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(self._fprog), 0, 0),
+            "seccomp",
+        )
+
+
+def install_seccomp(program: bytes) -> None:
+    """Install a seccomp filter given as raw BPF (used by the probe)."""
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    buf = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
+    _check(
+        _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0),
+        "seccomp",
+    )
+
+
+# --- cgroups ----------------------------------------------------------------------------
+
+
+def _pids_cgroup_root() -> str | None:
+    """The writable root of a pids controller hierarchy (v1 or v2), or None."""
+    candidates = ["/sys/fs/cgroup/pids", "/sys/fs/cgroup"]
+    for root in candidates:
+        if root.endswith("pids"):
+            ok = os.path.isfile(os.path.join(root, "cgroup.procs"))
+        else:  # cgroup v2: the pids controller must be enabled for children
+            try:
+                with open(os.path.join(root, "cgroup.subtree_control")) as fh:
+                    ok = "pids" in fh.read().split()
+            except OSError:
+                ok = False
+        if ok and os.access(root, os.W_OK):
+            return root
+    return None
+
+
+class Cgroup:
+    """A pids cgroup for one worker's children: a process limit and a process list."""
+
+    def __init__(self, path: str, max_pids: int) -> None:
+        self.path = path
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "pids.max"), "w") as fh:
+            fh.write(str(max_pids))
+
+    @classmethod
+    def create(cls, name: str, max_pids: int) -> Cgroup | None:
+        """A new cgroup named ``name`` under this project's folder, or None if the
+        pids controller is not available or not writable. Empty cgroups that workers
+        killed before they could clean up are removed on the way."""
+        root = _pids_cgroup_root()
+        if root is None:
+            return None
+        parent = os.path.join(root, CGROUP_NAME)
+        try:
+            for stale in os.listdir(parent):
+                if stale.startswith("worker-") and not _alive(int(stale[7:] or 0)):
+                    try:
+                        os.rmdir(os.path.join(parent, stale))
+                    except OSError:
+                        pass
+        except (OSError, ValueError):
+            pass
+        try:
+            return cls(os.path.join(parent, name), max_pids)
+        except OSError:
+            return None
+
+    def add(self, pid: int) -> None:
+        """Move a process into this cgroup."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as fh:
+            fh.write(str(pid))
+
+    def count(self) -> int:
+        """How many tasks (processes and threads) are in this cgroup now."""
+        try:
+            with open(os.path.join(self.path, "pids.current")) as fh:
+                return int(fh.read())
+        except (OSError, ValueError):
+            return -1
+
+    def pids(self) -> list[int]:
+        """The processes in this cgroup now."""
+        try:
+            with open(os.path.join(self.path, "cgroup.procs")) as fh:
+                return [int(line) for line in fh if line.strip()]
+        except OSError:
+            return []
+
+    def remove(self) -> None:
+        """Delete the cgroup (it must hold no process)."""
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass
+
+
+# --- the worker's own set-up, once --------------------------------------------------------
+
+
+class Capabilities:
+    """What confinement the kernel and this worker's privileges allow."""
+
+    def __init__(self) -> None:
+        self.root = os.geteuid() == 0
+        self.seccomp_arch = seccomp_arch()
+        self.netns = False
+        self.mountns = False
+        self.cgroup: Cgroup | None = None
+        self.uid: int | None = None
+        self.seccomp: SeccompFilter | None = None
+        self.scratch: list[str] = []
+        self.tmpfs_mb = 0
+
+    def layers(self) -> list[str]:
+        """The names of the layers in force, for reports and docs."""
+        names = ["session", "rlimits", "scrubbed-env", "fd-hygiene"]
+        if self.seccomp is not None:
+            names.append("seccomp")
+        if self.uid is not None:
+            names.append("uid")
+        if self.netns:
+            names.append("netns")
+        if self.mountns:
+            names.append("mountns-tmpfs")
+        if self.cgroup is not None:
+            names.append("cgroup-pids")
+        return names
+
+
+def _can_fork_and(fn) -> bool:
+    """Run ``fn`` in a throwaway child; True if it returned without raising."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fn()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def prepare_worker(max_pids: int, tmpfs_mb: int = 64) -> Capabilities:
+    """Set up the worker process itself and probe what its children can get.
+
+    The worker becomes a child subreaper (orphans of its children are re-parented to
+    it, not to init, so it can find and kill them). As root it moves itself into an
+    empty network namespace and a private mount namespace with fresh tmpfs over the
+    world-writable directories; every child inherits both at no per-child cost.
+    """
+    caps = Capabilities()
+    try:
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass
+    if caps.seccomp_arch:
+        seccomp = SeccompFilter(caps.seccomp_arch)
+        if _can_fork_and(lambda: seccomp.install(os.getpid())):
+            caps.seccomp = seccomp
+        else:
+            caps.seccomp_arch = None
+    if caps.root:
+        try:
+            unshare(CLONE_NEWNET)
+            caps.netns = True
+        except OSError:
+            pass
+        try:
+            unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
+            mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+            caps.scratch = [p for p in SCRATCH_DIRS if os.path.isdir(p)]
+            for path in caps.scratch:
+                mount(
+                    "tmpfs",
+                    path,
+                    "tmpfs",
+                    MS_NOSUID | MS_NODEV,
+                    f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777",
+                )
+            caps.mountns = True
+            caps.tmpfs_mb = tmpfs_mb
+        except OSError:
+            caps.scratch = []
+        caps.uid = UID_BASE + os.getpid()
+        # The worker joins its own cgroup once; children inherit it at fork, which is
+        # much cheaper than moving each child in (an RCU grace period per move).
+        caps.cgroup = Cgroup.create(f"worker-{os.getpid()}", max_pids + 1)
+        if caps.cgroup is not None:
+            try:
+                caps.cgroup.add(os.getpid())
+            except OSError:
+                caps.cgroup.remove()
+                caps.cgroup = None
+    return caps
+
+
+# --- the child, after fork and before the untrusted program ---------------------------------
+
+
+def confine_child(
+    caps: Capabilities,
+    *,
+    memory_mb: int,
+    cpu_seconds: int,
+    file_size_mb: int,
+    max_open_files: int,
+    max_processes: int,
+) -> None:
+    """Apply every available layer to the calling (freshly forked) process.
+
+    The namespaces were set up once by the worker and are inherited. Order matters:
+    the uid switch needs privileges and clears the parent-death signal, and the
+    seccomp filter comes last.
+    """
+    worker_pid = os.getppid()
+    os.setsid()
+    mb = 1024 * 1024
+    limits = [
+        (resource.RLIMIT_AS, memory_mb * mb),
+        (resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1),
+        (resource.RLIMIT_FSIZE, file_size_mb * mb),
+        (resource.RLIMIT_NOFILE, max_open_files),
+        (resource.RLIMIT_CORE, 0),
+    ]
+    if caps.uid is not None:
+        limits.append((resource.RLIMIT_NPROC, max_processes))
+    for item in limits:
+        which, soft = item[0], item[1]
+        hard = item[2] if len(item) > 2 else soft
+        resource.setrlimit(which, (soft, hard))
+    if caps.uid is not None:
+        os.setgroups([])
+        os.setresgid(caps.uid, caps.uid, caps.uid)
+        os.setresuid(caps.uid, caps.uid, caps.uid)
+    # After the uid switch, which clears it: the worker dies -> the child dies.
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != worker_pid:
+        os._exit(70)
+    if caps.seccomp is not None:
+        caps.seccomp.install(os.getpid())
+
+
+def kill_leftovers(caps: Capabilities, child_pid: int) -> int:
+    """Kill whatever a child left behind; return how many processes were killed.
+
+    The cgroup lists every process the child created, however it detached (a new
+    session, a double fork). Without one, a seccomp filter means the child could not
+    create processes, so its own group is all there is. Without either, the worker's
+    children (it is a subreaper: orphans come back to it) and the child's session are
+    searched in /proc.
+    """
+    killed = 0
+    if child_pid > 0:
+        try:
+            os.killpg(child_pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if caps.cgroup is not None and caps.cgroup.count() != 1:  # 1: the worker alone
+        me = os.getpid()
+        for _ in range(1000):
+            pids = [p for p in caps.cgroup.pids() if p != me]
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except ProcessLookupError:
+                    pass
+            _reap_all()
+            time.sleep(0.001)
+    elif caps.seccomp is None:
+        me = os.getpid()
+        for pid in _proc_pids():
+            stat = _proc_stat(pid)
+            if stat and pid != me and (stat[1] == me or (child_pid > 0 and stat[2] == child_pid)):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+    _reap_all()
+    return killed
+
+
+def wipe_scratch(caps: Capabilities, tmpfs_mb: int) -> None:
+    """Empty the scratch tmpfs between programs (and resize them if asked)."""
+    import shutil
+
+    for path in caps.scratch:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+    if caps.mountns and tmpfs_mb != caps.tmpfs_mb:
+        for path in caps.scratch:
+            mount(
+                "tmpfs",
+                path,
+                None,
+                MS_REMOUNT | MS_NOSUID | MS_NODEV,
+                f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777",
+            )
+        caps.tmpfs_mb = tmpfs_mb
+
+
+def _reap_all() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _alive(pid: int) -> bool:
+    return pid > 0 and os.path.exists(f"/proc/{pid}")
+
+
+def _proc_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _proc_stat(pid: int) -> tuple[int, int, int] | None:
+    """(pid, parent pid, session id) from /proc/<pid>/stat, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2 :].split()
+    return pid, int(fields[1]), int(fields[3])

@@ -1,0 +1,802 @@
+"""The sandbox's worker and child processes (standard library only).
+
+Three roles live here, all trusted code except where marked:
+
+* **worker** (``python -s -B harness.py --worker``): a warm process that reads jobs
+  from the front (the :class:`~code_env.sandbox.Sandbox` in the user's process) on
+  stdin and answers on stdout. It compiles the program (never running it), then forks
+  one confined **child** per run, feeds it nothing but the program, the setup code and
+  test *instructions* (inputs, never expected values), watches its deadlines and output
+  caps, kills it and anything it left, and streams the child's raw events back.
+* **child**: runs the untrusted program, then each test instruction, and writes one
+  JSON event per line to its result pipe: the value a test produced, or the exception
+  it raised. It decides nothing; the front compares values.
+* **exec child** (``harness.py --child``): the same child started as a fresh
+  interpreter, for the ``subprocess`` and ``bubblewrap`` backends.
+
+Function tasks run the program once per child and then every test in the same
+namespace (program, setup code and tests share one module namespace, as MBPP and
+HumanEval expect). If a test kills the child (timeout, crash, ``os._exit``), a fresh
+child re-runs the program and continues with the next test. Standard-input tasks run
+the program as ``__main__`` once per test, each in a fresh child.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import gc
+import io
+import json
+import math
+import os
+import random
+import select
+import signal
+import struct
+import sys
+import time
+
+if __name__ == "__main__":  # run as a script: siblings are top-level modules
+    import confine  # type: ignore[import-not-found]
+else:
+    from code_env.sandbox import confine
+
+# Modules imported once by the worker so that children, which inherit them through
+# fork, import them for free.
+PRELOAD = (
+    "array",
+    "bisect",
+    "collections",
+    "copy",
+    "datetime",
+    "decimal",
+    "fractions",
+    "functools",
+    "heapq",
+    "itertools",
+    "math",
+    "operator",
+    "random",
+    "re",
+    "statistics",
+    "string",
+    "typing",
+    "unicodedata",
+    "cmath",
+    "textwrap",
+    "dataclasses",
+    "enum",
+)
+
+RESULT_FD = 3
+#: Directory fds (from this number up) that keep the import path reachable by children.
+IMPORT_FD_BASE = 10
+IMPORT_DIRS: list[str] = []
+#: The builtins as the worker found them: test expressions are evaluated with these.
+PRISTINE_BUILTINS = dict(builtins.__dict__)
+MAX_EVENT_BYTES = 4 * 1024 * 1024  # one value may not exceed this once encoded
+_FRAME = struct.Struct("!I")
+
+
+# --- framing between front and worker ------------------------------------------------------
+
+
+def write_frame(fd: int, obj: object) -> None:
+    """Write one length-prefixed JSON message."""
+    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = _FRAME.pack(len(data)) + data
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+class FrameReader:
+    """Incremental reader of length-prefixed JSON messages from a file descriptor."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.pending: collections.deque = collections.deque()
+        self.eof = False
+
+    def feed(self) -> None:
+        """Read what is available (call when the fd is readable) and parse it."""
+        chunk = os.read(self.fd, 1 << 20)
+        if not chunk:
+            self.eof = True
+        self.buffer += chunk
+        while len(self.buffer) >= 4:
+            (size,) = _FRAME.unpack_from(self.buffer)
+            if len(self.buffer) < 4 + size:
+                break
+            self.pending.append(json.loads(self.buffer[4 : 4 + size].decode("utf-8")))
+            del self.buffer[: 4 + size]
+
+    def read_blocking(self) -> object | None:
+        """The next message, waiting for it; None at end of input."""
+        while not self.pending:
+            if self.eof:
+                return None
+            self.feed()
+        return self.pending.popleft()
+
+
+# --- values: child -> front, as tagged JSON -------------------------------------------------
+
+
+class Unserializable(Exception):
+    """A value that cannot cross as data (the test fails; the run goes on)."""
+
+
+def encode_value(value, depth: int = 0):
+    """Plain data as JSON, with every JSON object a tag for a non-JSON type.
+
+    ``{"t": [...]}`` tuple, ``{"s": [...]}`` set, ``{"fs": [...]}`` frozenset,
+    ``{"d": [[k, v], ...]}`` dict, ``{"f": "inf"|"-inf"|"nan"}``, ``{"b": hex}`` bytes,
+    ``{"c": [re, im]}`` complex, ``{"i": hex}`` an int too long for decimal text.
+    Subclasses of these types cross as their base type. Anything else raises
+    :class:`Unserializable`.
+    """
+    if depth > 100:
+        raise Unserializable("nested too deeply")
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, int):
+        value = int.__index__(value)
+        return value if value.bit_length() < 10_000 else {"i": hex(value)}
+    if isinstance(value, float):
+        value = float.__float__(value)
+        return value if math.isfinite(value) else {"f": repr(value)}
+    if isinstance(value, str):
+        return str.__str__(value)
+    d = depth + 1
+    if isinstance(value, list):
+        return [encode_value(v, d) for v in list.__iter__(value)]
+    if isinstance(value, tuple):
+        return {"t": [encode_value(v, d) for v in tuple.__iter__(value)]}
+    if isinstance(value, dict):
+        return {"d": [[encode_value(k, d), encode_value(v, d)] for k, v in dict.items(value)]}
+    if isinstance(value, frozenset):
+        return {"fs": [encode_value(v, d) for v in frozenset.__iter__(value)]}
+    if isinstance(value, set):
+        return {"s": [encode_value(v, d) for v in set.__iter__(value)]}
+    if isinstance(value, (bytes, bytearray)):
+        return {"b": bytes(value).hex()}
+    if isinstance(value, complex):
+        return {"c": [encode_value(value.real, d), encode_value(value.imag, d)]}
+    module = getattr(type(value), "__module__", "")
+    if module == "numpy" and hasattr(value, "tolist"):
+        return encode_value(value.tolist(), d)
+    raise Unserializable(type(value).__name__)
+
+
+# --- the child (runs untrusted code) ----------------------------------------------------
+
+
+_pending: list[bytes] = []
+
+
+def _emit(event: dict, flush: bool = False) -> None:
+    """Queue an event; write the queue when ``flush`` (one write per test, not two).
+
+    Events are flushed when a test starts, so the worker always knows which test is
+    running (its deadline) and has every earlier result should the child be killed.
+    """
+    _pending.append(json.dumps(event).encode("ascii") + b"\n")
+    if flush:
+        os.write(RESULT_FD, b"".join(_pending))
+        _pending.clear()
+
+
+def _error_event(exc: BaseException) -> dict:
+    try:
+        message = str(exc)[:500]
+    except BaseException:
+        message = ""
+    return {"error": type(exc).__name__.lower(), "msg": message}
+
+
+def _resolve(ns: dict, name: str):
+    """A function by name, or a LeetCode-style ``Solution().name`` method."""
+    if name in ns:
+        return ns[name]
+    solution = ns.get("Solution")
+    if isinstance(solution, type) and hasattr(solution, name):
+        return getattr(solution(), name)
+    raise NameError(f"name '{name}' is not defined")
+
+
+def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: int) -> None:
+    """Child: run the program, the setup, then tests ``start..`` in one namespace."""
+    ns = {"__name__": "solution", "__builtins__": builtins}
+    try:
+        exec(code, ns)
+        if setup_code is not None:
+            exec(setup_code, ns)
+    except BaseException as exc:
+        _emit({"ev": "import", **_error_event(exc)}, flush=True)
+        return
+    _emit({"ev": "import"})
+    # A program may patch builtins; the tests' own expressions see the originals.
+    ns["__builtins__"] = PRISTINE_BUILTINS
+    loads = json.loads
+    tests = job["tests"]
+    for i in range(start, len(tests)):
+        test = tests[i]
+        _emit({"ev": "start", "i": i}, flush=True)
+        try:
+            op = test["op"]
+            if op == "call":
+                value = _resolve(ns, test["fn"])(*loads(test["args"]))
+            elif op == "eval":
+                value = eval(test_codes[i], ns)
+            else:
+                exec(test_codes[i], ns)
+                value = None
+            if test.get("want") == "truth":
+                event = {"ev": "result", "i": i, "truth": bool(value)}
+            else:
+                try:
+                    event = {"ev": "result", "i": i, "value": encode_value(value)}
+                except Unserializable as exc:
+                    event = {"ev": "result", "i": i, "unserializable": str(exc)}
+        except BaseException as exc:
+            event = {"ev": "result", "i": i, **_error_event(exc)}
+        try:
+            _emit(event)
+        except (ValueError, RecursionError, OverflowError) as exc:
+            _emit({"ev": "result", "i": i, "unserializable": type(exc).__name__})
+    _emit({"ev": "done"}, flush=True)
+
+
+def _run_stdio_program(code) -> None:
+    """Child: run the program as ``__main__`` (stdin is the test's input)."""
+    ns = {"__name__": "__main__", "__builtins__": builtins}
+    try:
+        exec(code, ns)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            if isinstance(exc.code, str):
+                print(exc.code, file=sys.stderr)
+            _emit({"ev": "import", "error": "systemexit", "msg": repr(exc.code)[:200]}, True)
+            return
+    except BaseException as exc:
+        import traceback
+
+        traceback.print_exc()
+        _emit({"ev": "import", **_error_event(exc)}, flush=True)
+        return
+    _emit({"ev": "import"}, flush=True)
+
+
+def child_main(job: dict, code, setup_code, test_codes, start: int, stdio: bool) -> None:
+    """Child: everything after confinement. Never returns."""
+    status = 0
+    try:
+        random.seed(0)
+        sys.setrecursionlimit(1000)
+        if stdio:
+            _run_stdio_program(code)
+        else:
+            _run_function_tests(job, code, setup_code, test_codes, start)
+    except BaseException:
+        status = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        os._exit(status)
+
+
+def _pin_import_dirs() -> None:
+    """Reach the import path through directory fds that children inherit.
+
+    Run as root, the worker gives each child an unprivileged uid, which may not be
+    allowed to walk to the interpreter's files (under /root, mode 0700, say). A path
+    of the form /proc/self/fd/N reaches an open directory without walking its
+    parents, so the import path, and the ``__path__`` of every package already
+    imported, is rewritten that way once, here, before any child exists.
+    """
+    renames: list[tuple[str, str]] = []
+    for path in list(sys.path):
+        if path and os.path.isdir(path) and len(IMPORT_DIRS) < 32:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            target = IMPORT_FD_BASE + len(IMPORT_DIRS)
+            os.dup2(fd, target, inheritable=False)
+            os.close(fd)
+            IMPORT_DIRS.append(path)
+            renames.append((os.path.abspath(path), f"/proc/self/fd/{target}"))
+    sys.path[:] = [new for _, new in renames]
+    renames.sort(key=lambda pair: -len(pair[0]))  # the longest prefix wins
+
+    def rename(entry: str) -> str:
+        for old, new in renames:
+            if entry == old or entry.startswith(old + os.sep):
+                return new + entry[len(old) :]
+        return entry
+
+    for module in list(sys.modules.values()):
+        package_path = getattr(module, "__path__", None)
+        if isinstance(package_path, list):
+            package_path[:] = [rename(p) for p in package_path]
+    sys.path_importer_cache.clear()
+
+
+def _fresh_stdio() -> None:
+    """Text streams on fds 0-2, made once in the worker and inherited (with empty
+    buffers) by every child, which saves each child building its own."""
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(1, "w", closefd=False)), errors="backslashreplace"
+    )
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)), errors="backslashreplace"
+    )
+
+
+# --- the runner (trusted): one job, one or more children -----------------------------------
+
+
+class Run:
+    """What the worker saw of one child."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.killed_for: str | None = None  # "timeout", "outputlimit", "stopped"
+        self.signal: int | None = None
+        self.exit_code: int | None = None
+        self.current_test: int | None = None
+        self.protocol_error = False
+        self.sent: set[int] = set()  # results already streamed to the front
+
+
+def _read_available(fd: int) -> bytes | None:
+    """Whatever is available now; b"" at EOF; None if nothing yet."""
+    try:
+        return os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return None
+
+
+class Runner:
+    """Runs jobs: compile, fork confined children, watch them, report raw events."""
+
+    def __init__(self, caps: confine.Capabilities, control_fd: int | None = None) -> None:
+        self.caps = caps
+        self.control = FrameReader(control_fd) if control_fd is not None else None
+        self._code_cache: dict[tuple[str, str], object] = {}
+        self.stop_requested = False
+        self.job_id: object = None
+        self.live = None  # set while streaming results as they arrive
+
+    # compilation (trusted: compile() never runs the code)
+
+    def _compile_cached(self, source: str, mode: str):
+        key = (source, mode)
+        code = self._code_cache.get(key)
+        if code is None:
+            if len(self._code_cache) > 20_000:
+                self._code_cache.clear()
+            code = compile(source, "<test>", mode, dont_inherit=True)
+            self._code_cache[key] = code
+        return code
+
+    def run_job(self, job: dict, send) -> None:
+        """Run one job, calling ``send(event)`` for each event and a final ``end``."""
+        started = time.monotonic()
+        self.stop_requested = False
+        self.job_id = job.get("id")
+        self.live = send if job.get("stream") and job["mode"] == "function" else None
+        limits = job["limits"]
+        try:
+            code = compile(job["program"], "<program>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
+            kind = type(exc).__name__.lower()
+            if isinstance(exc, ValueError):  # NUL bytes: a SyntaxError from 3.12 on
+                kind = "syntaxerror"
+            send(
+                {
+                    "ev": "compile",
+                    "error": kind,
+                    "msg": str(exc)[:500],
+                    "lineno": getattr(exc, "lineno", None),
+                }
+            )
+            send({"ev": "end", "duration_s": time.monotonic() - started})
+            return
+        try:
+            setup = self._compile_cached(job["setup"], "exec") if job.get("setup") else None
+            test_codes = [
+                self._compile_cached(t["code"], "eval" if t["op"] == "eval" else "exec")
+                if t["op"] != "call"
+                else None
+                for t in job.get("tests", [])
+            ]
+        except SyntaxError as exc:
+            send({"ev": "task_error", "msg": f"the task's own code does not compile: {exc}"})
+            send({"ev": "end", "duration_s": time.monotonic() - started})
+            return
+        total_deadline = started + limits["total_timeout_s"]
+        if job["mode"] == "stdio":
+            stdout, stderr = self._run_stdio_job(job, code, total_deadline, send)
+        else:
+            stdout, stderr = self._run_function_job(
+                job, code, setup, test_codes, total_deadline, send
+            )
+        send(
+            {
+                "ev": "end",
+                "duration_s": time.monotonic() - started,
+                "stdout": stdout[: limits["max_output_bytes"]].decode("utf-8", "replace"),
+                "stderr": stderr[-8000:].decode("utf-8", "replace"),
+            }
+        )
+
+    def _run_stdio_job(self, job, code, total_deadline, send) -> tuple[bytearray, bytearray]:
+        """One child per test input; each result carries the program's output."""
+        stderr = bytearray()
+        for i, text in enumerate(job["inputs"]):
+            if self.stop_requested:
+                send({"ev": "result", "i": i, "error": "stopped", "msg": ""})
+                continue
+            if time.monotonic() >= total_deadline:
+                send({"ev": "result", "i": i, "error": "timeout", "msg": "program time limit"})
+                continue
+            run = self._run_child(job, code, None, None, 0, text, total_deadline)
+            event = {"ev": "result", "i": i, "stdout": run.stdout.decode("utf-8", "replace")}
+            imported = next((e for e in run.events if e.get("ev") == "import"), None)
+            cause = self._killed_cause(run)
+            if cause is None and imported is not None and "error" in imported:
+                cause = {"error": imported["error"], "msg": imported.get("msg", "")}
+            if cause is None and imported is None and run.exit_code != 0:
+                cause = {"error": "exit", "msg": f"exit status {run.exit_code}"}
+            event.update(cause or {})
+            stderr += run.stderr[-4000:]
+            send(event)
+        return bytearray(), stderr
+
+    def _run_function_job(self, job, code, setup, test_codes, total_deadline, send):
+        """The program once, then every test; a fresh child after a test kills one."""
+        stdout, stderr = bytearray(), bytearray()
+        n_tests = len(job["tests"])
+        reported: set[int] = set()
+        start, first = 0, True
+        while True:
+            run = self._run_child(job, code, setup, test_codes, start, None, total_deadline)
+            stdout += run.stdout
+            stderr += run.stderr
+            imported = next((e for e in run.events if e.get("ev") == "import"), None)
+            if imported is None or "error" in imported:
+                if first:
+                    cause = self._killed_cause(run) or (
+                        {"error": imported["error"], "msg": imported.get("msg", "")}
+                        if imported is not None
+                        else {"error": "exit", "msg": f"exit status {run.exit_code}"}
+                    )
+                    send({"ev": "import", **cause})
+                    return stdout, stderr
+                break  # a restart that could not even import: the rest is not run
+            if first:
+                send(imported)
+                first = False
+            for event in run.events:
+                if event.get("ev") == "result":
+                    reported.add(event["i"])
+                    if event["i"] not in run.sent:
+                        send(event)
+            finished = any(e.get("ev") == "done" for e in run.events)
+            if finished or run.current_test is None:
+                break
+            cause = self._killed_cause(run) or {
+                "error": "exit",
+                "msg": f"exit status {run.exit_code}",
+            }
+            send({"ev": "result", "i": run.current_test, **cause})
+            reported.add(run.current_test)
+            start = run.current_test + 1
+            if start >= n_tests or self.stop_requested or time.monotonic() >= total_deadline:
+                break
+        out_of_time = time.monotonic() >= total_deadline
+        for i in range(n_tests):
+            if i not in reported:
+                reason = (
+                    "stopped" if self.stop_requested else "timeout" if out_of_time else "notrun"
+                )
+                send({"ev": "result", "i": i, "error": reason, "msg": ""})
+        return stdout, stderr
+
+    @staticmethod
+    def _killed_cause(run: Run) -> dict | None:
+        """Why a child was stopped from outside or died by a signal, or None."""
+        if run.protocol_error:
+            return {"error": "protocol", "msg": "malformed or duplicate result messages"}
+        if run.killed_for == "stopped":
+            return {"error": "stopped", "msg": "stopped after an earlier failure"}
+        if run.killed_for is not None:
+            return {"error": run.killed_for, "msg": ""}
+        if run.signal is None:
+            return None
+        if run.signal == signal.SIGXCPU:
+            return {"error": "timeout", "msg": "CPU time limit"}
+        if run.signal == signal.SIGSEGV:
+            return {"error": "segfault", "msg": "SIGSEGV"}
+        if run.signal == signal.SIGXFSZ:
+            return {"error": "outputlimit", "msg": "file size limit"}
+        try:
+            name = signal.Signals(run.signal).name
+        except ValueError:
+            name = str(run.signal)
+        return {"error": "killed", "msg": name}
+
+    def _spawn(self, job, code, setup, test_codes, start, stdin_text, fds) -> int:
+        """Fork a confined child; returns its pid."""
+        result_w, out_w, err_w, stdin_fd = fds
+        limits = job["limits"]
+        pid = os.fork()
+        if pid != 0:
+            return pid
+        try:  # the child
+            os.dup2(stdin_fd, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            os.dup2(result_w, RESULT_FD)
+            os.closerange(RESULT_FD + 1, IMPORT_FD_BASE)
+            os.closerange(IMPORT_FD_BASE + len(IMPORT_DIRS), 1 << 16)
+            confine.confine_child(
+                self.caps,
+                memory_mb=limits["memory_mb"],
+                cpu_seconds=max(1, math.ceil(limits["total_timeout_s"]) + 1),
+                file_size_mb=limits["file_size_mb"],
+                max_open_files=limits["max_open_files"],
+                max_processes=limits["max_processes"],
+            )
+            os.chdir("/tmp" if self.caps.mountns else limits["workdir"])
+        except BaseException as exc:
+            try:
+                os.write(2, f"sandbox set-up failed: {exc!r}\n".encode())
+            finally:
+                os._exit(70)
+        child_main(job, code, setup, test_codes, start, job["mode"] == "stdio")
+        os._exit(0)  # not reached
+
+    def _run_child(self, job, code, setup, test_codes, start, stdin_text, total_deadline) -> Run:
+        limits = job["limits"]
+        run = Run()
+        result_r, result_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        if stdin_text is not None:
+            stdin_fd = os.memfd_create("stdin")
+            os.write(stdin_fd, stdin_text.encode("utf-8"))
+            os.lseek(stdin_fd, 0, os.SEEK_SET)
+        else:
+            stdin_fd = os.open(os.devnull, os.O_RDONLY)
+        workdir = None
+        if not self.caps.mountns:
+            import tempfile
+
+            workdir = tempfile.mkdtemp(prefix="code_env_run_")
+            if self.caps.uid is not None:
+                os.chown(workdir, self.caps.uid, self.caps.uid)
+            job["limits"]["workdir"] = workdir
+        pid = self._spawn(
+            job, code, setup, test_codes, start, stdin_text, (result_w, out_w, err_w, stdin_fd)
+        )
+        for fd in (result_w, out_w, err_w, stdin_fd):
+            os.close(fd)
+        try:
+            self._watch(run, pid, result_r, out_r, err_r, limits, total_deadline)
+        finally:
+            for fd in (result_r, out_r, err_r):
+                os.close(fd)
+            if workdir is not None:
+                import shutil
+
+                shutil.rmtree(workdir, ignore_errors=True)
+            else:
+                confine.wipe_scratch(self.caps, limits["tmpfs_mb"])
+        return run
+
+    def _poll_control(self) -> None:
+        """Take "stop" messages for the current job from the front."""
+        assert self.control is not None
+        self.control.feed()
+        keep = collections.deque()
+        for msg in self.control.pending:
+            if isinstance(msg, dict) and "stop" in msg:
+                if msg["stop"] == self.job_id:
+                    self.stop_requested = True
+            else:
+                keep.append(msg)
+        self.control.pending = keep
+        if self.control.eof:
+            self.stop_requested = True
+
+    def _watch(
+        self,
+        run: Run,
+        pid: int,
+        result_r: int,
+        out_r: int,
+        err_r: int,
+        limits: dict,
+        total_deadline: float,
+    ) -> None:
+        """Follow one child until it ends or must be killed, then reap it and its leftovers."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        poller = select.poll()
+        streams = {result_r: bytearray(), out_r: run.stdout, err_r: run.stderr}
+        for fd in streams:
+            os.set_blocking(fd, False)
+            poller.register(fd, select.POLLIN)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+        if self.control is not None:
+            poller.register(self.control.fd, select.POLLIN)
+        per_test = limits["timeout_s"]
+        cap = limits["max_output_bytes"]
+        lines = streams[result_r]
+        seen: set[int] = set()
+        test_deadline = time.monotonic() + per_test
+        status: int | None = None
+        while status is None:
+            deadline = min(test_deadline, total_deadline)
+            now = time.monotonic()
+            if now >= deadline:
+                run.killed_for = "timeout"
+                break
+            wait_ms = max(1, int((deadline - now) * 1000)) if pidfd is not None else 10
+            child_exited = False
+            for fd, _ in poller.poll(wait_ms):
+                if fd == pidfd:
+                    child_exited = True
+                elif self.control is not None and fd == self.control.fd:
+                    self._poll_control()
+                elif fd in streams:
+                    chunk = _read_available(fd)
+                    if chunk == b"":
+                        poller.unregister(fd)
+                    elif chunk:
+                        streams[fd] += chunk
+            if len(lines) > MAX_EVENT_BYTES or len(run.stdout) > cap or len(run.stderr) > cap:
+                run.killed_for = "outputlimit"
+                break
+            test_deadline = self._take_events(run, lines, seen, test_deadline, per_test)
+            if self.stop_requested:
+                run.killed_for = "stopped"
+                break
+            if pidfd is None:
+                waited, wstatus = os.waitpid(pid, os.WNOHANG)
+                if waited:
+                    status = wstatus
+            elif child_exited:
+                _, status = os.waitpid(pid, 0)
+        if status is None:  # killed by us: its whole group first, then reap it
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+        if pidfd is not None:
+            os.close(pidfd)
+        confine.kill_leftovers(self.caps, pid)
+        # The writers are all gone now: drain what is left in the pipes.
+        for fd, target in streams.items():
+            while len(target) <= MAX_EVENT_BYTES:
+                chunk = _read_available(fd)
+                if not chunk:
+                    break
+                target += chunk
+        del run.stdout[cap:]
+        del run.stderr[cap:]
+        self._take_events(run, lines, seen, test_deadline, per_test)
+        if os.WIFSIGNALED(status) and run.killed_for is None:
+            run.signal = os.WTERMSIG(status)
+        elif os.WIFEXITED(status):
+            run.exit_code = os.WEXITSTATUS(status)
+
+    def _take_events(
+        self, run: Run, buffer: bytearray, seen: set[int], test_deadline: float, per_test: float
+    ) -> float:
+        """Parse complete event lines; returns the (possibly reset) per-test deadline."""
+        while True:
+            end = buffer.find(b"\n")
+            if end < 0:
+                return test_deadline
+            line = bytes(buffer[:end])
+            del buffer[: end + 1]
+            try:
+                event = json.loads(line)
+                kind = event["ev"]
+            except (ValueError, KeyError, TypeError):
+                run.protocol_error = True
+                continue
+            if kind == "start":
+                run.current_test = event.get("i")
+                test_deadline = time.monotonic() + per_test
+                continue
+            if kind == "result":
+                i = event.get("i")
+                if not isinstance(i, int) or i in seen or i != run.current_test:
+                    run.protocol_error = True
+                    continue
+                seen.add(i)
+                run.current_test = None
+                if self.live is not None:  # streaming: the front may answer with "stop"
+                    self.live(event)
+                    run.sent.add(i)
+            run.events.append(event)
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+def serve() -> None:
+    """Worker main loop: one job at a time from stdin, events to stdout."""
+    front_in = os.dup(0)
+    front_out = os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    config = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    for name in PRELOAD:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    sys.path[:] = [p for p in sys.path if p != os.path.dirname(os.path.abspath(__file__))]
+    if os.geteuid() == 0:
+        _pin_import_dirs()
+    _fresh_stdio()
+    caps = confine.prepare_worker(
+        max_pids=int(config.get("max_processes", 32)), tmpfs_mb=int(config.get("tmpfs_mb", 64))
+    )
+    if "cpu" in config:  # a child then starts on its worker's core, not across the machine
+        try:
+            os.sched_setaffinity(0, {int(config["cpu"])})
+        except (AttributeError, OSError, ValueError):
+            pass
+    # Children touch fewer inherited pages when the collector leaves these alone.
+    gc.freeze()
+    write_frame(front_out, {"ev": "hello", "pid": os.getpid(), "layers": caps.layers()})
+    runner = Runner(caps, control_fd=front_in)
+    reader = runner.control
+    assert reader is not None
+    try:
+        while True:
+            job = reader.read_blocking()
+            if job is None:
+                break
+            if not isinstance(job, dict) or "program" not in job:
+                continue  # a "stop" that arrived after its job had finished
+            if job.get("stream"):  # the front judges as results arrive (stop_on_failure)
+
+                def send(event: dict, _id=job["id"]) -> None:
+                    event["id"] = _id
+                    write_frame(front_out, event)
+
+                runner.run_job(job, send)
+            else:  # one message per job: fewer wake-ups on both sides
+                events: list[dict] = []
+                runner.run_job(job, events.append)
+                write_frame(front_out, {"id": job["id"], "ev": "batch", "events": events})
+    finally:
+        if caps.cgroup is not None:
+            confine.kill_leftovers(caps, 0)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        serve()
+    else:
+        sys.exit("usage: harness.py --worker [CONFIG_JSON]")

@@ -1,0 +1,264 @@
+"""The parent's side of grading: decode what the child sent, compare, decide.
+
+Nothing here trusts the child: values arrive as tagged JSON (see
+``harness.encode_value``) and are rebuilt as plain Python data before any comparison,
+so a returned object cannot take part in its own judgement.
+
+Comparison rules (docs/sandbox.md):
+
+* values compare with Python's ``==``, except that floats, anywhere inside
+  containers, compare with ``math.isclose(rel_tol, abs_tol)``;
+* in ``call`` tests a tuple and a list with the same items are equal (JSON has no
+  tuple); in asserts they are not, as in Python;
+* stdio output compares line by line with trailing whitespace stripped and trailing
+  empty lines ignored; leading whitespace counts.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+from code_env.sandbox.plan import Check
+from code_env.sandbox.result import ExecutionResult, Outcome, TestResult
+
+_OPS = {
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "is": operator.is_,
+    "is not": operator.is_not,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+}
+
+
+class DecodeError(ValueError):
+    """The child sent something that is not a well-formed tagged value."""
+
+
+def decode_value(data: Any, depth: int = 0) -> Any:
+    """Rebuild a value from the child's tagged JSON (the inverse of ``encode_value``)."""
+    if depth > 120:
+        raise DecodeError("nested too deeply")
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    d = depth + 1
+    if isinstance(data, list):
+        return [decode_value(v, d) for v in data]
+    if not isinstance(data, dict) or len(data) != 1:
+        raise DecodeError("not a tagged value")
+    ((tag, body),) = data.items()
+    try:
+        if tag == "t":
+            return tuple(decode_value(v, d) for v in body)
+        if tag == "s":
+            return {decode_value(v, d) for v in body}
+        if tag == "fs":
+            return frozenset(decode_value(v, d) for v in body)
+        if tag == "d":
+            return {decode_value(k, d): decode_value(v, d) for k, v in body}
+        if tag == "f" and body in ("inf", "-inf", "nan"):
+            return float(body)
+        if tag == "b":
+            return bytes.fromhex(body)
+        if tag == "c":
+            return complex(decode_value(body[0], d), decode_value(body[1], d))
+        if tag == "i":
+            return int(body, 16)
+    except (TypeError, ValueError) as exc:  # unhashable set member, bad hex...
+        raise DecodeError(str(exc)) from None
+    raise DecodeError(f"unknown tag {tag!r}")
+
+
+def values_equal(
+    actual: Any,
+    expected: Any,
+    *,
+    seq_equal: bool = False,
+    rel_tol: float = 1e-6,
+    abs_tol: float = 1e-9,
+) -> bool:
+    """Python's ``==`` with a tolerance for floats, recursively (see the module doc)."""
+    if isinstance(actual, float) or isinstance(expected, float):
+        if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
+            if math.isnan(actual) or math.isnan(expected):
+                return False
+            if math.isinf(actual) or math.isinf(expected):
+                return actual == expected
+            return math.isclose(actual, expected, rel_tol=rel_tol, abs_tol=abs_tol)
+        return False
+    seq = (list, tuple)
+    if isinstance(actual, seq) and isinstance(expected, seq):
+        if type(actual) is not type(expected) and not seq_equal:
+            return False
+        return len(actual) == len(expected) and all(
+            values_equal(a, e, seq_equal=seq_equal, rel_tol=rel_tol, abs_tol=abs_tol)
+            for a, e in zip(actual, expected, strict=True)
+        )
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        if actual.keys() != expected.keys():
+            return False
+        return all(
+            values_equal(
+                actual[k], expected[k], seq_equal=seq_equal, rel_tol=rel_tol, abs_tol=abs_tol
+            )
+            for k in expected
+        )
+    try:
+        return bool(actual == expected)
+    except Exception:
+        return False
+
+
+def stdio_equal(actual: str, expected: str) -> bool:
+    """Output comparison: per line, trailing whitespace and trailing blank lines ignored."""
+
+    def lines(text: str) -> list[str]:
+        out = [line.rstrip() for line in text.splitlines()]
+        while out and not out[-1]:
+            out.pop()
+        return out
+
+    return lines(actual) == lines(expected)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def judge_test(index: int, event: dict, check: Check, rel_tol: float, abs_tol: float) -> TestResult:
+    """The verdict on one test from the child's result event."""
+    evidence = check.evidence
+    if "error" in event:
+        return TestResult(
+            index,
+            False,
+            error=str(event["error"]) or "error",
+            message=str(event.get("msg", ""))[:500],
+            evidence=evidence,
+        )
+    if "unserializable" in event:
+        return TestResult(
+            index,
+            False,
+            message=f"the value is not data: {event['unserializable']}",
+            evidence=evidence,
+        )
+    if check.kind == "stdio":
+        output = event.get("stdout", "")
+        ok = isinstance(output, str) and stdio_equal(output, check.expected)
+        return TestResult(index, ok, evidence=evidence, actual=_short(output))
+    if check.kind == "opaque":
+        return TestResult(index, True, evidence=evidence)
+    if check.kind == "truth":
+        truth = event.get("truth")
+        if not isinstance(truth, bool):
+            return TestResult(index, False, message="no truth value", evidence=evidence)
+        return TestResult(index, truth != check.negate, evidence=evidence, actual=repr(truth))
+    try:
+        actual = decode_value(event.get("value"))
+    except DecodeError as exc:
+        return TestResult(index, False, message=f"malformed value: {exc}", evidence=evidence)
+    if check.op == "==":
+        ok = values_equal(
+            actual, check.expected, seq_equal=check.seq_equal, rel_tol=rel_tol, abs_tol=abs_tol
+        )
+    elif check.op == "!=":
+        ok = not values_equal(
+            actual, check.expected, seq_equal=check.seq_equal, rel_tol=rel_tol, abs_tol=abs_tol
+        )
+    else:
+        try:
+            ok = bool(_OPS[check.op](actual, check.expected))
+        except Exception as exc:
+            return TestResult(
+                index,
+                False,
+                message=f"cannot compare: {exc}",
+                evidence=evidence,
+                actual=_short(actual),
+            )
+    return TestResult(index, ok, evidence=evidence, actual=_short(actual))
+
+
+def assemble(
+    events: Sequence[dict],
+    checks: Sequence[Check],
+    *,
+    rel_tol: float = 1e-6,
+    abs_tol: float = 1e-9,
+    stop_on_failure: bool = False,
+) -> ExecutionResult:
+    """Turn a job's events into an :class:`ExecutionResult`.
+
+    Precedence: COMPILE_ERROR > RUNTIME_ERROR (import failed, or any test raised,
+    timed out or hit a limit) > FAILED_TEST > PASSED. The subtype is that of the
+    first error in test order. With ``stop_on_failure``, every test after the first
+    failure counts as ``stopped`` whether or not it had finished before the stop
+    reached the child, so that the result does not depend on timing.
+    """
+    n = len(checks)
+    end = next((e for e in events if e.get("ev") == "end"), {})
+    common = {
+        "stdout": end.get("stdout", ""),
+        "stderr": end.get("stderr", ""),
+        "duration_s": float(end.get("duration_s", 0.0)),
+    }
+    compile_event = next((e for e in events if e.get("ev") == "compile"), None)
+    if compile_event is not None:
+        return ExecutionResult(
+            Outcome.COMPILE_ERROR,
+            compile_event.get("error", "syntaxerror"),
+            0,
+            n,
+            message=compile_event.get("msg", ""),
+            error_line=compile_event.get("lineno"),
+            **common,
+        )
+    task_error = next((e for e in events if e.get("ev") in ("task_error", "sandbox_error")), None)
+    if task_error is not None:
+        return ExecutionResult(
+            Outcome.RUNTIME_ERROR, "sandboxerror", 0, n, message=task_error.get("msg", ""), **common
+        )
+    import_event = next((e for e in events if e.get("ev") == "import"), None)
+    if import_event is not None and "error" in import_event:
+        return ExecutionResult(
+            Outcome.RUNTIME_ERROR,
+            import_event["error"],
+            0,
+            n,
+            message=import_event.get("msg", ""),
+            **common,
+        )
+    by_index = {
+        e["i"]: e for e in events if e.get("ev") == "result" and isinstance(e.get("i"), int)
+    }
+    results = []
+    for i, check in enumerate(checks):
+        event = by_index.get(i, {"error": "notrun", "msg": "no result"})
+        verdict = judge_test(i, event, check, rel_tol, abs_tol)
+        if stop_on_failure and results and not all(r.passed for r in results):
+            verdict = TestResult(
+                i,
+                False,
+                error="stopped",
+                message="after an earlier failure",
+                evidence=verdict.evidence,
+            )
+        results.append(verdict)
+    n_passed = sum(r.passed for r in results)
+    first_error = next((r for r in results if r.error not in (None, "stopped")), None)
+    if first_error is not None:
+        outcome, subtype, message = Outcome.RUNTIME_ERROR, first_error.error, first_error.message
+    elif n_passed < n:
+        first_fail = next(r for r in results if not r.passed)
+        outcome, subtype, message = Outcome.FAILED_TEST, None, first_fail.message
+    else:
+        outcome, subtype, message = Outcome.PASSED, None, ""
+    return ExecutionResult(outcome, subtype, n_passed, n, tuple(results), message=message, **common)

@@ -1,0 +1,580 @@
+"""The :class:`Sandbox`: a pool of warm workers that grade untrusted programs.
+
+>>> from code_env import load_tasks
+>>> from code_env.sandbox import Sandbox
+>>> task = load_tasks("builtin")[0]
+>>> with Sandbox(workers=2) as sb:                      # doctest: +SKIP
+...     result = sb.run(task.program(task.solutions[0]), task)
+>>> result.outcome                                      # doctest: +SKIP
+<Outcome.PASSED: 'passed'>
+
+The front (this module, in the caller's process) never runs untrusted code. It sends
+each job to a worker process, which compiles the program and forks a confined child
+per run; the child's raw values come back and are judged here, against expected
+values the worker and the child never see.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import hashlib
+import json
+import os
+import queue
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from code_env.sandbox import harness
+from code_env.sandbox.judge import assemble, judge_test
+from code_env.sandbox.plan import Check, plan_test
+from code_env.sandbox.result import ExecutionResult, Limits, Outcome
+from code_env.tasks.model import Task, TestCase
+
+HARNESS_PATH = Path(harness.__file__).resolve()
+BACKENDS = ("fork", "subprocess", "bubblewrap")
+
+# The only environment a worker (and so a child) ever sees.
+WORKER_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "HOME": "/tmp",
+}
+
+
+@dataclass
+class SandboxStats:
+    """Counters since the sandbox started."""
+
+    programs: int = 0
+    """Programs graded (cache hits included)."""
+    cache_hits: int = 0
+    """Programs answered from the cache."""
+    executed: int = 0
+    """Programs sent to a worker."""
+    worker_restarts: int = 0
+    """Workers replaced after dying or missing a deadline."""
+
+    @property
+    def cache_hit_rate(self) -> float:
+        """``cache_hits / programs`` (0.0 before any program)."""
+        return self.cache_hits / self.programs if self.programs else 0.0
+
+
+@dataclass
+class _Job:
+    message: dict[str, Any]
+    checks: list[Check]
+    stop_on_failure: bool
+    watchdog_s: float
+    future: Future
+
+
+class _Worker:
+    """One warm worker process and the front's pipe ends to it."""
+
+    def __init__(self, index: int, backend: str, limits: Limits) -> None:
+        self.index = index
+        settings: dict[str, Any] = {
+            "max_processes": limits.max_processes,
+            "tmpfs_mb": limits.tmpfs_mb,
+        }
+        cpus = _usable_cpus()
+        if cpus:
+            settings["cpu"] = cpus[index % len(cpus)]
+        config = json.dumps(settings)
+        argv = [sys.executable, "-s", "-B", str(HARNESS_PATH), "--worker", config]
+        if backend == "bubblewrap":
+            argv = _bubblewrap_argv() + argv
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            env=dict(WORKER_ENV),
+            close_fds=True,
+            start_new_session=True,
+            cwd="/",
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.to_worker = self.proc.stdin.fileno()
+        self.reader = harness.FrameReader(self.proc.stdout.fileno())
+        hello = self._read(timeout=60.0)
+        if not isinstance(hello, dict) or hello.get("ev") != "hello":
+            self.kill()
+            raise RuntimeError(f"sandbox worker failed to start (got {hello!r})")
+        self.layers: list[str] = list(hello.get("layers", []))
+        self.pid = int(hello.get("pid", self.proc.pid))
+
+    def _read(self, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while not self.reader.pending:
+            if self.reader.eof:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.reader.fd], [], [], left)
+            if ready:
+                self.reader.feed()
+        return self.reader.pending.popleft()
+
+    def send(self, message: dict) -> None:
+        harness.write_frame(self.to_worker, message)
+
+    def execute(self, job: _Job, rel_tol: float, abs_tol: float) -> list[dict]:
+        """Send one job and collect its events until ``end``; raises on worker failure."""
+        self.send(job.message)
+        events: list[dict] = []
+        deadline = time.monotonic() + job.watchdog_s
+        stop_sent = False
+        while True:
+            event = self._read(timeout=max(0.01, deadline - time.monotonic()))
+            if event is None:
+                raise EOFError("sandbox worker exited")
+            if event.get("id") != job.message["id"]:
+                continue  # a straggler from a job that was abandoned
+            if event.get("ev") == "batch":
+                return list(event.get("events", []))
+            events.append(event)
+            kind = event.get("ev")
+            if kind == "end":
+                return events
+            if kind == "result" and job.stop_on_failure and not stop_sent:
+                i = event.get("i")
+                if isinstance(i, int) and 0 <= i < len(job.checks):
+                    verdict = judge_test(i, event, job.checks[i], rel_tol, abs_tol)
+                    if not verdict.passed:
+                        self.send({"stop": job.message["id"]})
+                        stop_sent = True
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self) -> None:
+        """Ask the worker to finish (end of its input), then make sure it did."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+
+def _bubblewrap_argv() -> list[str]:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise RuntimeError(
+            "backend='bubblewrap' needs the bwrap program (Debian/Ubuntu: apt install bubblewrap)"
+        )
+    return [
+        bwrap,
+        "--die-with-parent",
+        "--unshare-all",
+        "--new-session",
+        "--ro-bind",
+        "/",
+        "/",
+        "--tmpfs",
+        "/tmp",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/",
+    ]
+
+
+def _usable_cpus() -> list[int]:
+    """The CPUs this process may run on (empty where the OS does not say)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return []
+
+
+def _default_workers() -> int:
+    return len(_usable_cpus()) or max(1, os.cpu_count() or 1)
+
+
+class Sandbox:
+    """Grades programs against unit tests in confined child processes.
+
+    Args:
+        workers: Worker processes, each running one program at a time. Default: one
+            per CPU core this process may use.
+        limits: Default resource limits (a :class:`Limits`).
+        backend: ``"fork"`` (default: warm workers fork a child per program),
+            ``"subprocess"`` (a fresh interpreter per program, as slow as the usual
+            harnesses but needing no fork-safe worker) or ``"bubblewrap"`` (workers run
+            inside ``bwrap`` with every namespace unshared and the file system read-only).
+        cache_size: Results kept for identical (program, tests, limits); 0 disables.
+        rel_tol: Relative tolerance for float comparisons.
+        abs_tol: Absolute tolerance for float comparisons.
+
+    Use as a context manager, or call :meth:`close`. Thread-safe: several threads
+    may call :meth:`run` at once.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        limits: Limits | None = None,
+        *,
+        backend: str = "fork",
+        cache_size: int = 100_000,
+        rel_tol: float = 1e-6,
+        abs_tol: float = 1e-9,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown sandbox backend {backend!r}; valid: {', '.join(BACKENDS)}")
+        if backend == "fork" and not hasattr(os, "fork"):
+            raise RuntimeError("backend='fork' needs os.fork; use backend='subprocess'")
+        if backend == "bubblewrap":
+            _bubblewrap_argv()  # fail now, with the install hint
+        self.n_workers = int(workers) if workers is not None else _default_workers()
+        if self.n_workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.limits = limits or Limits()
+        self.backend = backend
+        self.rel_tol, self.abs_tol = rel_tol, abs_tol
+        self.stats = SandboxStats()
+        self._cache: collections.OrderedDict[bytes, ExecutionResult] = collections.OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._next_id = 0
+        self._closed = False
+        self._layers: list[str] | None = None
+        self._workers: list[_Worker | None] = [None] * self.n_workers
+        self._threads = [
+            threading.Thread(
+                target=self._serve, args=(i,), daemon=True, name=f"code_env-sandbox-{i}"
+            )
+            for i in range(self.n_workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+        _live_sandboxes.add(self)
+
+    # --- public API ------------------------------------------------------------------
+
+    @property
+    def layers(self) -> list[str]:
+        """The confinement layers in force in this sandbox's workers."""
+        if self._layers is None:
+            probe = self.run("pass\n", _PROBE_TASK)
+            self._layers = list(probe.extra.get("layers", []))
+        return list(self._layers)
+
+    def run(
+        self,
+        program: str,
+        task: Task,
+        tests: Sequence[TestCase] | None = None,
+        *,
+        limits: Limits | None = None,
+        stop_on_failure: bool = False,
+    ) -> ExecutionResult:
+        """Grade one program against ``tests`` (default: the task's hidden tests).
+
+        Never raises for anything the program does; raises ``ValueError`` for a task
+        whose tests mix stdio with call/assert kinds, and ``RuntimeError`` after
+        :meth:`close`.
+        """
+        return self.run_many(
+            [(program, task)], tests=tests, limits=limits, stop_on_failure=stop_on_failure
+        )[0]
+
+    def run_many(
+        self,
+        items: Iterable[tuple[str, Task] | tuple[str, Task, Sequence[TestCase] | None]],
+        *,
+        tests: Sequence[TestCase] | None = None,
+        limits: Limits | None = None,
+        stop_on_failure: bool = False,
+        progress: bool = False,
+    ) -> list[ExecutionResult]:
+        """Grade many ``(program, task)`` or ``(program, task, tests)`` items in
+        parallel over the workers; results come back in the order given.
+
+        Args:
+            items: What to grade. A third element overrides ``tests`` for that item.
+            tests: Tests for every item without its own (default: each task's hidden
+                tests); e.g. ``task.example_tests``.
+            limits: Limits for this call (default: the sandbox's).
+            stop_on_failure: Stop each program at its first failing test (the
+                remaining tests are reported as ``stopped``).
+            progress: Show a progress bar (tqdm).
+        """
+        if self._closed:
+            raise RuntimeError("this Sandbox is closed")
+        limits = limits or self.limits
+        items = list(items)
+        results: list[ExecutionResult | None] = [None] * len(items)
+        futures: dict[bytes, tuple[Future, list[int]]] = {}
+        for index, item in enumerate(items):
+            program, task = item[0], item[1]
+            item_tests = item[2] if len(item) > 2 and item[2] is not None else tests  # type: ignore[misc]
+            item_tests = list(task.tests if item_tests is None else item_tests)
+            key = self._key(program, task, item_tests, limits, stop_on_failure)
+            with self._lock:
+                self.stats.programs += 1
+                hit = self._cache.get(key) if self._cache_size else None
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    self.stats.cache_hits += 1
+                    results[index] = replace(hit, cached=True)
+                    continue
+            if key in futures:  # the same program twice in one batch: run it once
+                futures[key][1].append(index)
+                continue
+            future = self._submit(program, task, item_tests, limits, stop_on_failure)
+            futures[key] = (future, [index])
+        bar = None
+        if progress and futures:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(
+                total=len(items),
+                desc="grading",
+                unit="prog",
+                initial=len(items) - sum(len(ix) for _, ix in futures.values()),
+            )
+        for key, (future, indices) in futures.items():
+            result = future.result()
+            with self._lock:
+                if self._cache_size:
+                    self._cache[key] = result
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+            for i in indices:
+                results[i] = result if i == indices[0] else replace(result, cached=True)
+            if bar is not None:
+                bar.update(len(indices))
+        if bar is not None:
+            bar.close()
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the workers. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for worker in self._workers:
+            if worker is not None:
+                worker.close()
+        _live_sandboxes.discard(self)
+
+    def clear_cache(self) -> None:
+        """Forget every cached result."""
+        with self._lock:
+            self._cache.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # --- internals -------------------------------------------------------------------
+
+    def _key(
+        self, program: str, task: Task, tests: list[TestCase], limits: Limits, stop: bool
+    ) -> bytes:
+        payload = json.dumps(
+            [
+                program,
+                task.setup_code,
+                [t.to_dict() for t in tests],
+                asdict(limits),
+                self.rel_tol,
+                self.abs_tol,
+                stop,
+            ],
+            ensure_ascii=False,
+            sort_keys=True,
+            default=repr,
+        )
+        return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+
+    def _submit(
+        self, program: str, task: Task, tests: list[TestCase], limits: Limits, stop_on_failure: bool
+    ) -> Future:
+        future: Future = Future()
+        n = len(tests)
+        if not isinstance(program, str):
+            program = str(program)
+        if len(program.encode("utf-8", "surrogatepass")) > limits.max_program_bytes:
+            future.set_result(
+                ExecutionResult(
+                    Outcome.COMPILE_ERROR,
+                    "toolarge",
+                    0,
+                    n,
+                    message=f"program longer than {limits.max_program_bytes} bytes",
+                )
+            )
+            return future
+        kinds = {t.kind for t in tests}
+        if "stdio" in kinds and len(kinds) > 1:
+            raise ValueError(
+                f"task {task.task_id}: stdio tests cannot be mixed with "
+                f"{', '.join(sorted(kinds - {'stdio'}))} tests"
+            )
+        planned = [plan_test(t) for t in tests]
+        total = limits.total_for(n)
+        message: dict[str, Any] = {
+            "program": program,
+            "setup": task.setup_code,
+            "limits": {
+                "timeout_s": limits.timeout_s,
+                "total_timeout_s": total,
+                "memory_mb": limits.memory_mb,
+                "max_output_bytes": limits.max_output_bytes,
+                "file_size_mb": limits.file_size_mb,
+                "tmpfs_mb": limits.tmpfs_mb,
+                "max_open_files": limits.max_open_files,
+                "max_processes": limits.max_processes,
+            },
+        }
+        if kinds == {"stdio"}:
+            message["mode"] = "stdio"
+            message["inputs"] = [t.input for t in tests]
+        else:
+            message["mode"] = "function"
+            message["tests"] = [p.instruction for p in planned]
+        message["stream"] = stop_on_failure
+        with self._lock:
+            self._next_id += 1
+            message["id"] = self._next_id
+        watchdog = total + 10.0 + len(program) / 100_000
+        self._queue.put(
+            _Job(message, [p.check for p in planned], stop_on_failure, watchdog, future)
+        )
+        return future
+
+    def _worker(self, slot: int) -> _Worker:
+        worker = self._workers[slot]
+        if worker is None or not worker.alive():
+            if worker is not None:
+                worker.kill()
+                with self._lock:
+                    self.stats.worker_restarts += 1
+            worker = _Worker(slot, self.backend, self.limits)
+            self._workers[slot] = worker
+            if self._layers is None:
+                self._layers = list(worker.layers)
+        return worker
+
+    def _serve(self, slot: int) -> None:
+        """Thread body: take jobs, run them on this slot's worker, judge, resolve."""
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                job.future.set_result(self._execute(slot, job))
+            except BaseException as exc:  # never leave a caller waiting
+                job.future.set_result(
+                    ExecutionResult(
+                        Outcome.RUNTIME_ERROR,
+                        "sandboxerror",
+                        0,
+                        len(job.checks),
+                        message=f"{type(exc).__name__}: {exc}",
+                    )
+                )
+
+    def _execute(self, slot: int, job: _Job) -> ExecutionResult:
+        worker = self._worker(slot)
+        with self._lock:
+            self.stats.executed += 1
+        try:
+            events = worker.execute(job, self.rel_tol, self.abs_tol)
+        except (TimeoutError, EOFError, OSError) as exc:
+            # The worker missed its deadline or died: replace it, blame the program.
+            worker.kill()
+            self._workers[slot] = None
+            with self._lock:
+                self.stats.worker_restarts += 1
+            kind = "timeout" if isinstance(exc, TimeoutError) else "killed"
+            return ExecutionResult(
+                Outcome.RUNTIME_ERROR,
+                kind,
+                0,
+                len(job.checks),
+                message=f"sandbox worker {type(exc).__name__}",
+            )
+        result = assemble(
+            events,
+            job.checks,
+            rel_tol=self.rel_tol,
+            abs_tol=self.abs_tol,
+            stop_on_failure=job.stop_on_failure,
+        )
+        if self._layers:
+            result.extra["layers"] = list(self._layers)
+        return result
+
+
+_PROBE_TASK = Task(
+    task_id="sandbox/probe", prompt="probe", tests=[TestCase(kind="assert", code="assert True")]
+)
+
+_live_sandboxes: weakref.WeakSet[Sandbox] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for sandbox in list(_live_sandboxes):
+        try:
+            sandbox.close()
+        except Exception:
+            pass
