@@ -520,7 +520,15 @@ def prepare_worker(max_pids: int, tmpfs_mb: int = 64) -> Capabilities:
             caps.tmpfs_mb = tmpfs_mb
         except OSError:
             caps.scratch = []
-        caps.uid = UID_BASE + os.getpid()
+        uid = UID_BASE + os.getpid()
+
+        def switch_uid() -> None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+
+        if _can_fork_and(switch_uid):  # fails in a user namespace without that uid
+            caps.uid = uid
         # The worker joins its own cgroup once; children inherit it at fork, which is
         # much cheaper than moving each child in (an RCU grace period per move).
         caps.cgroup = Cgroup.create(f"worker-{os.getpid()}", max_pids + 1)
@@ -552,7 +560,8 @@ def confine_child(
     seccomp filter comes last.
     """
     worker_pid = os.getppid()
-    os.setsid()
+    if os.getsid(0) != os.getpid():  # the subprocess backend starts it as a leader
+        os.setsid()
     mb = 1024 * 1024
     limits = [
         (resource.RLIMIT_AS, memory_mb * mb),
@@ -620,6 +629,42 @@ def kill_leftovers(caps: Capabilities, child_pid: int) -> int:
                     pass
     _reap_all()
     return killed
+
+
+def kill_session(session_id: int) -> int:
+    """Kill every process of a session (the child's own, which it leads)."""
+    killed = 0
+    try:
+        os.killpg(session_id, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pid in _proc_pids():
+        stat = _proc_stat(pid)
+        if stat and stat[2] == session_id and pid != os.getpid():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed
+
+
+def probe_exec_child() -> Capabilities:
+    """The layers a freshly started (not forked-from-a-worker) child can give itself."""
+    caps = Capabilities()
+    if caps.seccomp_arch:
+        try:
+            caps.seccomp = SeccompFilter(caps.seccomp_arch)
+        except OSError:
+            caps.seccomp_arch = None
+    if caps.root:
+        try:
+            unshare(CLONE_NEWNET)
+            caps.netns = True
+        except OSError:
+            pass
+        caps.uid = UID_BASE + os.getpid()
+    return caps
 
 
 def wipe_scratch(caps: Capabilities, tmpfs_mb: int) -> None:

@@ -356,6 +356,20 @@ class Run:
         self.sent: set[int] = set()  # results already streamed to the front
 
 
+def _data_fd(data: bytes) -> int:
+    """A readable fd positioned at the start of ``data`` (a memfd where there is one)."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("code_env")
+    else:  # pragma: no cover - not Linux
+        import tempfile
+
+        with tempfile.TemporaryFile() as handle:
+            fd = os.dup(handle.fileno())
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
 def _read_available(fd: int) -> bytes | None:
     """Whatever is available now; b"" at EOF; None if nothing yet."""
     try:
@@ -534,6 +548,10 @@ class Runner:
             name = str(run.signal)
         return {"error": "killed", "msg": name}
 
+    def _cleanup(self, pid: int) -> None:
+        """Kill whatever the (already reaped) child left behind."""
+        confine.kill_leftovers(self.caps, pid)
+
     def _spawn(self, job, code, setup, test_codes, start, stdin_text, fds) -> int:
         """Fork a confined child; returns its pid."""
         result_w, out_w, err_w, stdin_fd = fds
@@ -572,9 +590,7 @@ class Runner:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         if stdin_text is not None:
-            stdin_fd = os.memfd_create("stdin")
-            os.write(stdin_fd, stdin_text.encode("utf-8"))
-            os.lseek(stdin_fd, 0, os.SEEK_SET)
+            stdin_fd = _data_fd(stdin_text.encode("utf-8"))
         else:
             stdin_fd = os.open(os.devnull, os.O_RDONLY)
         workdir = None
@@ -688,7 +704,7 @@ class Runner:
             _, status = os.waitpid(pid, 0)
         if pidfd is not None:
             os.close(pidfd)
-        confine.kill_leftovers(self.caps, pid)
+        self._cleanup(pid)
         # The writers are all gone now: drain what is left in the pipes.
         for fd, target in streams.items():
             while len(target) <= MAX_EVENT_BYTES:
@@ -735,6 +751,106 @@ class Runner:
                     self.live(event)
                     run.sent.add(i)
             run.events.append(event)
+
+
+class ExecRunner(Runner):
+    """The ``subprocess`` backend: each child is a fresh ``python -s -B harness.py
+    --child``, started and watched by a thread of the front, with no warm worker.
+
+    About as slow as the usual harnesses (an interpreter start per run), for platforms
+    where forking a warm worker is not possible or not wanted. The child confines
+    itself as far as it can (rlimits, seccomp, and as root a fresh uid and network
+    namespace); there is no mount namespace or cgroup.
+    """
+
+    def __init__(self) -> None:
+        caps = confine.Capabilities()
+        caps.seccomp_arch = None  # nothing applies to the front itself
+        super().__init__(caps)
+        self._procs: dict[int, object] = {}
+
+    def _cleanup(self, pid: int) -> None:
+        # Never reap or scan by parent here: this is the user's process, whose other
+        # children are not ours. The child's session is all it may have left.
+        confine.kill_session(pid)
+        proc = self._procs.pop(pid, None)
+        if proc is not None:
+            proc.returncode = 0  # reaped by _watch already
+
+    def _spawn(self, job, code, setup, test_codes, start, stdin_text, fds) -> int:
+        import subprocess
+
+        result_w, out_w, err_w, stdin_fd = fds
+        spec_fd = _data_fd(json.dumps({"job": job, "start": start}).encode("utf-8"))
+        try:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-s",
+                    "-B",
+                    os.path.abspath(__file__),
+                    "--child",
+                    str(result_w),
+                    str(spec_fd),
+                ],
+                stdin=stdin_fd,
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=(result_w, spec_fd),
+                env=dict(CHILD_ENV),
+                cwd=job["limits"]["workdir"],
+                start_new_session=True,
+            )
+        finally:
+            os.close(spec_fd)
+        self._procs[proc.pid] = proc
+        return proc.pid
+
+
+#: The whole environment of a child started by the ``subprocess`` backend.
+CHILD_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "OMP_NUM_THREADS": "1",
+}
+
+
+def exec_child(result_fd: int, spec_fd: int) -> None:
+    """Entry point of a ``subprocess``-backend child: read the job, confine, run."""
+    with os.fdopen(spec_fd, "rb") as fh:
+        spec = json.loads(fh.read())
+    if result_fd != RESULT_FD:
+        os.dup2(result_fd, RESULT_FD)
+        os.close(result_fd)
+    job, start = spec["job"], spec["start"]
+    limits = job["limits"]
+    code = compile(job["program"], "<program>", "exec", dont_inherit=True)
+    setup = (
+        compile(job["setup"], "<setup>", "exec", dont_inherit=True) if job.get("setup") else None
+    )
+    test_codes = [
+        None
+        if t["op"] == "call"
+        else compile(t["code"], "<test>", "eval" if t["op"] == "eval" else "exec")
+        for t in job.get("tests", [])
+    ]
+    caps = confine.probe_exec_child()
+    if caps.uid is not None:
+        _pin_import_dirs()
+        os.chown(limits["workdir"], caps.uid, caps.uid)
+    confine.confine_child(
+        caps,
+        memory_mb=limits["memory_mb"],
+        cpu_seconds=max(1, math.ceil(limits["total_timeout_s"]) + 1),
+        file_size_mb=limits["file_size_mb"],
+        max_open_files=limits["max_open_files"],
+        max_processes=limits["max_processes"],
+    )
+    child_main(job, code, setup, test_codes, start, job["mode"] == "stdio")
 
 
 # --- entry points -------------------------------------------------------------------------
@@ -798,5 +914,8 @@ def serve() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         serve()
+    elif len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _fresh_stdio()
+        exec_child(int(sys.argv[2]), int(sys.argv[3]))
     else:
-        sys.exit("usage: harness.py --worker [CONFIG_JSON]")
+        sys.exit("usage: harness.py --worker [CONFIG_JSON] | --child RESULT_FD SPEC_FD")

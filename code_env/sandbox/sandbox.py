@@ -196,6 +196,54 @@ class _Worker:
         self.kill()
 
 
+class _ExecSlot:
+    """The ``subprocess`` backend's stand-in for a worker: a runner in this process
+    that starts a fresh interpreter per run (no warm worker process)."""
+
+    def __init__(self) -> None:
+        self.runner = harness.ExecRunner()
+        self.layers = ["session", "rlimits", "scrubbed-env", "fd-hygiene"]
+        if confine_probe_seccomp():
+            self.layers.append("seccomp")
+        if os.geteuid() == 0:
+            self.layers += ["uid", "netns"]
+        self.pid = os.getpid()
+
+    def execute(self, job: _Job, rel_tol: float, abs_tol: float) -> list[dict]:
+        events: list[dict] = []
+
+        def send(event: dict) -> None:
+            events.append(event)
+            i = event.get("i")
+            if (
+                job.stop_on_failure
+                and event.get("ev") == "result"
+                and isinstance(i, int)
+                and 0 <= i < len(job.checks)
+                and not judge_test(i, event, job.checks[i], rel_tol, abs_tol).passed
+            ):
+                self.runner.stop_requested = True
+
+        self.runner.run_job(dict(job.message), send)
+        return events
+
+    def alive(self) -> bool:
+        return True
+
+    def kill(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def confine_probe_seccomp() -> bool:
+    """True if this platform has a seccomp table in the confinement module."""
+    from code_env.sandbox import confine
+
+    return confine.seccomp_arch() is not None
+
+
 def _bubblewrap_argv() -> list[str]:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -282,7 +330,7 @@ class Sandbox:
         self._next_id = 0
         self._closed = False
         self._layers: list[str] | None = None
-        self._workers: list[_Worker | None] = [None] * self.n_workers
+        self._workers: list[_Worker | _ExecSlot | None] = [None] * self.n_workers
         self._threads = [
             threading.Thread(
                 target=self._serve, args=(i,), daemon=True, name=f"code_env-sandbox-{i}"
@@ -500,14 +548,18 @@ class Sandbox:
         )
         return future
 
-    def _worker(self, slot: int) -> _Worker:
+    def _worker(self, slot: int) -> _Worker | _ExecSlot:
         worker = self._workers[slot]
         if worker is None or not worker.alive():
             if worker is not None:
                 worker.kill()
                 with self._lock:
                     self.stats.worker_restarts += 1
-            worker = _Worker(slot, self.backend, self.limits)
+            worker = (
+                _ExecSlot()
+                if self.backend == "subprocess"
+                else _Worker(slot, self.backend, self.limits)
+            )
             self._workers[slot] = worker
             if self._layers is None:
                 self._layers = list(worker.layers)
