@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from code_env import Task, TestCase
@@ -189,26 +191,68 @@ def test_unserializable_value_is_a_failed_test_not_a_crash(sandbox):
 
 
 @pytest.mark.parametrize(
-    ("code", "kind", "expr", "expected"),
+    ("code", "child", "parent"),
     [
-        ("assert f(1) == 2", "value", "f(1)", 2),
-        ("assert 2 == f(1)", "value", "f(1)", 2),
-        ("assert set(f(1)) == set((4, 5))", "value", "set(f(1))", {4, 5}),
-        ("assert f(1) == -3.5, 'msg'", "value", "f(1)", -3.5),
-        ("assert f(1) < 1e-6", "value", "f(1)", 1e-6),
-        ("assert f(1)", "truth", "f(1)", None),
-        ("assert not f(1)", "truth", "f(1)", None),
-        ("assert f(1) == g(2)", "truth", "f(1) == g(2)", None),
+        ("assert f(1) == 2", ["f(1)"], "V0 == 2"),
+        ("assert 2 == f(1)", ["f(1)"], "2 == V0"),
+        ("assert set(f(1)) == set((4, 5))", ["f(1)"], "set(V0) == set((4, 5))"),
+        ("assert f(1) == -3.5, 'msg'", ["f(1)"], "V0 == -3.5"),
+        (
+            "assert abs(candidate(1.33) - 0.33) < 1e-6",
+            ["candidate(1.33)"],
+            "abs(V0 - 0.33) < 1e-06",
+        ),
+        ("assert math.isclose(f(2), 1.5)", ["f(2)"], "math.isclose(V0, 1.5)"),
+        ("assert not f(1)", ["f(1)"], "not V0"),
+        ("assert f('a').lower() == 'a'", ["f('a')"], "V0.lower() == 'a'"),
+        ("assert f(1) == g(2)", ["f(1)", "g(2)"], "V0 == V1"),
+        ("assert LIMIT == 4", ["LIMIT"], "V0 == 4"),
+        ("assert sorted(f([3, 1])) == [1, 3]", ["f([3, 1])"], "sorted(V0) == [1, 3]"),
+        ("assert all(f(i) == i for i in range(3))", None, None),
+        ("assert f(1) and f(2)", None, None),
+        ("x = f(1)\nassert x == 2", None, None),
     ],
 )
-def test_plan_assert(code, kind, expr, expected):
+def test_plan_assert_splits_at_the_program_boundary(code, child, parent):
     planned = plan_assert(code)
-    assert planned.check.kind == kind
-    assert planned.instruction["code"] == expr
-    if kind == "value":
-        assert planned.check.expected == expected
-        assert str(expected) not in planned.instruction["code"].replace("f(1)", "")
-    assert planned.check.evidence == ("value" if "==" in code and kind == "value" else "opaque")
+    if child is None:
+        assert planned.check.kind == "opaque" and planned.check.evidence == "opaque"
+        assert planned.instruction == {"op": "exec", "code": code}
+        return
+    assert planned.instruction == {"op": "values", "exprs": child}
+    text = ast.unparse(planned.check.tree)
+    for i in range(len(child)):
+        text = text.replace(f"__code_env_value_{i}__", f"V{i}")
+    assert text == parent
+    assert planned.check.evidence == "value"
+
+
+def test_entry_points_shadowing_builtins_are_called_in_the_child():
+    planned = plan_assert("assert sum([1, 2]) == 3", frozenset({"sum"}))
+    assert planned.instruction == {"op": "values", "exprs": ["sum([1, 2])"]}
+    assert plan_assert("assert sum([1, 2]) == 3").check.kind == "opaque"
+
+
+def test_forgery_by_object_methods_or_patched_builtins_fails(sandbox):
+    task = assert_task("assert abs(f(2) - 1.5) < 1e-9", "assert f(3) == 1729")
+    programs = [
+        # a float whose arithmetic lies: the parent sees a plain float
+        "class F(float):\n    def __sub__(self, o):\n        return 0.0\n"
+        "    def __eq__(self, o):\n        return True\n"
+        "def f(x):\n    return F(0.0)\n",
+        # patched builtins: the parent uses its own abs
+        "import builtins\nbuiltins.abs = lambda x: 0\ndef abs(x):\n    return 0\n"
+        "def f(x):\n    return 0.0\n",
+    ]
+    for program in programs:
+        result = sandbox.run(program, task)
+        assert result.outcome is Outcome.FAILED_TEST and result.n_passed == 0, program
+
+
+def test_assert_errors_are_python_errors(sandbox):
+    task = assert_task("assert abs(f(2) - 1.5) < 1e-9")
+    result = sandbox.run("def f(x):\n    return None\n", task)
+    assert (result.outcome, result.subtype) == (Outcome.RUNTIME_ERROR, "typeerror")
 
 
 def test_expected_values_never_reach_the_child(sandbox):
@@ -322,3 +366,14 @@ def test_example_tests_can_be_run_instead(sandbox):
     program = "def f(x):\n    return x\n"
     assert not sandbox.run(program, task).passed
     assert sandbox.run(program, task, tests=task.example_tests).passed
+
+
+def test_cache_is_bounded_in_bytes():
+    task = call_task(([], 1), fn="f")
+    with Sandbox(workers=1, cache_bytes=600_000) as sb:
+        programs = [f"print('y' * 200_000)\ndef f():\n    return 1\n# {i}\n" for i in range(6)]
+        results = sb.run_many([(p, task) for p in programs])
+        assert all(r.passed and len(r.stdout) > 200_000 for r in results)
+        assert 1 <= len(sb._cache) <= 2 and sb._cache_used <= 600_000
+        assert sb.run(programs[-1], task).cached  # the newest entry survived
+        assert not sb.run(programs[0], task).cached  # the oldest was evicted

@@ -24,6 +24,12 @@ mountns / tmpfs     (root only) the worker's private mount namespace, with size-
                     ...): the child works in /tmp, and the worker empties them all after
                     every program, so nothing a program writes reaches the host or the
                     next program
+hidden dirs         (root only) empty read-only tmpfs over every top-level directory
+                    but the system's (/usr, /etc, /lib, /dev, /proc, /sys), over
+                    site-packages and over any path asked for; the import path is
+                    bind-mounted read-only on its own, so a program can import the
+                    standard library but cannot read the project's files, task data
+                    with expected outputs, or an installed benchmark's answers
 cgroup              (root, cgroup v1/v2 pids controller) a pids limit and a list of
                     every process the child made, however it detached, for the kill
 ==================  ==================================================================
@@ -51,6 +57,8 @@ MS_NOSUID = 0x2
 MS_NODEV = 0x4
 MS_REC = 0x4000
 MS_REMOUNT = 0x20
+MS_BIND = 0x1000
+MS_RDONLY = 0x1
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -116,109 +124,46 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
 # --- seccomp ----------------------------------------------------------------------------
 
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-# Syscalls denied with EPERM, per architecture (numbers from the kernel's tables).
-_DENIED = {
-    "x86_64": {
-        "fork": 57,
-        "vfork": 58,
-        "execve": 59,
-        "execveat": 322,
-        "ptrace": 101,
-        "process_vm_readv": 310,
-        "process_vm_writev": 311,
-        "tkill": 200,
-        "mount": 165,
-        "umount2": 166,
-        "pivot_root": 155,
-        "chroot": 161,
-        "unshare": 272,
-        "setns": 308,
-        "bpf": 321,
-        "perf_event_open": 298,
-        "keyctl": 250,
-        "add_key": 248,
-        "request_key": 249,
-        "userfaultfd": 323,
-        "io_uring_setup": 425,
-        "io_uring_enter": 426,
-        "io_uring_register": 427,
-        "kexec_load": 246,
-        "kexec_file_load": 320,
-        "init_module": 175,
-        "finit_module": 313,
-        "delete_module": 176,
-        "reboot": 169,
-        "swapon": 167,
-        "swapoff": 168,
-        "open_by_handle_at": 304,
-        "name_to_handle_at": 303,
-        "pidfd_send_signal": 424,
-        "pidfd_getfd": 438,
-        "open_tree": 428,
-        "move_mount": 429,
-        "fsopen": 430,
-        "fsmount": 432,
-        "fspick": 433,
-        "mount_setattr": 442,
-        "acct": 163,
-        "personality": 135,
-        "syslog": 103,
-        "iopl": 172,
-        "ioperm": 173,
-        "fanotify_init": 300,
-        "process_madvise": 440,
-    },
-    "aarch64": {
-        "execve": 221,
-        "execveat": 281,
-        "ptrace": 117,
-        "process_vm_readv": 270,
-        "process_vm_writev": 271,
-        "tkill": 130,
-        "mount": 40,
-        "umount2": 39,
-        "pivot_root": 41,
-        "chroot": 51,
-        "unshare": 97,
-        "setns": 268,
-        "bpf": 280,
-        "perf_event_open": 241,
-        "keyctl": 219,
-        "add_key": 217,
-        "request_key": 218,
-        "userfaultfd": 282,
-        "io_uring_setup": 425,
-        "io_uring_enter": 426,
-        "io_uring_register": 427,
-        "kexec_load": 104,
-        "kexec_file_load": 294,
-        "init_module": 105,
-        "finit_module": 273,
-        "delete_module": 106,
-        "reboot": 142,
-        "swapon": 224,
-        "swapoff": 225,
-        "open_by_handle_at": 265,
-        "name_to_handle_at": 264,
-        "pidfd_send_signal": 424,
-        "pidfd_getfd": 438,
-        "open_tree": 428,
-        "move_mount": 429,
-        "fsopen": 430,
-        "fsmount": 432,
-        "fspick": 433,
-        "mount_setattr": 442,
-        "acct": 89,
-        "personality": 92,
-        "syslog": 116,
-        "fanotify_init": 262,
-        "process_madvise": 440,
-    },
+
+# name: (x86_64 number, aarch64 number; None where the syscall does not exist),
+# from the kernel's syscall tables.
+_SYSCALLS: dict[str, tuple[int | None, int | None]] = {
+    # creating processes and running programs
+    "fork": (57, None), "vfork": (58, None), "execve": (59, 221), "execveat": (322, 281),
+    # reading or steering other processes
+    "ptrace": (101, 117), "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
+    "process_madvise": (440, 440), "pidfd_getfd": (438, 438), "pidfd_send_signal": (424, 424),
+    "tkill": (200, 130),
+    # the file system tree and namespaces
+    "mount": (165, 40), "umount2": (166, 39), "pivot_root": (155, 41), "chroot": (161, 51),
+    "unshare": (272, 97), "setns": (308, 268), "open_tree": (428, 428),
+    "move_mount": (429, 429), "fsopen": (430, 430), "fsmount": (432, 432),
+    "fspick": (433, 433), "mount_setattr": (442, 442), "open_by_handle_at": (304, 265),
+    "name_to_handle_at": (303, 264),
+    # state that outlives the process: System V IPC objects, POSIX message queues
+    "shmget": (29, 194), "semget": (64, 190), "msgget": (68, 186), "mq_open": (240, 180),
+    # the kernel itself
+    "bpf": (321, 280), "perf_event_open": (298, 241), "keyctl": (250, 219),
+    "add_key": (248, 217), "request_key": (249, 218), "userfaultfd": (323, 282),
+    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426),
+    "io_uring_register": (427, 427), "kexec_load": (246, 104),
+    "kexec_file_load": (320, 294), "init_module": (175, 105), "finit_module": (313, 273),
+    "delete_module": (176, 106), "reboot": (169, 142), "swapon": (167, 224),
+    "swapoff": (168, 225), "acct": (163, 89), "personality": (135, 92), "syslog": (103, 116),
+    "iopl": (172, None), "ioperm": (173, None), "fanotify_init": (300, 262),
+    # handled by special rules below
+    "clone": (56, 220), "clone3": (435, 435), "socket": (41, 198), "kill": (62, 129),
+    "tgkill": (234, 131), "rt_sigqueueinfo": (129, 138), "rt_tgsigqueueinfo": (297, 240),
 }
-_SPECIAL = {
-    "x86_64": {"clone": 56, "clone3": 435, "socket": 41, "kill": 62, "tgkill": 234},
-    "aarch64": {"clone": 220, "clone3": 435, "socket": 198, "kill": 129, "tgkill": 131},
-}
+_SPECIAL_NAMES = ("clone", "clone3", "socket", "kill", "tgkill", "rt_sigqueueinfo",
+                  "rt_tgsigqueueinfo")
+
+
+def _numbers(arch: str) -> dict[str, int]:
+    column = 0 if arch == "x86_64" else 1
+    return {name: nrs[column] for name, nrs in _SYSCALLS.items() if nrs[column] is not None}
+
+
 _X32_SYSCALL_BIT = 0x40000000
 
 # Classic BPF opcodes.
@@ -245,7 +190,7 @@ def seccomp_arch() -> str | None:
 def build_seccomp_filter(own_pid: int, arch: str) -> bytes:
     """A classic-BPF seccomp program for a child whose pid is ``own_pid``.
 
-    Allows every syscall except: the ones in ``_DENIED`` (EPERM); ``clone`` without
+    Allows every syscall except: the plain ones in ``_SYSCALLS`` (EPERM); ``clone`` without
     ``CLONE_THREAD`` (EPERM: threads yes, processes no); ``clone3`` (ENOSYS, so the C
     library falls back to ``clone``, whose flags a filter can read); ``socket``
     (EACCES); ``kill``/``tgkill`` aimed at any process but the child itself or its
@@ -253,8 +198,8 @@ def build_seccomp_filter(own_pid: int, arch: str) -> bytes:
     kills the process.
     """
     nr_off, arch_off, arg0_off = 0, 4, 16  # offsets in struct seccomp_data
-    special = _SPECIAL[arch]
-    denied = sorted(set(_DENIED[arch].values()))
+    numbers = _numbers(arch)
+    denied = sorted({nr for name, nr in numbers.items() if name not in _SPECIAL_NAMES})
     eperm = _RET_ERRNO | errno.EPERM
     prog: list[bytes] = []
 
@@ -274,31 +219,33 @@ def build_seccomp_filter(own_pid: int, arch: str) -> bytes:
         prog.append(_insn(_JEQ_K, 0, 1, nr))
         ret(eperm)
     # 3. clone3: ENOSYS makes glibc fall back to clone, whose flags we can inspect
-    prog.append(_insn(_JEQ_K, 0, 1, special["clone3"]))
+    prog.append(_insn(_JEQ_K, 0, 1, numbers["clone3"]))
     ret(_RET_ERRNO | errno.ENOSYS)
     # 4. socket: no network, no unix sockets to host services
-    prog.append(_insn(_JEQ_K, 0, 1, special["socket"]))
+    prog.append(_insn(_JEQ_K, 0, 1, numbers["socket"]))
     ret(_RET_ERRNO | errno.EACCES)
     # 5. clone: threads only
-    prog.append(_insn(_JEQ_K, 0, 4, special["clone"]))
+    prog.append(_insn(_JEQ_K, 0, 4, numbers["clone"]))
     prog.append(_insn(_LD_W_ABS, 0, 0, arg0_off))
     prog.append(_insn(_JSET_K, 0, 1, CLONE_THREAD))
     ret(_RET_ALLOW)
     ret(eperm)
     # 6. kill(pid, sig): only itself, its own group (0 or -pid)
-    prog.append(_insn(_JEQ_K, 0, 6, special["kill"]))
+    prog.append(_insn(_JEQ_K, 0, 6, numbers["kill"]))
     prog.append(_insn(_LD_W_ABS, 0, 0, arg0_off))
     prog.append(_insn(_JEQ_K, 3, 0, own_pid))
     prog.append(_insn(_JEQ_K, 2, 0, 0))
     prog.append(_insn(_JEQ_K, 1, 0, -own_pid))
     ret(eperm)
     ret(_RET_ALLOW)
-    # 7. tgkill(tgid, tid, sig): only its own threads
-    prog.append(_insn(_JEQ_K, 0, 4, special["tgkill"]))
-    prog.append(_insn(_LD_W_ABS, 0, 0, arg0_off))
-    prog.append(_insn(_JEQ_K, 1, 0, own_pid))
-    ret(eperm)
-    ret(_RET_ALLOW)
+    # 7. tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo: the first argument is the target
+    #    process, which must be the child itself
+    for name in ("tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
+        prog.append(_insn(_JEQ_K, 0, 4, numbers[name]))
+        prog.append(_insn(_LD_W_ABS, 0, 0, arg0_off))
+        prog.append(_insn(_JEQ_K, 1, 0, own_pid))
+        ret(eperm)
+        ret(_RET_ALLOW)
     ret(_RET_ALLOW)
     return b"".join(prog)
 
@@ -448,6 +395,8 @@ class Capabilities:
         self.uid: int | None = None
         self.seccomp: SeccompFilter | None = None
         self.scratch: list[str] = []
+        self.hidden: list[str] = []
+        self.import_renames: dict[str, str] = {}
         self.tmpfs_mb = 0
 
     def layers(self) -> list[str]:
@@ -461,6 +410,8 @@ class Capabilities:
             names.append("netns")
         if self.mountns:
             names.append("mountns-tmpfs")
+        if self.hidden:
+            names.append("hidden-dirs")
         if self.cgroup is not None:
             names.append("cgroup-pids")
         return names
@@ -479,13 +430,109 @@ def _can_fork_and(fn) -> bool:
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
-def prepare_worker(max_pids: int, tmpfs_mb: int = 64) -> Capabilities:
+#: Top-level directories children keep seeing (read-only to them): the system the
+#: interpreter and its libraries need. Every other top-level directory (/home, /root,
+#: /work, /srv, /opt, /mnt, /var, /run, ...) is hidden under an empty tmpfs.
+KEEP_TOP = ("bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "sys",
+            "tmp", "usr")
+#: Where the import path is bind-mounted for children (inside a hidden directory).
+IMPORT_ROOT_CANDIDATES = ("/root", "/mnt", "/opt", "/srv", "/media", "/home")
+
+
+def _empty_tmpfs(path: str, *, read_only: bool, size: str = "64k", mode: str = "0755") -> None:
+    flags = MS_NOSUID | MS_NODEV | (MS_RDONLY if read_only else 0)
+    mount("tmpfs", path, "tmpfs", flags, f"size={size},mode={mode}")
+
+
+def _remount_read_only(path: str, *, bind: bool) -> None:
+    flags = MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | (MS_BIND if bind else 0)
+    mount("none", path, None, flags, None)
+
+
+def build_view(
+    import_dirs: list[str], hide: list[str], tmpfs_mb: int
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """Rebuild what children see of the file system, in this mount namespace.
+
+    1. The import path (``import_dirs``) is bind-mounted read-only under
+       ``/<hidden dir>/.code_env_py/N``: a program can import from it and walk
+       nowhere above it (``..`` at a mount's root stays inside the new tree).
+    2. Every top-level directory not in :data:`KEEP_TOP`, and every path in ``hide``
+       (e.g. site-packages under /usr), gets an empty read-only tmpfs over it.
+    3. The world-writable scratch directories get fresh size-limited tmpfs.
+
+    Returns ``(import path renames, hidden directories, scratch directories)``.
+    """
+    # Hold the import directories by fd: the bind mounts below are made after what
+    # contains them may already be hidden.
+    held = [(d, os.open(d, os.O_PATH | os.O_DIRECTORY)) for d in import_dirs]
+    existing = [p for p in IMPORT_ROOT_CANDIDATES if os.path.isdir(p) and not os.path.islink(p)]
+    renames: dict[str, str] = {}
+    hidden: list[str] = []
+    if existing:
+        base = existing[0]
+        _empty_tmpfs(base, read_only=False, size="1m")
+        hidden.append(base)
+        for i, (path, fd) in enumerate(held):
+            target = os.path.join(base, ".code_env_py", str(i))
+            os.makedirs(target, mode=0o755)
+            mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC, None)
+            _remount_read_only(target, bind=True)
+            renames[path] = target
+        _remount_read_only(base, bind=False)
+    for fd in (fd for _, fd in held):
+        os.close(fd)
+    # Hide the rest of the top level (files too: /dev/null over each), then the extras.
+    # A scratch directory inside a hidden one (/var/tmp, /run/lock) is recreated in the
+    # empty tmpfs before it turns read-only, so programs still find it.
+    for name in sorted(os.listdir("/")):
+        path = "/" + name
+        if name in KEEP_TOP or path in hidden or os.path.islink(path):
+            continue
+        try:
+            if os.path.isdir(path):
+                inner = [p for p in SCRATCH_DIRS if p.startswith(path + "/") and os.path.isdir(p)]
+                _empty_tmpfs(path, read_only=not inner)
+                if inner:
+                    for sub in inner:
+                        os.makedirs(sub, mode=0o755, exist_ok=True)
+                    _remount_read_only(path, bind=False)
+            else:
+                mount("/dev/null", path, None, MS_BIND, None)
+            hidden.append(path)
+        except OSError:
+            pass
+    for path in hide:
+        real = os.path.realpath(path)
+        if real == "/" or real in hidden or not os.path.isdir(real):
+            continue
+        if any(real.startswith(h + "/") for h in hidden):
+            continue  # already out of sight
+        try:
+            _empty_tmpfs(real, read_only=True)
+            hidden.append(real)
+        except OSError:
+            pass
+    scratch = [p for p in SCRATCH_DIRS if os.path.isdir(p) and p not in hidden]
+    for path in scratch:
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
+              f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777")
+    return renames, hidden, scratch
+
+
+def prepare_worker(
+    max_pids: int,
+    tmpfs_mb: int = 64,
+    hide: list[str] | None = None,
+    import_dirs: list[str] | None = None,
+) -> Capabilities:
     """Set up the worker process itself and probe what its children can get.
 
     The worker becomes a child subreaper (orphans of its children are re-parented to
     it, not to init, so it can find and kill them). As root it moves itself into an
-    empty network namespace and a private mount namespace with fresh tmpfs over the
-    world-writable directories; every child inherits both at no per-child cost.
+    empty network namespace and a private mount namespace whose file system view
+    :func:`build_view` rebuilds; every child inherits both at no per-child cost.
+    ``caps.import_renames`` then maps each import directory to where children see it.
     """
     caps = Capabilities()
     try:
@@ -507,15 +554,9 @@ def prepare_worker(max_pids: int, tmpfs_mb: int = 64) -> Capabilities:
         try:
             unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
             mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-            caps.scratch = [p for p in SCRATCH_DIRS if os.path.isdir(p)]
-            for path in caps.scratch:
-                mount(
-                    "tmpfs",
-                    path,
-                    "tmpfs",
-                    MS_NOSUID | MS_NODEV,
-                    f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777",
-                )
+            caps.import_renames, caps.hidden, caps.scratch = build_view(
+                list(import_dirs or []), list(hide or []), tmpfs_mb
+            )
             caps.mountns = True
             caps.tmpfs_mb = tmpfs_mb
         except OSError:
@@ -667,8 +708,8 @@ def probe_exec_child() -> Capabilities:
     return caps
 
 
-def wipe_scratch(caps: Capabilities, tmpfs_mb: int) -> None:
-    """Empty the scratch tmpfs between programs (and resize them if asked)."""
+def wipe_scratch(caps: Capabilities) -> None:
+    """Empty the scratch tmpfs between programs."""
     import shutil
 
     for path in caps.scratch:
@@ -684,16 +725,16 @@ def wipe_scratch(caps: Capabilities, tmpfs_mb: int) -> None:
                     os.unlink(entry.path)
             except OSError:
                 pass
-    if caps.mountns and tmpfs_mb != caps.tmpfs_mb:
-        for path in caps.scratch:
-            mount(
-                "tmpfs",
-                path,
-                None,
-                MS_REMOUNT | MS_NOSUID | MS_NODEV,
-                f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777",
-            )
-        caps.tmpfs_mb = tmpfs_mb
+
+
+def resize_scratch(caps: Capabilities, tmpfs_mb: int) -> None:
+    """Give the scratch tmpfs a new size limit (before a program that asks for it)."""
+    if tmpfs_mb == caps.tmpfs_mb:
+        return
+    for path in caps.scratch:
+        mount("tmpfs", path, None, MS_REMOUNT | MS_NOSUID | MS_NODEV,
+              f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777")
+    caps.tmpfs_mb = tmpfs_mb
 
 
 def _reap_all() -> None:

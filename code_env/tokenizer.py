@@ -1,0 +1,54 @@
+"""The tokenizer: the one shipped with code_env, or any Hugging Face tokenizer.
+
+The shipped tokenizer is a byte-level BPE with 8,192 tokens trained on the Python
+standard library by ``scripts/train_tokenizer.py``: token 0 is ``<|endoftext|>`` (it
+ends an episode) and token 1 is ``<|pad|>``. Byte-level BPE encodes any text and
+decodes back to exactly the same text.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+#: Name that selects the shipped tokenizer.
+SHIPPED = "code_env"
+EOS_TOKEN = "<|endoftext|>"
+PAD_TOKEN = "<|pad|>"
+
+
+def load_tokenizer(tokenizer: Any = None):
+    """A ``PreTrainedTokenizerFast`` (or any HF tokenizer) ready for the env.
+
+    Args:
+        tokenizer: None or ``"code_env"`` for the shipped tokenizer; a tokenizer
+            object; or a name or path for ``transformers.AutoTokenizer``.
+
+    Raises:
+        ValueError: the tokenizer has no end-of-text token (the env needs one to end
+            an episode).
+    """
+    if tokenizer is None or tokenizer == SHIPPED:
+        from transformers import PreTrainedTokenizerFast
+
+        ref = resources.files("code_env") / "data" / "tokenizer.json"
+        with resources.as_file(ref) as path:
+            tok = PreTrainedTokenizerFast(
+                tokenizer_file=str(path), eos_token=EOS_TOKEN, pad_token=PAD_TOKEN
+            )
+        tok.name_or_path = SHIPPED
+    elif isinstance(tokenizer, str) or hasattr(tokenizer, "__fspath__"):
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(tokenizer))
+    else:
+        tok = tokenizer
+    if getattr(tok, "eos_token_id", None) is None:
+        name = getattr(tok, "name_or_path", type(tok).__name__)
+        raise ValueError(
+            f"tokenizer {name!r} has no end-of-text token (eos_token); the env ends an "
+            "episode at that token, so set one, e.g. tokenizer.eos_token = '</s>'"
+        )
+    if getattr(tok, "pad_token_id", None) is None:
+        tok.pad_token = tok.eos_token  # observations mark padding with attention_mask
+    return tok
