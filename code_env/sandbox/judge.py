@@ -123,11 +123,20 @@ def judge_test(index: int, event: dict, check: Check, rel_tol: float, abs_tol: f
     """The verdict on one test from the child's result event."""
     evidence = check.evidence
     if "error" in event:
-        return TestResult(index, False, error=str(event["error"]) or "error",
-                          message=str(event.get("msg", ""))[:500], evidence=evidence)
+        return TestResult(
+            index,
+            False,
+            error=str(event["error"]) or "error",
+            message=str(event.get("msg", ""))[:500],
+            evidence=evidence,
+        )
     if "unserializable" in event:
-        return TestResult(index, False, message=f"the value is not data: {event['unserializable']}",
-                          evidence=evidence)
+        return TestResult(
+            index,
+            False,
+            message=f"the value is not data: {event['unserializable']}",
+            evidence=evidence,
+        )
     if check.kind == "stdio":
         output = event.get("stdout", "")
         ok = isinstance(output, str) and stdio_equal(output, check.expected)
@@ -145,8 +154,9 @@ def judge_test(index: int, event: dict, check: Check, rel_tol: float, abs_tol: f
     if check.kind == "value":
         if len(values) != 1:
             return TestResult(index, False, message="malformed value", evidence=evidence)
-        ok = values_equal(values[0], check.expected, seq_equal=check.seq_equal,
-                          rel_tol=rel_tol, abs_tol=abs_tol)
+        ok = values_equal(
+            values[0], check.expected, seq_equal=check.seq_equal, rel_tol=rel_tol, abs_tol=abs_tol
+        )
         return TestResult(index, ok, evidence=evidence, actual=actual)
 
     def equal(a: Any, b: Any) -> bool:
@@ -157,10 +167,17 @@ def judge_test(index: int, event: dict, check: Check, rel_tol: float, abs_tol: f
     except (IndexError, NotSplittable) as exc:
         return TestResult(index, False, message=f"malformed values: {exc}", evidence=evidence)
     except Exception as exc:  # what the assert itself would raise, e.g. TypeError
-        return TestResult(index, False, error=type(exc).__name__.lower(),
-                          message=str(exc)[:500], evidence=evidence, actual=actual)
-    return TestResult(index, held, evidence=evidence, actual=actual,
-                      message="" if held else "assertion failed")
+        return TestResult(
+            index,
+            False,
+            error=type(exc).__name__.lower(),
+            message=str(exc)[:500],
+            evidence=evidence,
+            actual=actual,
+        )
+    return TestResult(
+        index, held, evidence=evidence, actual=actual, message="" if held else "assertion failed"
+    )
 
 
 def assemble(

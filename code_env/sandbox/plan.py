@@ -30,44 +30,158 @@ from code_env.tasks.model import TestCase, parse_quietly
 
 #: Builtins the parent may call on plain data (all pure).
 SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "abs": abs, "all": all, "any": any, "bool": bool, "bytes": bytes, "complex": complex,
-    "dict": dict, "enumerate": enumerate, "float": float, "frozenset": frozenset,
-    "int": int, "isinstance": isinstance, "len": len, "list": list, "max": max, "min": min,
-    "range": range, "repr": repr, "reversed": reversed, "round": round, "set": set,
-    "sorted": sorted, "str": str, "sum": sum, "tuple": tuple, "type": type, "zip": zip,
+    "abs": abs,
+    "all": all,
+    "any": any,
+    "bool": bool,
+    "bytes": bytes,
+    "complex": complex,
+    "dict": dict,
+    "enumerate": enumerate,
+    "float": float,
+    "frozenset": frozenset,
+    "int": int,
+    "isinstance": isinstance,
+    "len": len,
+    "list": list,
+    "max": max,
+    "min": min,
+    "range": range,
+    "repr": repr,
+    "reversed": reversed,
+    "round": round,
+    "set": set,
+    "sorted": sorted,
+    "str": str,
+    "sum": sum,
+    "tuple": tuple,
+    "type": type,
+    "zip": zip,
 }
 #: Names that are values rather than functions, usable as ``isinstance`` arguments etc.
 SAFE_NAMES: dict[str, Any] = {
-    "True": True, "False": False, "None": None, "int": int, "float": float, "str": str,
-    "bool": bool, "list": list, "tuple": tuple, "dict": dict, "set": set,
-    "frozenset": frozenset, "bytes": bytes, "complex": complex, "type": type,
+    "True": True,
+    "False": False,
+    "None": None,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "tuple": tuple,
+    "dict": dict,
+    "set": set,
+    "frozenset": frozenset,
+    "bytes": bytes,
+    "complex": complex,
+    "type": type,
 }
 #: ``math`` functions the parent may call.
 SAFE_MATH = {
     name: getattr(math, name)
-    for name in ("isclose", "fabs", "sqrt", "floor", "ceil", "isnan", "isinf", "pi", "e",
-                 "inf", "log", "log2", "log10", "exp", "pow", "gcd", "factorial", "trunc",
-                 "isqrt", "comb", "perm", "prod", "fsum", "hypot", "copysign")
+    for name in (
+        "isclose",
+        "fabs",
+        "sqrt",
+        "floor",
+        "ceil",
+        "isnan",
+        "isinf",
+        "pi",
+        "e",
+        "inf",
+        "log",
+        "log2",
+        "log10",
+        "exp",
+        "pow",
+        "gcd",
+        "factorial",
+        "trunc",
+        "isqrt",
+        "comb",
+        "perm",
+        "prod",
+        "fsum",
+        "hypot",
+        "copysign",
+    )
 }
 #: Methods the parent may call on plain data (no side effects beyond the copy).
-SAFE_METHODS = frozenset({
-    "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines",
-    "count", "index", "find", "rfind", "startswith", "endswith", "keys", "values", "items",
-    "get", "copy", "isdigit", "isalpha", "isalnum", "isspace", "islower", "isupper",
-    "replace", "join", "title", "capitalize", "swapcase", "casefold", "issubset",
-    "issuperset", "isdisjoint", "union", "intersection", "difference", "real", "imag",
-})
+SAFE_METHODS = frozenset(
+    {
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "split",
+        "rsplit",
+        "splitlines",
+        "count",
+        "index",
+        "find",
+        "rfind",
+        "startswith",
+        "endswith",
+        "keys",
+        "values",
+        "items",
+        "get",
+        "copy",
+        "isdigit",
+        "isalpha",
+        "isalnum",
+        "isspace",
+        "islower",
+        "isupper",
+        "replace",
+        "join",
+        "title",
+        "capitalize",
+        "swapcase",
+        "casefold",
+        "issubset",
+        "issuperset",
+        "isdisjoint",
+        "union",
+        "intersection",
+        "difference",
+        "real",
+        "imag",
+    }
+)
 _BINOPS = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-    ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
-    ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
+    ast.LShift: operator.lshift,
+    ast.RShift: operator.rshift,
 }
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
-          ast.Invert: operator.invert}
+_UNARY = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+    ast.Invert: operator.invert,
+}
 _COMPARE_OPS = {
-    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-    ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.In: "in",
+    ast.NotIn: "not in",
 }
 _PLACEHOLDER = "__code_env_value_{}__"
 
@@ -135,8 +249,12 @@ def evaluate(
         left, right = ev(node.left), ev(node.right)
         if isinstance(node.op, ast.Pow) and isinstance(right, int) and abs(right) > 10_000:
             raise OverflowError("exponent too large")
-        if isinstance(node.op, ast.Mult) and isinstance(left, (str, bytes, list, tuple)) and \
-                isinstance(right, int) and len(left) * right > 10_000_000:
+        if (
+            isinstance(node.op, ast.Mult)
+            and isinstance(left, (str, bytes, list, tuple))
+            and isinstance(right, int)
+            and len(left) * right > 10_000_000
+        ):
             raise MemoryError("value too large")
         return _guard_size(_BINOPS[type(node.op)](left, right))
     if isinstance(node, ast.BoolOp):
@@ -161,7 +279,9 @@ def evaluate(
     if isinstance(node, ast.Subscript):
         return ev(node.value)[ev(node.slice)]
     if isinstance(node, ast.Slice):
-        return slice(*(ev(p) if p is not None else None for p in (node.lower, node.upper, node.step)))
+        return slice(
+            *(ev(p) if p is not None else None for p in (node.lower, node.upper, node.step))
+        )
     if isinstance(node, ast.Attribute):
         if isinstance(node.value, ast.Name) and node.value.id == "math":
             return SAFE_MATH[node.attr]
@@ -186,16 +306,37 @@ def compare(op: str, left: Any, right: Any, equal: Callable[[Any, Any], bool]) -
     if op == "!=":
         return not equal(left, right)
     return {
-        "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "is": operator.is_, "is not": operator.is_not,
-        "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+        "<": operator.lt,
+        "<=": operator.le,
+        ">": operator.gt,
+        ">=": operator.ge,
+        "is": operator.is_,
+        "is not": operator.is_not,
+        "in": lambda a, b: a in b,
+        "not in": lambda a, b: a not in b,
     }[op](left, right)
 
 
 _PARENT_NODES = (
-    ast.Expression, ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.UnaryOp,
-    ast.BinOp, ast.BoolOp, ast.IfExp, ast.Compare, ast.Subscript, ast.Slice, ast.keyword,
-    ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
+    ast.Expression,
+    ast.Constant,
+    ast.Tuple,
+    ast.List,
+    ast.Set,
+    ast.Dict,
+    ast.UnaryOp,
+    ast.BinOp,
+    ast.BoolOp,
+    ast.IfExp,
+    ast.Compare,
+    ast.Subscript,
+    ast.Slice,
+    ast.keyword,
+    ast.expr_context,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+    ast.boolop,
 )
 
 
@@ -239,27 +380,41 @@ class _Splitter:
             return self.leaf(node)
         if isinstance(node, ast.Call):
             func = node.func
-            calls_safe = (isinstance(func, ast.Name) and func.id in SAFE_FUNCTIONS
-                          and func.id not in self.program_names) or (
+            calls_safe = (
+                isinstance(func, ast.Name)
+                and func.id in SAFE_FUNCTIONS
+                and func.id not in self.program_names
+            ) or (
                 isinstance(func, ast.Attribute)
-                and (func.attr in SAFE_METHODS
-                     or (isinstance(func.value, ast.Name) and func.value.id == "math"))
+                and (
+                    func.attr in SAFE_METHODS
+                    or (isinstance(func.value, ast.Name) and func.value.id == "math")
+                )
             )
             if not calls_safe:
                 return self.leaf(node)  # the program's own function: the child calls it
             if any(isinstance(a, ast.Starred) for a in node.args):
                 raise NotSplittable("starred arguments")
             new_func = func if isinstance(func, ast.Name) else self.split(func)
-            return ast.Call(func=new_func, args=[self.split(a) for a in node.args],
-                            keywords=[ast.keyword(arg=k.arg, value=self.split(k.value))
-                                      for k in node.keywords if k.arg is not None])
+            return ast.Call(
+                func=new_func,
+                args=[self.split(a) for a in node.args],
+                keywords=[
+                    ast.keyword(arg=k.arg, value=self.split(k.value))
+                    for k in node.keywords
+                    if k.arg is not None
+                ],
+            )
         if isinstance(node, ast.Attribute):
             if node.attr in SAFE_METHODS:
                 return ast.Attribute(value=self.split(node.value), attr=node.attr, ctx=ast.Load())
             return self.leaf(node)  # e.g. Solution().method or obj.field
         if isinstance(node, ast.Compare):
-            return ast.Compare(left=self.split(node.left), ops=node.ops,
-                               comparators=[self.split(c) for c in node.comparators])
+            return ast.Compare(
+                left=self.split(node.left),
+                ops=node.ops,
+                comparators=[self.split(c) for c in node.comparators],
+            )
         if isinstance(node, ast.BinOp):
             return ast.BinOp(left=self.split(node.left), op=node.op, right=self.split(node.right))
         if isinstance(node, ast.UnaryOp):
@@ -271,19 +426,29 @@ class _Splitter:
                 raise NotSplittable("and/or with calls after the first operand")
             return ast.BoolOp(op=node.op, values=[self.split(v) for v in node.values])
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-            return type(node)(elts=[self.split(e) for e in node.elts], ctx=ast.Load()) \
-                if not isinstance(node, ast.Set) else ast.Set(elts=[self.split(e) for e in node.elts])
+            return (
+                type(node)(elts=[self.split(e) for e in node.elts], ctx=ast.Load())
+                if not isinstance(node, ast.Set)
+                else ast.Set(elts=[self.split(e) for e in node.elts])
+            )
         if isinstance(node, ast.Dict):
             if any(k is None for k in node.keys):
                 raise NotSplittable("dict unpacking")
-            return ast.Dict(keys=[self.split(k) for k in node.keys],  # type: ignore[arg-type]
-                            values=[self.split(v) for v in node.values])
+            return ast.Dict(
+                keys=[self.split(k) for k in node.keys],  # type: ignore[arg-type]
+                values=[self.split(v) for v in node.values],
+            )
         if isinstance(node, ast.Subscript):
-            return ast.Subscript(value=self.split(node.value), slice=self.split(node.slice),
-                                 ctx=ast.Load())
+            return ast.Subscript(
+                value=self.split(node.value), slice=self.split(node.slice), ctx=ast.Load()
+            )
         if isinstance(node, ast.Slice):
-            return ast.Slice(*(self.split(p) if p is not None else None
-                               for p in (node.lower, node.upper, node.step)))
+            return ast.Slice(
+                *(
+                    self.split(p) if p is not None else None
+                    for p in (node.lower, node.upper, node.step)
+                )
+            )
         raise NotSplittable(type(node).__name__)
 
 

@@ -298,7 +298,7 @@ class Sandbox:
             harnesses but needing no fork-safe worker) or ``"bubblewrap"`` (workers run
             inside ``bwrap`` with every namespace unshared and the file system read-only).
         cache_size: Results kept for identical (program, tests, limits); 0 disables.
-        cache_bytes: The cache's memory bound (stdout and stderr count), default 256 MiB.
+        cache_bytes: The cache's memory bound (stdout and stderr count), default 32 MiB.
         hide_paths: Directories to hide from programs beyond what is hidden anyway
             (as root, every top-level directory but the system's: see
             docs/sandbox.md). Default: the current working directory and the home
@@ -320,7 +320,7 @@ class Sandbox:
         *,
         backend: str = "fork",
         cache_size: int = 100_000,
-        cache_bytes: int = 256 << 20,
+        cache_bytes: int = 32 << 20,
         rel_tol: float = 1e-6,
         abs_tol: float = 1e-9,
         hide_paths: Iterable[str] | None = None,
@@ -457,8 +457,9 @@ class Sandbox:
                     size = _result_size(result)
                     self._cache[key] = (result, size)
                     self._cache_used += size
-                    while self._cache and (len(self._cache) > self._cache_size
-                                           or self._cache_used > self._cache_bytes):
+                    while self._cache and (
+                        len(self._cache) > self._cache_size or self._cache_used > self._cache_bytes
+                    ):
                         _, (_, freed) = self._cache.popitem(last=False)
                         self._cache_used -= freed
             for i in indices:
