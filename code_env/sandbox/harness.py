@@ -760,11 +760,11 @@ class Runner:
     ) -> None:
         """Follow one child until it ends or must be killed, then reap it and its leftovers.
 
-        The worker sleeps until the child exits or a deadline comes: it learns which
-        test is running from the shared progress page, not from messages, so a fast
-        program costs it a single wake-up. Pipes are drained every ``DRAIN_S`` while
-        the child runs (they hold 1 MiB each, so a child rarely waits on them), and
-        the result pipe is watched continuously only while streaming to the front.
+        The worker sleeps until the child exits, prints, or a deadline comes: it learns
+        which test is running from the shared progress page, not from messages, so a
+        fast program that prints nothing costs it a single wake-up. The result pipe
+        (1 MiB) is drained every ``DRAIN_S`` while the child runs, and watched
+        continuously only while results stream to the front.
         """
         try:
             pidfd = os.pidfd_open(pid)
@@ -778,6 +778,10 @@ class Runner:
             poller.register(pidfd, select.POLLIN)
         if self.control is not None:
             poller.register(self.control.fd, select.POLLIN)
+        # Output wakes the worker (so a flood is cut at the cap at once); results do
+        # not, unless they are streamed to the front.
+        poller.register(out_r, select.POLLIN)
+        poller.register(err_r, select.POLLIN)
         if self.live is not None:
             poller.register(result_r, select.POLLIN)
         per_test = limits["timeout_s"]
@@ -802,6 +806,9 @@ class Runner:
             if any(fd == pidfd for fd, _ in events):
                 _, status = os.waitpid(pid, 0)
                 break
+            for fd, flags in events:  # a closed pipe would wake us forever: stop watching
+                if fd in (out_r, err_r, result_r) and flags & (select.POLLHUP | select.POLLERR):
+                    poller.unregister(fd)
             if self.control is not None and any(fd == self.control.fd for fd, _ in events):
                 self._poll_control()
             if self.stop_requested:

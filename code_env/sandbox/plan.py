@@ -340,41 +340,99 @@ _PARENT_NODES = (
 )
 
 
+def _node_is_safe(node: ast.AST, program_names: frozenset[str]) -> bool:
+    """True if :func:`evaluate` can compute this node itself (its children aside)."""
+    if isinstance(node, ast.Name):
+        return node.id not in program_names and (
+            node.id in SAFE_NAMES or node.id in SAFE_FUNCTIONS or node.id == "math"
+        )
+    if isinstance(node, ast.Attribute):
+        is_math = isinstance(node.value, ast.Name) and node.value.id == "math"
+        return node.attr in SAFE_METHODS or (is_math and node.attr in SAFE_MATH)
+    if isinstance(node, ast.Call):
+        return not any(isinstance(a, ast.Starred) for a in node.args) and not any(
+            k.arg is None for k in node.keywords
+        )
+    return isinstance(node, _PARENT_NODES)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The expression children of a node (operators and contexts left out: the common
+    node types spelled out, since ``ast.iter_child_nodes`` is slow)."""
+    if isinstance(node, ast.Constant):
+        return []
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return node.elts  # type: ignore[return-value]
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.Compare):
+        return [node.left, *node.comparators]
+    if isinstance(node, ast.Call):
+        return [node.func, *node.args, *(k.value for k in node.keywords)]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    if isinstance(node, ast.Dict):
+        return [k for k in node.keys if k is not None] + node.values  # type: ignore[operator]
+    if isinstance(node, (ast.Name,)):
+        return []
+    if isinstance(node, ast.Attribute):
+        return [node.value]
+    if isinstance(node, ast.Subscript):
+        return [node.value, node.slice]
+    if isinstance(node, ast.BoolOp):
+        return node.values  # type: ignore[return-value]
+    return [
+        c
+        for c in ast.iter_child_nodes(node)
+        if not isinstance(c, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop))
+    ]
+
+
+def _evaluable_nodes(root: ast.AST, program_names: frozenset[str]) -> set[int]:
+    """The ids of every node whose whole subtree the parent can evaluate (one pass)."""
+    evaluable: set[int] = set()
+
+    def visit(node: ast.AST) -> bool:
+        ok = _node_is_safe(node, program_names)
+        for child in _children(node):
+            ok = visit(child) and ok
+        if ok:
+            evaluable.add(id(node))
+        return ok
+
+    visit(root)
+    return evaluable
+
+
 def _parent_evaluable(node: ast.AST, program_names: frozenset[str] = frozenset()) -> bool:
     """True if :func:`evaluate` can compute the node without the program."""
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name):
-            if sub.id in program_names or (
-                sub.id not in SAFE_NAMES and sub.id not in SAFE_FUNCTIONS and sub.id != "math"
-            ):
-                return False
-        elif isinstance(sub, ast.Attribute):
-            is_math = isinstance(sub.value, ast.Name) and sub.value.id == "math"
-            if not (sub.attr in SAFE_METHODS or (is_math and sub.attr in SAFE_MATH)):
-                return False
-        elif isinstance(sub, ast.Call):
-            if any(isinstance(a, ast.Starred) for a in sub.args) or any(
-                k.arg is None for k in sub.keywords
-            ):
-                return False
-        elif not isinstance(sub, _PARENT_NODES):
-            return False
-    return True
+    return id(node) in _evaluable_nodes(node, program_names)
 
 
 class _Splitter:
     """Replace the program's sub-expressions with placeholders, collecting them."""
 
-    def __init__(self, program_names: frozenset[str]) -> None:
+    def __init__(self, program_names: frozenset[str], source: str, root: ast.AST) -> None:
         self.leaves: list[str] = []
         self.program_names = program_names
+        self.source = source
+        self.lines = source.encode("utf-8").split(b"\n")
+        self.evaluable = _evaluable_nodes(root, program_names)
+
+    def segment(self, node: ast.expr) -> str:
+        """The node's source text (offsets are UTF-8 byte columns)."""
+        if node.lineno == node.end_lineno and node.end_col_offset is not None:
+            line = self.lines[node.lineno - 1]
+            return line[node.col_offset : node.end_col_offset].decode("utf-8")
+        text = ast.get_source_segment(self.source, node)
+        return text if text is not None else ast.unparse(node)
 
     def leaf(self, node: ast.expr) -> ast.expr:
-        self.leaves.append(ast.unparse(node))
+        self.leaves.append(self.segment(node))
         return ast.Name(id=_PLACEHOLDER.format(len(self.leaves) - 1), ctx=ast.Load())
 
     def split(self, node: ast.expr) -> ast.expr:
-        if _parent_evaluable(node, self.program_names):
+        if id(node) in self.evaluable:
             return node
         if isinstance(node, ast.Name):
             return self.leaf(node)
@@ -422,7 +480,7 @@ class _Splitter:
         if isinstance(node, ast.BoolOp):
             # Python would not evaluate later operands after a decisive one; the child
             # evaluates every leaf, so only the first operand may call the program.
-            if not all(_parent_evaluable(v, self.program_names) for v in node.values[1:]):
+            if not all(id(v) in self.evaluable for v in node.values[1:]):
                 raise NotSplittable("and/or with calls after the first operand")
             return ast.BoolOp(op=node.op, values=[self.split(v) for v in node.values])
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
@@ -496,16 +554,17 @@ def plan_assert(code: str, program_names: frozenset[str] = frozenset()) -> Plann
     body = tree.body  # type: ignore[attr-defined]
     if len(body) != 1 or not isinstance(body[0], ast.Assert):
         return opaque
-    splitter = _Splitter(program_names | {"candidate"})
+    test = body[0].test
+    splitter = _Splitter(program_names | {"candidate"}, code, test)
     try:
-        parent_tree = splitter.split(body[0].test)
+        parent_tree = splitter.split(test)
     except NotSplittable:
         return opaque
     if not splitter.leaves:  # nothing from the program: let the child run it as written
         return opaque
     return PlannedTest(
         {"op": "values", "exprs": splitter.leaves},
-        Check(kind="expr", tree=ast.fix_missing_locations(ast.Expression(parent_tree)).body),
+        Check(kind="expr", tree=parent_tree),
     )
 
 

@@ -32,7 +32,7 @@ import time
 import weakref
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -418,14 +418,25 @@ class Sandbox:
         if self._closed:
             raise RuntimeError("this Sandbox is closed")
         limits = limits or self.limits
+        limits_key = repr(limits)
         items = list(items)
         results: list[ExecutionResult | None] = [None] * len(items)
         futures: dict[bytes, tuple[Future, list[int]]] = {}
+        # A task's tests are serialised once per call, not once per program (RL grades
+        # many programs of each task); ids are stable while the call holds the lists.
+        tests_keys: dict[int, str] = {}
         for index, item in enumerate(items):
             program, task = item[0], item[1]
             item_tests = item[2] if len(item) > 2 and item[2] is not None else tests  # type: ignore[misc]
-            item_tests = list(task.tests if item_tests is None else item_tests)
-            key = self._key(program, task, item_tests, limits, stop_on_failure)
+            source_tests = task.tests if item_tests is None else item_tests
+            tests_key = tests_keys.get(id(source_tests))
+            if tests_key is None:
+                tests_key = json.dumps(
+                    [t.to_dict() for t in source_tests], sort_keys=True, ensure_ascii=False
+                )
+                tests_keys[id(source_tests)] = tests_key
+            item_tests = list(source_tests)
+            key = self._key(program, task.setup_code, tests_key, limits_key, stop_on_failure)
             with self._lock:
                 self.stats.programs += 1
                 entry = self._cache.get(key) if self._cache_size else None
@@ -504,24 +515,19 @@ class Sandbox:
 
     # --- internals -------------------------------------------------------------------
 
-    def _key(
-        self, program: str, task: Task, tests: list[TestCase], limits: Limits, stop: bool
-    ) -> bytes:
-        payload = json.dumps(
-            [
-                program,
-                task.setup_code,
-                [t.to_dict() for t in tests],
-                asdict(limits),
-                self.rel_tol,
-                self.abs_tol,
-                stop,
-            ],
-            ensure_ascii=False,
-            sort_keys=True,
-            default=repr,
-        )
-        return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+    def _key(self, program: str, setup: str, tests_key: str, limits_key: str, stop: bool) -> bytes:
+        """The cache key: a digest of everything the result depends on."""
+        h = hashlib.blake2b(digest_size=20)
+        for part in (
+            program,
+            setup,
+            tests_key,
+            limits_key,
+            f"{self.rel_tol!r} {self.abs_tol!r} {stop} {self.site_packages}",
+        ):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\x00")
+        return h.digest()
 
     def _submit(
         self, program: str, task: Task, tests: list[TestCase], limits: Limits, stop_on_failure: bool
