@@ -204,3 +204,45 @@ class LengthPenalty:
     def __call__(self, result: ExecutionResult, task: Task, program: str) -> float:
         """The base reward, minus the cost of the final token."""
         return float(self.base(result, task, program)) - self.cost
+
+
+def as_trl_reward(
+    reward: str | RewardFn = "coderl",
+    tasks: Any = "builtin",
+    *,
+    sandbox: Any = None,
+    limits: Any = None,
+) -> Callable[..., list[float]]:
+    """A TRL ``reward_funcs`` callable that grades completions with this reward.
+
+    The callable has TRL's signature, ``fn(prompts, completions, task_id, **kwargs)
+    -> list[float]``: ``task_id`` is the dataset column (see
+    :func:`code_env.tasks.tasks_to_dataset`), completions may be text or chat messages,
+    and every call grades its batch in parallel through one sandbox (the shared one by
+    default). The program graded is ``task.program(completion)``, as in the env.
+
+    Args:
+        reward: A registered reward name or a callable.
+        tasks: The tasks the ids refer to: a source for :func:`code_env.load_tasks` or
+            a list of tasks.
+        sandbox: The :class:`~code_env.sandbox.Sandbox` to grade in.
+        limits: :class:`~code_env.sandbox.Limits` for every program.
+    """
+    from code_env.scoring import Scorer, completion_text
+    from code_env.tasks import load_tasks
+
+    fn = get(reward)
+    scorer = Scorer(load_tasks(tasks), fn, sandbox=sandbox, limits=limits)
+
+    def reward_func(
+        prompts: Any, completions: Sequence[Any], task_id: Sequence[str], **kwargs: Any
+    ) -> list[float]:
+        if len(task_id) != len(completions):
+            raise ValueError(f"{len(completions)} completions but {len(task_id)} task ids")
+        texts = [completion_text(c) for c in completions]
+        return [r for r, _ in scorer.score_many(list(zip(task_id, texts, strict=True)))]
+
+    name = reward if isinstance(reward, str) else getattr(fn, "__name__", "reward")
+    reward_func.__name__ = f"code_env_{name}"  # TRL logs each reward function by name
+    reward_func.scorer = scorer  # type: ignore[attr-defined]
+    return reward_func

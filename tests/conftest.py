@@ -19,3 +19,32 @@ needs_shared_apps = pytest.mark.skipif(
     not APPS_DIR.is_dir(),
     reason="the APPS sample beside the project (../shared/data/apps_sample) is absent",
 )
+
+
+@pytest.fixture(scope="session")
+def gpt2_tokenizer():
+    """A GPT-2-style tokenizer built here: byte-level BPE whose only special token is
+    ``<|endoftext|>`` (no pad token, as GPT-2), trained on the built-in prompts."""
+    import json
+
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2TokenizerFast
+
+    lines = (REPO_ROOT / "code_env" / "data" / "builtin.jsonl").read_text().splitlines()
+    corpus = [json.loads(line)["prompt"] for line in lines]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(corpus, trainer=trainer)
+    return GPT2TokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|endoftext|>",
+        bos_token="<|endoftext|>",
+        unk_token="<|endoftext|>",
+    )
