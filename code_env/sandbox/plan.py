@@ -388,11 +388,33 @@ def _children(node: ast.AST) -> list[ast.AST]:
     ]
 
 
+def _is_literal(node: ast.AST) -> bool:
+    """A constant, or containers (and signs) of constants: the bulk of expected values,
+    checked with cheap type tests."""
+    kind = type(node)
+    if kind is ast.Constant:
+        return True
+    if kind is ast.List or kind is ast.Tuple or kind is ast.Set:
+        return all(_is_literal(e) for e in node.elts)  # type: ignore[attr-defined]
+    if kind is ast.Dict:
+        return all(k is not None and _is_literal(k) for k in node.keys) and all(  # type: ignore[attr-defined]
+            _is_literal(v)
+            for v in node.values  # type: ignore[attr-defined]
+        )
+    if kind is ast.UnaryOp:
+        return type(node.op) in (ast.USub, ast.UAdd) and _is_literal(node.operand)  # type: ignore[attr-defined]
+    return False
+
+
 def _evaluable_nodes(root: ast.AST, program_names: frozenset[str]) -> set[int]:
-    """The ids of every node whose whole subtree the parent can evaluate (one pass)."""
+    """The ids of every node whose whole subtree the parent can evaluate (one pass; a
+    literal subtree is recorded by its root only, which is all the splitter asks)."""
     evaluable: set[int] = set()
 
     def visit(node: ast.AST) -> bool:
+        if _is_literal(node):
+            evaluable.add(id(node))
+            return True
         ok = _node_is_safe(node, program_names)
         for child in _children(node):
             ok = visit(child) and ok
@@ -433,7 +455,13 @@ class _Splitter:
 
     def split(self, node: ast.expr) -> ast.expr:
         if id(node) in self.evaluable:
-            return node
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                return node  # a function or a name: looked up when judged
+            # Needs nothing from the program: compute it once, here, not at every judging.
+            try:
+                return ast.Constant(value=evaluate(node, []))
+            except Exception:
+                return node  # it raises: let it raise when judged, as Python would
         if isinstance(node, ast.Name):
             return self.leaf(node)
         if isinstance(node, ast.Call):

@@ -44,6 +44,8 @@ from code_env.tasks.model import Task, TestCase
 
 HARNESS_PATH = Path(harness.__file__).resolve()
 BACKENDS = ("fork", "subprocess", "bubblewrap")
+#: Jobs a front thread keeps in flight on its worker.
+PIPELINE = 4
 
 # The only environment a worker (and so a child) ever sees.
 WORKER_ENV = {
@@ -147,6 +149,11 @@ class _Worker:
     def execute(self, job: _Job, rel_tol: float, abs_tol: float) -> list[dict]:
         """Send one job and collect its events until ``end``; raises on worker failure."""
         self.send(job.message)
+        return self.collect(job, rel_tol, abs_tol)
+
+    def collect(self, job: _Job, rel_tol: float, abs_tol: float) -> list[dict]:
+        """The events of a job already sent, until its ``end`` (jobs finish in the order
+        they were sent); raises ``TimeoutError``/``EOFError`` on worker failure."""
         events: list[dict] = []
         deadline = time.monotonic() + job.watchdog_s
         stop_sent = False
@@ -604,23 +611,62 @@ class Sandbox:
         return worker
 
     def _serve(self, slot: int) -> None:
-        """Thread body: take jobs, run them on this slot's worker, judge, resolve."""
+        """Thread body: take jobs, run them on this slot's worker, judge, resolve.
+
+        Up to ``PIPELINE`` waiting jobs are sent at once, so that the worker starts the
+        next program as soon as one ends instead of waiting for this thread's turn.
+        """
         while True:
             job = self._queue.get()
             if job is None:
                 return
+            batch = [job]
+            while len(batch) < PIPELINE and not job.stop_on_failure:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None or more.stop_on_failure:
+                    self._queue.put(more)  # a shutdown or a streamed job: not in a batch
+                    break
+                batch.append(more)
             try:
-                job.future.set_result(self._execute(slot, job))
+                self._run_batch(slot, batch)
             except BaseException as exc:  # never leave a caller waiting
-                job.future.set_result(
-                    ExecutionResult(
-                        Outcome.RUNTIME_ERROR,
-                        "sandboxerror",
-                        0,
-                        len(job.checks),
-                        message=f"{type(exc).__name__}: {exc}",
-                    )
-                )
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_result(
+                            ExecutionResult(
+                                Outcome.RUNTIME_ERROR,
+                                "sandboxerror",
+                                0,
+                                len(pending.checks),
+                                message=f"{type(exc).__name__}: {exc}",
+                            )
+                        )
+
+    def _run_batch(self, slot: int, batch: list[_Job]) -> None:
+        if len(batch) == 1 or self.backend == "subprocess":
+            for job in batch:
+                job.future.set_result(self._execute(slot, job))
+            return
+        worker = self._worker(slot)
+        assert isinstance(worker, _Worker)
+        with self._lock:
+            self.stats.executed += len(batch)
+        for job in batch:
+            worker.send(job.message)
+        for n, job in enumerate(batch):
+            try:
+                events = worker.collect(job, self.rel_tol, self.abs_tol)
+            except (TimeoutError, EOFError, OSError) as exc:
+                job.future.set_result(self._worker_failed(slot, worker, job, exc))
+                for rest in batch[n + 1 :]:  # sent to a worker that is gone: run them again
+                    with self._lock:
+                        self.stats.executed -= 1
+                    self._queue.put(rest)
+                return
+            job.future.set_result(self._judge(job, events))
 
     def _execute(self, slot: int, job: _Job) -> ExecutionResult:
         worker = self._worker(slot)
@@ -629,19 +675,27 @@ class Sandbox:
         try:
             events = worker.execute(job, self.rel_tol, self.abs_tol)
         except (TimeoutError, EOFError, OSError) as exc:
-            # The worker missed its deadline or died: replace it, blame the program.
-            worker.kill()
-            self._workers[slot] = None
-            with self._lock:
-                self.stats.worker_restarts += 1
-            kind = "timeout" if isinstance(exc, TimeoutError) else "killed"
-            return ExecutionResult(
-                Outcome.RUNTIME_ERROR,
-                kind,
-                0,
-                len(job.checks),
-                message=f"sandbox worker {type(exc).__name__}",
-            )
+            return self._worker_failed(slot, worker, job, exc)
+        return self._judge(job, events)
+
+    def _worker_failed(
+        self, slot: int, worker: Any, job: _Job, exc: BaseException
+    ) -> ExecutionResult:
+        """The worker missed its deadline or died: replace it, blame the program."""
+        worker.kill()
+        self._workers[slot] = None
+        with self._lock:
+            self.stats.worker_restarts += 1
+        kind = "timeout" if isinstance(exc, TimeoutError) else "killed"
+        return ExecutionResult(
+            Outcome.RUNTIME_ERROR,
+            kind,
+            0,
+            len(job.checks),
+            message=f"sandbox worker {type(exc).__name__}",
+        )
+
+    def _judge(self, job: _Job, events: list[dict]) -> ExecutionResult:
         result = assemble(
             events,
             job.checks,
