@@ -257,12 +257,15 @@ def confine_probe_seccomp() -> bool:
 
 
 def _bubblewrap_argv() -> list[str]:
+    """``bwrap`` and its options: every namespace unshared, the file system read-only,
+    a fresh /tmp, and (read-only) the interpreter and this package again on top, in case
+    they live under /tmp."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise RuntimeError(
             "backend='bubblewrap' needs the bwrap program (Debian/Ubuntu: apt install bubblewrap)"
         )
-    return [
+    argv = [
         bwrap,
         "--die-with-parent",
         "--unshare-all",
@@ -279,6 +282,16 @@ def _bubblewrap_argv() -> list[str]:
         "--chdir",
         "/",
     ]
+    needed = {
+        str(HARNESS_PATH.parent),
+        sys.prefix,
+        sys.base_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    }
+    for path in sorted(needed):
+        if path.startswith("/tmp"):
+            argv += ["--ro-bind-try", path, path]
+    return argv
 
 
 def _usable_cpus() -> list[int]:
