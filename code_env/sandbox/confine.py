@@ -709,7 +709,10 @@ def kill_leftovers(caps: Capabilities, child_pid: int) -> int:
             os.killpg(child_pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-    if caps.cgroup is not None and caps.cgroup.count() != 1:  # 1: the worker alone
+    if caps.cgroup is not None:
+        if caps.cgroup.count() == 1:  # the worker alone: nothing was left
+            _reap_all()
+            return killed
         me = os.getpid()
         for _ in range(1000):
             pids = [p for p in caps.cgroup.pids() if p != me]
