@@ -54,7 +54,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -63,6 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from machine_load import CpuMeter  # benchmarks/machine_load.py, beside this script
 from tqdm.auto import tqdm
 
 from code_env import Task, TestCase
@@ -226,35 +226,6 @@ def stray_processes(live_workers: set[int], all_workers: set[int]) -> dict[str, 
         elif uid >= SANDBOX_UID_BASE:
             found["foreign"].append(entry)
     return found
-
-
-class CpuMeter:
-    """CPU seconds the whole machine spent busy, against what this process and its
-    waited-for descendants spent: the difference is other load on the machine."""
-
-    def __init__(self) -> None:
-        self.start_busy = self.machine_busy_s()
-        self.start_ours = self.ours_s()
-
-    @staticmethod
-    def machine_busy_s() -> float:
-        """Busy CPU seconds of the machine since boot (``/proc/stat``)."""
-        with open("/proc/stat") as fh:
-            fields = [int(v) for v in fh.readline().split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-    @staticmethod
-    def ours_s() -> float:
-        """CPU seconds of this process and of its waited-for descendants."""
-        me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-    def others_s(self) -> float:
-        """CPU seconds spent by other processes since the meter started (approximate:
-        descendants that have not yet been waited for count as "other")."""
-        busy = self.machine_busy_s() - self.start_busy
-        return max(0.0, busy - (self.ours_s() - self.start_ours))
 
 
 def cmdline(pid: int) -> str:

