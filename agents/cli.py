@@ -16,22 +16,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from agents.reporting import format_table
+
 OUTCOMES = ("passed", "failed_test", "runtime_error", "compile_error")
-
-
-def _format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table with right-aligned numbers."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
 
 
 def _load(args: argparse.Namespace):
@@ -44,12 +31,64 @@ def _load(args: argparse.Namespace):
     return load_tasks(source, split=args.split, **kwargs)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """``code-synthesis train``: warm-start, train, evaluate, report."""
+    from agents import agent_class
+    from agents.train import parse_overrides, run_training
+
+    overrides = parse_overrides(agent_class(args.agent).config_class, args.set or [])
+    run_training(
+        agent_name=args.agent,
+        model=args.model,
+        tasks=args.tasks,
+        path=args.path,
+        updates=args.updates,
+        out=args.out,
+        resume=args.resume,
+        seed=args.seed,
+        eval_samples=args.eval_samples,
+        overrides=overrides,
+        warm_start_steps=args.warm_start_steps,
+        progress=not args.quiet,
+    )
+    return 0
+
+
+def cmd_eval_checkpoint(args: argparse.Namespace) -> int:
+    """``code-synthesis eval --checkpoint``: evaluate a trained agent."""
+    from agents import agent_class
+    from agents.reporting import percent
+
+    saved = json.loads((Path(args.checkpoint) / "config.json").read_text())
+    cls = agent_class(saved["agent"])
+    if args.split is None and args.tasks == "builtin":
+        args.split = "test"
+    tasks = _load(args)
+    agent = cls.load(args.checkpoint, tasks)
+    ks = tuple(int(k) for k in args.k.split(","))
+    report = agent.evaluate(tasks, k=ks, n=max(args.samples, max(ks)), progress=not args.quiet)
+    print(report.table(f"{saved['agent']} from {args.checkpoint} on {tasks.summary()}"))
+    if report.by_difficulty:
+        rows = [
+            [d, r.n_tasks, percent(r.greedy_pass_at_1), *(percent(r.pass_at_k[k]) for k in ks)]
+            for d, r in report.by_difficulty.items()
+        ]
+        header = ["difficulty", "tasks", "greedy pass@1", *(f"pass@{k}" for k in ks)]
+        print(format_table(header, rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    """``code-synthesis eval``: grade reference solutions (for now) and report."""
+    """``code-synthesis eval``: grade reference solutions, or a trained checkpoint."""
+    if args.checkpoint:
+        return cmd_eval_checkpoint(args)
     if not args.reference:
         print(
-            "code-synthesis eval: nothing to evaluate; pass --reference to grade the "
-            "task set's reference solutions",
+            "code-synthesis eval: nothing to evaluate; pass --checkpoint DIR to evaluate a "
+            "trained agent, or --reference to grade the task set's reference solutions",
             file=sys.stderr,
         )
         return 2
@@ -79,7 +118,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             [key, total, *(counts[o] for o in OUTCOMES), f"{100 * counts['passed'] / total:.1f}%"]
         )
     print()
-    print(_format_table([args.by, "tasks", *OUTCOMES, "pass rate"], rows))
+    print(format_table([args.by, "tasks", *OUTCOMES, "pass rate"], rows))
     print(
         f"\ngraded {len(with_ref)} programs in {elapsed:.2f} s "
         f"({len(with_ref) / elapsed:.0f} programs/s) with {sandbox.n_workers} workers; "
@@ -112,11 +151,61 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reinforcement learning for code synthesis: tasks, sandbox, env, agents.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    tr = sub.add_parser(
+        "train",
+        help="train an agent with unit-test rewards, then evaluate it",
+        description="Train an RL agent against the env's unit-test rewards and report. On the "
+        "built-in suite (default): warm-start the tiny model on part of the train split's "
+        "solutions (A), learn from rewards only on the other half (B), evaluate on B and on "
+        "the held-out test split (C), before and after. Writes metrics.jsonl, checkpoint/, "
+        "learning_curve.png, outcomes.png, report.json and report.md to --out.",
+    )
+    tr.add_argument("--agent", default="actor-critic", help="the agent (default: actor-critic)")
+    tr.add_argument(
+        "--model",
+        default="tiny",
+        help="'tiny' (built here and warm-started), or a Hugging Face causal LM "
+        "name or local path (default: tiny)",
+    )
+    tr.add_argument(
+        "--tasks",
+        default="builtin",
+        help="builtin (default), mbpp, humaneval, apps, or a .jsonl file",
+    )
+    tr.add_argument("--path", default=None, help="local file or folder for mbpp/humaneval/apps")
+    tr.add_argument("--updates", type=int, default=60, help="updates to train (default: 60)")
+    tr.add_argument("--out", default="runs/latest", help="run folder (default: runs/latest)")
+    tr.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+    tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tr.add_argument(
+        "--eval-samples",
+        type=int,
+        default=8,
+        help="samples per task for pass@k before and after (default: 8)",
+    )
+    tr.add_argument(
+        "--warm-start-steps",
+        type=int,
+        default=None,
+        help="cross-entropy steps of the tiny model's warm-start (default: 800)",
+    )
+    tr.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set kl_target=2 (repeatable)",
+    )
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr.set_defaults(func=cmd_train)
+
     ev = sub.add_parser(
         "eval",
         help="grade programs against a task set's unit tests",
-        description="Grade a task set's reference solutions in the sandbox and print the "
-        "outcome table (passed / failed test / runtime error / compile error).",
+        description="Evaluate a trained checkpoint (greedy pass@1, pass@k with the unbiased "
+        "estimator, outcome shares, per difficulty), or grade a task set's reference "
+        "solutions in the sandbox and print the outcome table.",
     )
     ev.add_argument(
         "--reference",
@@ -134,7 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="local file or folder for mbpp / humaneval / apps (otherwise the "
         "Hugging Face hub is tried)",
     )
-    ev.add_argument("--split", default=None, help="only this split (e.g. train, test)")
+    ev.add_argument(
+        "--split",
+        default=None,
+        help="only this split (e.g. train, test; default for --checkpoint on builtin: test)",
+    )
     ev.add_argument(
         "--by",
         default="split",

@@ -1,0 +1,249 @@
+"""The actor-critic agent of Gorinski et al., EMNLP 2023 (arXiv 2310.13669).
+
+The method as its abstract and summary describe it; the paper's code and
+hyperparameters were never released, so every detail below that it does not state is
+a choice, exposed as a config field and listed in docs/agents.md.
+
+* **Actor**: the language model. Programs are sampled with nucleus sampling.
+* **Reward**: the env's graded reward with partial credit (``coderl_partial`` by
+  default) minus ``ζ · KL(π ‖ π₀)``, the KL of each sampled program from the initial
+  (warm-started) policy, summed over its tokens. ``ζ`` adapts to keep that KL near a
+  target ``ρ`` (the proportional controller of Ziegler et al. 2019).
+* **Critic**: a two-layer MLP on the actor's final hidden state at the end of the
+  prompt, predicting the return; trained with mean squared error. It does not
+  back-propagate into the actor.
+* **Update**: REINFORCE with the critic as baseline,
+  ``-(r - V(s)) · Σ_t log π(a_t | s_t)``, averaged over sampled tokens.
+* **Replay buffer**: the reference solutions of the training tasks that have one, and
+  every new program that passes all its tests, deduplicated by normalised AST. Each
+  update also maximises the likelihood of a batch drawn from it (``replay_coef``), so
+  what was found is kept and reinforced (self-imitation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.base import BaseAgent, Rollout
+from agents.buffer import ReplayBuffer
+from agents.config import AgentConfig, _positive
+from agents.tiny import cross_entropy_loss
+
+
+@dataclass
+class ActorCriticConfig(AgentConfig):
+    """The actor-critic agent's settings (2310.13669; see docs/agents.md)."""
+
+    kl_coef: float = 0.01
+    """ζ: the initial weight of the KL penalty."""
+    kl_target: float = 6.0
+    """ρ: the KL (nats per program) the adaptive ζ aims at."""
+    kl_horizon: float = 10.0
+    """How fast ζ adapts: it moves by at most 2/horizon of itself per update."""
+    adaptive_kl: bool = True
+    """Adapt ζ towards ρ; False keeps ζ fixed."""
+    critic_hidden: int = 256
+    """Width of the critic's hidden layer."""
+    critic_lr: float = 1e-3
+    """Learning rate of the critic (Adam)."""
+    value_coef: float = 1.0
+    """Weight of the critic's loss."""
+    normalize_advantages: bool = True
+    """Scale advantages to unit standard deviation within each update."""
+    replay_batch: int = 16
+    """Programs from the replay buffer in each update (0: no replay)."""
+    replay_coef: float = 1.0
+    """Weight of the replay buffer's likelihood loss."""
+    replay_capacity_per_task: int = 8
+    """At most this many programs per task in the buffer."""
+    replay_sampled_fraction: float = 0.5
+    """Share of each replay batch drawn from programs found by sampling (the rest from
+    every task, references included), so that discoveries are reinforced."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _positive(
+            self,
+            "kl_target",
+            "kl_horizon",
+            "critic_hidden",
+            "critic_lr",
+            "replay_capacity_per_task",
+        )
+        if not 0.0 <= self.replay_sampled_fraction <= 1.0:
+            raise ValueError(
+                "ActorCriticConfig.replay_sampled_fraction must be in [0, 1], "
+                f"got {self.replay_sampled_fraction!r}"
+            )
+        for name in ("kl_coef", "value_coef", "replay_coef", "replay_batch"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"ActorCriticConfig.{name} must be >= 0, got {value!r}")
+
+
+class Critic(nn.Module):
+    """Two-layer MLP from a hidden state to a predicted return."""
+
+    def __init__(self, hidden_size: int, width: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(hidden_size, width), nn.ReLU(), nn.Linear(width, 1))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.net(hidden).squeeze(-1)
+
+
+class AdaptiveKL:
+    """Ziegler et al.'s proportional controller: ζ ← ζ · (1 + 10 · clip((KL − ρ)/ρ, ±0.2) / H),
+    so ζ grows while the KL is above the target and shrinks while it is below."""
+
+    def __init__(self, coef: float, target: float, horizon: float, enabled: bool = True) -> None:
+        self.coef, self.target, self.horizon, self.enabled = coef, target, horizon, enabled
+
+    def update(self, kl: float) -> float:
+        """Move ζ after observing the mean KL; returns the new ζ."""
+        if self.enabled:
+            error = float(np.clip((kl - self.target) / self.target, -0.2, 0.2))
+            self.coef *= 1.0 + error * 10.0 / self.horizon
+        return self.coef
+
+
+class ActorCriticAgent(BaseAgent):
+    """Policy gradient with an MLP critic baseline, an adaptive KL penalty and a replay
+    buffer of passing programs (2310.13669).
+
+    >>> agent = ActorCriticAgent("builtin", ActorCriticConfig(model="tiny"))  # doctest: +SKIP
+    >>> agent.learn(total_updates=50)                                          # doctest: +SKIP
+    >>> agent.evaluate(load_tasks("builtin", split="test"), k=(1, 5))          # doctest: +SKIP
+    """
+
+    config_class = ActorCriticConfig
+    cli_name = "actor-critic"
+    config: ActorCriticConfig
+
+    def _setup(self) -> None:
+        cfg = self.config
+        device = self.policy.device
+        self.critic = Critic(self.policy.hidden_size, cfg.critic_hidden).to(device)
+        self.optimizer = torch.optim.AdamW(
+            self.policy.trainable_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+        )
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
+        self.kl = AdaptiveKL(cfg.kl_coef, cfg.kl_target, cfg.kl_horizon, cfg.adaptive_kl)
+        self.buffer = ReplayBuffer(cfg.replay_capacity_per_task)
+        for task in self.tasks:  # the reference solutions of tasks that have one
+            if task.solutions:
+                self.buffer.add(
+                    task.task_id,
+                    task.solutions[0],
+                    task.program(task.solutions[0]),
+                    source="reference",
+                )
+
+    def add_references(self, tasks) -> int:
+        """Put these tasks' reference solutions in the replay buffer (e.g. the tasks a
+        model was warm-started on, when training on others). Returns how many."""
+        added = 0
+        for task in tasks:
+            if task.solutions:
+                self.scorer.tasks.setdefault(task.task_id, task)
+                added += self.buffer.add(
+                    task.task_id,
+                    task.solutions[0],
+                    task.program(task.solutions[0]),
+                    source="reference",
+                )
+        return added
+
+    def update(self, rollout: Rollout) -> dict[str, float]:
+        cfg = self.config
+        policy = self.policy
+        # Every program that passes joins the buffer (once per normalised AST).
+        added = 0
+        for task, text, result in zip(
+            rollout.tasks, rollout.completions, rollout.results, strict=True
+        ):
+            if result.passed:
+                added += self.buffer.add(task.task_id, text, task.program(text))
+
+        logprobs, mask, hidden = policy.token_logprobs(
+            rollout.prompt_ids, rollout.completion_ids, with_hidden=True
+        )
+        ref_logprobs, _, _ = policy.token_logprobs(
+            rollout.prompt_ids, rollout.completion_ids, reference=True
+        )
+        seq_kl = ((logprobs.detach() - ref_logprobs) * mask).sum(-1)  # per program, nats
+        env_reward = torch.tensor(rollout.rewards, dtype=torch.float32, device=mask.device)
+        returns = env_reward - self.kl.coef * seq_kl
+
+        values = self.critic(hidden.detach())
+        value_loss = torch.mean((values - returns) ** 2)
+        advantages = returns - values.detach()
+        if cfg.normalize_advantages and len(advantages) > 1:
+            advantages = advantages / (advantages.std() + 1e-6)
+        seq_logprob = (logprobs * mask).sum(-1)
+        policy_loss = -(advantages * seq_logprob).sum() / mask.sum().clamp(min=1)
+
+        replay_loss = torch.zeros((), device=mask.device)
+        replay = (
+            self.buffer.sample(cfg.replay_batch, self.rng, cfg.replay_sampled_fraction)
+            if cfg.replay_batch
+            else []
+        )
+        if replay:
+            pairs = [
+                (
+                    policy.encode_prompts(
+                        [self.scorer.task(e.task_id).prompt], cfg.max_prompt_tokens
+                    )[0],
+                    policy.completion_ids(e.completion),
+                )
+                for e in replay
+            ]
+            replay_loss = cross_entropy_loss(policy, pairs)
+
+        loss = policy_loss + cfg.replay_coef * replay_loss
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), cfg.max_grad_norm)
+        self.optimizer.step()
+
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        (cfg.value_coef * value_loss).backward()
+        self.critic_optimizer.step()
+
+        mean_kl = float(seq_kl.mean())
+        coef = self.kl.update(mean_kl)
+        return {
+            "train/policy_loss": float(policy_loss.detach()),
+            "train/value_loss": float(value_loss),
+            "train/replay_loss": float(replay_loss.detach()),
+            "train/kl": mean_kl,
+            "train/kl_coef": coef,
+            "train/return_mean": float(returns.mean()),
+            "train/value_mean": float(values.mean()),
+            "train/grad_norm": float(grad_norm),
+            "train/buffer_size": float(len(self.buffer)),
+            "train/buffer_sampled": float(self.buffer.count("sampled")),
+            "train/buffer_added": float(added),
+        }
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "critic": self.critic.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "kl_coef": self.kl.coef,
+            "buffer": self.buffer.state_dict(),
+        }
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.critic.load_state_dict(state["critic"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.kl.coef = float(state["kl_coef"])
+        self.buffer = ReplayBuffer.from_state_dict(state["buffer"])

@@ -1,0 +1,148 @@
+"""A replay buffer of passing programs, kept diverse by their syntax trees.
+
+Programs that differ only in names, formatting or comments are one entry: each is
+keyed by its normalised AST (identifiers renamed in order of appearance, constants
+kept, docstrings and comments gone), as 2310.13669 filters its buffer with ASTs.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A program that passed every test of its task."""
+
+    task_id: str
+    completion: str
+    """The completion (what the model writes after the prompt)."""
+    source: str
+    """``"reference"`` or ``"sampled"``."""
+
+
+class _Renamer(ast.NodeTransformer):
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def _rename(self, name: str) -> str:
+        return self.names.setdefault(name, f"v{len(self.names)}")
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.copy_location(ast.Name(id=self._rename(node.id), ctx=node.ctx), node)
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        node.arg = self._rename(node.arg)
+        node.annotation = None
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        node.name = self._rename(node.name)
+        node.returns = None
+        if (
+            node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(getattr(node.body[0], "value", None), ast.Constant)
+            and isinstance(node.body[0].value.value, str)
+        ):
+            node.body = node.body[1:] or [ast.Pass()]
+        self.generic_visit(node)
+        return node
+
+
+def normalized_ast(program: str) -> str | None:
+    """A canonical text for a program's syntax tree, or None if it does not parse."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    try:
+        return ast.dump(_Renamer().visit(tree), annotate_fields=False)
+    except RecursionError:
+        return None
+
+
+class ReplayBuffer:
+    """Passing programs per task, deduplicated by normalised AST.
+
+    Args:
+        capacity_per_task: Keep at most this many programs per task (oldest sampled
+            ones go first; references stay).
+    """
+
+    def __init__(self, capacity_per_task: int = 8) -> None:
+        self.capacity_per_task = capacity_per_task
+        self._entries: dict[str, list[Entry]] = {}
+        self._keys: dict[str, set[str]] = {}
+
+    def add(self, task_id: str, completion: str, program: str, source: str = "sampled") -> bool:
+        """Add a passing program; False if an equivalent one is already held."""
+        key = normalized_ast(program)
+        if key is None:
+            key = "text:" + program
+        keys = self._keys.setdefault(task_id, set())
+        if key in keys:
+            return False
+        entries = self._entries.setdefault(task_id, [])
+        if len(entries) >= self.capacity_per_task:
+            victim = next((e for e in entries if e.source == "sampled"), None)
+            if victim is None:
+                return False
+            entries.remove(victim)
+        keys.add(key)
+        entries.append(Entry(task_id, completion, source))
+        return True
+
+    def sample(self, n: int, rng: random.Random, sampled_fraction: float = 0.0) -> list[Entry]:
+        """``n`` entries: a task drawn uniformly, then one of its entries. With
+        ``sampled_fraction``, that share of the draws comes from tasks whose programs
+        were found by sampling (so a few discoveries are not drowned by many
+        references)."""
+        tasks = [t for t, e in self._entries.items() if e]
+        if not tasks:
+            return []
+        found = [t for t, e in self._entries.items() if any(x.source == "sampled" for x in e)]
+        n_found = round(n * sampled_fraction) if found else 0
+        out = []
+        for _ in range(n_found):
+            entries = [e for e in self._entries[rng.choice(found)] if e.source == "sampled"]
+            out.append(rng.choice(entries))
+        out += [rng.choice(self._entries[rng.choice(tasks)]) for _ in range(n - n_found)]
+        return out
+
+    def __len__(self) -> int:
+        return sum(len(e) for e in self._entries.values())
+
+    def tasks(self) -> list[str]:
+        """Task ids with at least one entry."""
+        return [t for t, e in self._entries.items() if e]
+
+    def count(self, source: str | None = None) -> int:
+        """Entries in all, or of one source."""
+        return sum(1 for e in self.entries() if source is None or e.source == source)
+
+    def entries(self) -> Iterable[Entry]:
+        """Every entry."""
+        for entries in self._entries.values():
+            yield from entries
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data for a checkpoint."""
+        return {
+            "capacity_per_task": self.capacity_per_task,
+            "entries": [[e.task_id, e.completion, e.source] for e in self.entries()],
+            "keys": {t: sorted(k) for t, k in self._keys.items()},
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> ReplayBuffer:
+        """Rebuild a buffer saved with :meth:`state_dict`."""
+        buffer = cls(int(state["capacity_per_task"]))
+        for task_id, completion, source in state["entries"]:
+            buffer._entries.setdefault(task_id, []).append(Entry(task_id, completion, source))
+        buffer._keys = {t: set(k) for t, k in state["keys"].items()}
+        return buffer

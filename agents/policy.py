@@ -1,0 +1,367 @@
+"""The policy: any causal language model and its tokenizer, for sampling and training.
+
+:class:`Policy` wraps an ``AutoModelForCausalLM`` (a name, a path, an object, or
+``"tiny"`` for the small model built here) with what RL on code needs:
+
+* batched sampling (temperature, top-p) and greedy decoding with a KV cache, prompts
+  left-padded so every row continues where its prompt ends;
+* per-token log-probabilities (and final hidden states) of given completions, with
+  gradients, in one teacher-forced pass;
+* a frozen reference policy for KL penalties: a copy of the initial weights, or, with
+  LoRA (``peft``), the same weights with the adapters switched off, so no second copy
+  is held in memory.
+
+Devices: CUDA in bfloat16 when present, else the CPU in float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from code_env.tokenizer import load_tokenizer
+
+
+def pick_device(device: str = "auto") -> tuple[torch.device, torch.dtype]:
+    """``("cuda", bfloat16)`` when a GPU is there (or asked for), else ``("cpu", float32)``."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return dev, dtype
+    return dev, torch.float32
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Sample:
+    """One generated completion."""
+
+    prompt_index: int
+    """Which prompt of the batch it continues."""
+    token_ids: list[int]
+    """The generated tokens, up to and including the end-of-text token if one came."""
+    text: str
+    """The decoded completion, without the end-of-text token."""
+
+
+class Policy:
+    """A causal LM plus tokenizer, with sampling, log-probs and a reference policy.
+
+    Args:
+        model: ``"tiny"`` (see :mod:`agents.tiny`), a Hugging Face name or local path,
+            or a ``PreTrainedModel``.
+        tokenizer: A tokenizer, name or path; default: the model's own, or the
+            shipped one for ``"tiny"``.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        lora: If given, a ``peft.LoraConfig`` (or a dict of its arguments): train
+            adapters only, and use the base weights as the reference.
+        reference: Keep a frozen reference policy (for KL penalties).
+        reference_model: The reference's weights (a model, name or path); default: a
+            copy of the initial weights. A resumed run passes the original ones.
+    """
+
+    def __init__(
+        self,
+        model: Any = "tiny",
+        tokenizer: Any = None,
+        *,
+        device: str = "auto",
+        lora: Any = None,
+        reference: bool = True,
+        reference_model: Any = None,
+        tiny_config: dict[str, Any] | None = None,
+    ) -> None:
+        self.device, self.dtype = pick_device(device)
+        self.tokenizer = self._load_tokenizer(model, tokenizer)
+        self.model = self._load_model(model, tiny_config)
+        self.model.to(self.device)
+        if self.device.type == "cuda":
+            self.model.to(self.dtype)
+        self.model.eval()  # dropout off: samples and their log-probs come from one policy
+        self.lora = lora is not None
+        if self.lora:
+            self.model = _apply_lora(self.model, lora)
+        self.reference_model: torch.nn.Module | None = None
+        if reference and not self.lora:
+            if reference_model is None:
+                self.reference_model = copy.deepcopy(self.model)
+            elif isinstance(reference_model, torch.nn.Module):
+                self.reference_model = reference_model
+            else:
+                from transformers import AutoModelForCausalLM
+
+                self.reference_model = AutoModelForCausalLM.from_pretrained(str(reference_model))
+            self.reference_model.to(self.device)
+            if self.device.type == "cuda":
+                self.reference_model.to(self.dtype)
+            self.reference_model.eval()
+            for p in self.reference_model.parameters():
+                p.requires_grad_(False)
+        self.eos_id = int(self.tokenizer.eos_token_id)
+        self.pad_id = int(self.tokenizer.pad_token_id)
+
+    # --- loading --------------------------------------------------------------------
+
+    @staticmethod
+    def _load_tokenizer(model: Any, tokenizer: Any):
+        if tokenizer is not None:
+            return load_tokenizer(tokenizer)
+        if isinstance(model, str) and model == "tiny":
+            return load_tokenizer(None)
+        if isinstance(model, (str, os.PathLike)):
+            return load_tokenizer(str(model))
+        name = getattr(getattr(model, "config", None), "name_or_path", None)
+        if name:
+            return load_tokenizer(name)
+        raise ValueError("pass tokenizer= for a model object that does not name its tokenizer")
+
+    def _load_model(self, model: Any, tiny_config: dict[str, Any] | None):
+        if isinstance(model, str) and model == "tiny":
+            from agents.tiny import build_tiny_model
+
+            return build_tiny_model(self.tokenizer, **(tiny_config or {}))
+        if isinstance(model, (str, os.PathLike)):
+            from transformers import AutoModelForCausalLM
+
+            return AutoModelForCausalLM.from_pretrained(str(model))
+        if isinstance(model, torch.nn.Module):
+            return model
+        raise TypeError(
+            f"model must be 'tiny', a name, a path or a model, got {type(model).__name__}"
+        )
+
+    # --- generation -----------------------------------------------------------------
+
+    def encode_prompts(self, prompts: Sequence[str], max_prompt_tokens: int | None = None):
+        """Left-padded prompt batch (cut from the left to ``max_prompt_tokens``)."""
+        ids = [self.tokenizer.encode(p, add_special_tokens=False) for p in prompts]
+        if max_prompt_tokens is not None:
+            ids = [x[-max_prompt_tokens:] for x in ids]
+        return ids
+
+    def _left_pad(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            if row:
+                input_ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+                mask[i, width - len(row) :] = 1
+        return input_ids.to(self.device), mask.to(self.device)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        n: int = 1,
+        max_new_tokens: int = 128,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        greedy: bool = False,
+        batch_size: int = 64,
+        max_prompt_tokens: int | None = None,
+    ) -> list[list[Sample]]:
+        """``n`` completions per prompt (``greedy``: one, by argmax), batched with a KV
+        cache. Returns one list of samples per prompt."""
+        encoded = self.encode_prompts(prompts, max_prompt_tokens)
+        jobs = [(i, ids) for i, ids in enumerate(encoded) for _ in range(1 if greedy else n)]
+        out: list[list[Sample]] = [[] for _ in prompts]
+        model = self.model
+        for start in range(0, len(jobs), batch_size):
+            chunk = jobs[start : start + batch_size]
+            input_ids, mask = self._left_pad([ids for _, ids in chunk])
+            kwargs: dict[str, Any] = {
+                "max_new_tokens": max_new_tokens,
+                "pad_token_id": self.pad_id,
+                "eos_token_id": self.eos_id,
+                "do_sample": not greedy,
+            }
+            if not greedy:
+                kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
+            generated = model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
+            new_tokens = generated[:, input_ids.shape[1] :].tolist()
+            for (index, _), row in zip(chunk, new_tokens, strict=True):
+                ids = _cut_after_eos(row, self.eos_id, self.pad_id)
+                out[index].append(Sample(index, ids, self.decode(ids)))
+        return out
+
+    def decode(self, token_ids: Sequence[int]) -> str:
+        """Text of completion tokens, without the end-of-text token."""
+        ids = [t for t in token_ids if t != self.eos_id]
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def completion_ids(self, text: str) -> list[int]:
+        """Tokens of a reference completion, ended by end-of-text (for teacher forcing)."""
+        return [*self.tokenizer.encode(text, add_special_tokens=False), self.eos_id]
+
+    # --- scoring ------------------------------------------------------------------------
+
+    def _forward(
+        self,
+        model,
+        prompts: Sequence[Sequence[int]],
+        completions: Sequence[Sequence[int]],
+        hidden: bool,
+    ):
+        """Teacher-forced pass; logits only where completion tokens are predicted.
+
+        Rows are left-padded, so every completion ends at the right edge: the logits of
+        the last ``longest completion + 1`` positions are all that is needed, and
+        skipping the prompt's saves most of the vocabulary projection.
+        """
+        rows = [list(p) + list(c) for p, c in zip(prompts, completions, strict=True)]
+        input_ids, mask = self._left_pad(rows)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        keep = max(len(c) for c in completions) + 1
+        try:
+            outputs = model(
+                input_ids=input_ids,
+                attention_mask=mask,
+                position_ids=positions,
+                output_hidden_states=hidden,
+                logits_to_keep=keep,
+            )
+        except TypeError:  # a model without logits_to_keep: all positions, then cut
+            outputs = model(
+                input_ids=input_ids,
+                attention_mask=mask,
+                position_ids=positions,
+                output_hidden_states=hidden,
+            )
+        logits = outputs.logits[:, -keep:][:, :-1].float()
+        targets = input_ids[:, -(keep - 1) :]
+        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        comp_mask = torch.zeros_like(targets, dtype=torch.float32)
+        for i, c in enumerate(completions):
+            if c:
+                comp_mask[i, keep - 1 - len(c) :] = 1.0
+        width = input_ids.shape[1]
+        return logprobs, comp_mask, (outputs.hidden_states[-1] if hidden else None), width
+
+    def token_logprobs(
+        self,
+        prompts: Sequence[Sequence[int]],
+        completions: Sequence[Sequence[int]],
+        *,
+        reference: bool = False,
+        with_hidden: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Per-token log-probabilities of ``completions`` given ``prompts`` (token ids).
+
+        Returns ``(logprobs, mask, prompt_hidden)``: ``logprobs`` and ``mask`` are
+        ``(batch, longest completion)``, right-aligned, the mask marking each row's
+        completion tokens;
+        ``prompt_hidden`` (``with_hidden``) is the final layer's hidden state at each
+        prompt's last token, ``(batch, hidden)``. Gradients flow unless ``reference``.
+        """
+        if reference:
+            with torch.no_grad(), self.reference_context() as model:
+                logprobs, mask, hidden, width = self._forward(
+                    model, prompts, completions, with_hidden
+                )
+        else:
+            logprobs, mask, hidden, width = self._forward(
+                self.model, prompts, completions, with_hidden
+            )
+        prompt_hidden = None
+        if hidden is not None:
+            index = torch.tensor([width - 1 - len(c) for c in completions], device=hidden.device)
+            prompt_hidden = hidden[
+                torch.arange(hidden.shape[0], device=hidden.device), index
+            ].float()
+        return logprobs, mask, prompt_hidden
+
+    @contextlib.contextmanager
+    def reference_context(self) -> Iterator[torch.nn.Module]:
+        """The frozen reference policy: the initial weights, or the LoRA base."""
+        if self.lora:
+            with self.model.disable_adapter():
+                yield self.model
+        elif self.reference_model is not None:
+            yield self.reference_model
+        else:
+            raise RuntimeError("this policy keeps no reference (reference=False)")
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        """The parameters an optimiser should update (the adapters, with LoRA)."""
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the final hidden state."""
+        config = self.model.config
+        return int(getattr(config, "hidden_size", None) or config.n_embd)
+
+    def save(self, path: str | os.PathLike[str], *, with_reference: bool = False) -> None:
+        """Save the model and the tokenizer to ``path`` (loadable with
+        ``from_pretrained``). With LoRA the adapters go to ``path/adapter`` and a merged
+        copy to ``path``; ``with_reference`` also writes the reference to
+        ``path/reference`` (not needed with LoRA: it is the base)."""
+        path = Path(path)
+        model = self.model
+        if self.lora:
+            self.model.save_pretrained(str(path / "adapter"))
+            model = copy.deepcopy(self.model).merge_and_unload()
+        model.save_pretrained(str(path), safe_serialization=True)
+        self.tokenizer.save_pretrained(str(path))
+        if with_reference and self.reference_model is not None:
+            self.reference_model.save_pretrained(str(path / "reference"), safe_serialization=True)
+
+    def load_adapter(self, path: str | os.PathLike[str]) -> None:
+        """Load LoRA adapter weights saved by :meth:`save` into this (LoRA) policy."""
+        if not self.lora:
+            raise ValueError("load_adapter needs a LoRA policy")
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        folder = Path(path)
+        weights = folder / "adapter_model.safetensors"
+        state = (
+            load_file(str(weights))
+            if weights.is_file()
+            else torch.load(folder / "adapter_model.bin", weights_only=True)
+        )
+        set_peft_model_state_dict(self.model, state)
+
+
+def _cut_after_eos(row: Sequence[int], eos_id: int, pad_id: int) -> list[int]:
+    ids = []
+    for token in row:
+        ids.append(int(token))
+        if token == eos_id:
+            break
+    # generate pads finished rows; a pad id equal to eos was handled above
+    while ids and ids[-1] == pad_id and pad_id != eos_id:
+        ids.pop()
+    return ids
+
+
+def _apply_lora(model, lora: Any):
+    try:
+        import peft
+    except ImportError as exc:
+        raise ImportError("LoRA needs peft: pip install peft") from exc
+    config = (
+        lora
+        if isinstance(lora, peft.LoraConfig)
+        else peft.LoraConfig(task_type="CAUSAL_LM", **dict(lora))
+    )
+    return peft.get_peft_model(model, config)

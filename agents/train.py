@@ -1,0 +1,260 @@
+"""A training run from start to report: what ``code-synthesis train`` does.
+
+On the built-in suite (the default) the run follows the learning benchmark's protocol
+(DESIGN.md): the train split is cut into A (solutions available) and B (rewards
+only); with the tiny model, a warm-start is trained on A's solutions (cached); the
+agent learns on B from rewards alone, with A's solutions in its replay buffer; the
+warm-start and the trained policy are then evaluated on B and on the held-out test
+split C. On another task source, the agent learns on its train split and is evaluated
+there and on its test split.
+
+Everything goes to the run folder: ``metrics.jsonl``, ``checkpoint/``,
+``learning_curve.png``, ``outcomes.png``, ``report.json`` and ``report.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from agents.data import solution_pairs, split_ab, without_solutions
+from agents.reporting import format_table, markdown_table, percent, plot_learning_curve
+from code_env.tasks import TaskList, load_tasks
+
+#: Warm-start settings for the tiny model (about 3 minutes on 2 CPU cores).
+WARM_START = {"steps": 800, "lr": 2e-3, "batch_size": 16}
+
+
+@dataclass
+class TrainPlan:
+    """Which tasks play which part in a run."""
+
+    rl_tasks: TaskList
+    """Learned from rewards only (their solutions are never shown)."""
+    reference_tasks: TaskList
+    """Whose solutions warm-start the tiny model and seed the replay buffer."""
+    held_out: TaskList | None
+    """Evaluated only."""
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def plan_tasks(source: str = "builtin", path: str | None = None) -> TrainPlan:
+    """The A/B/C protocol on the built-in suite; train/test splits elsewhere."""
+    if source == "builtin":
+        a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
+        return TrainPlan(
+            b_tasks,
+            a_tasks,
+            load_tasks("builtin", split="test"),
+            {"rl": "B (rewards only)", "held_out": "C (held out)"},
+        )
+    kwargs = {"path": path} if path else {}
+    tasks = load_tasks(source, **kwargs)
+    splits = {t.split for t in tasks}
+    train = TaskList([t for t in tasks if t.split == "train"] or list(tasks), source=tasks.source)
+    test = (
+        TaskList([t for t in tasks if t.split == "test"], source=tasks.source)
+        if "test" in splits
+        else None
+    )
+    return TrainPlan(train, train, test, {"rl": "train", "held_out": "test"})
+
+
+def parse_overrides(config_class, items: list[str]) -> dict[str, Any]:
+    """``["lr=1e-4", "adaptive_kl=false"]`` as typed config values (JSON where it parses)."""
+    known = {f.name: f for f in fields(config_class)}
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
+        key, text = item.split("=", 1)
+        if key not in known:
+            raise ValueError(
+                f"unknown {config_class.__name__} field {key!r}; valid: {', '.join(sorted(known))}"
+            )
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out[key] = value
+    return out
+
+
+def run_training(
+    *,
+    agent_name: str = "actor-critic",
+    model: str = "tiny",
+    tasks: str = "builtin",
+    path: str | None = None,
+    updates: int = 60,
+    out: str | os.PathLike[str] = "runs/latest",
+    resume: bool = False,
+    seed: int = 0,
+    eval_samples: int = 8,
+    overrides: dict[str, Any] | None = None,
+    warm_start_steps: int | None = None,
+    progress: bool = True,
+    log=print,
+) -> dict[str, Any]:
+    """Warm-start (tiny), evaluate, train, evaluate, report. Returns the report."""
+    from agents import agent_class
+    from agents.evaluation import plot_outcome_shares
+    from agents.tiny import warm_start
+
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cls = agent_class(agent_name)
+    plan = plan_tasks(tasks, path)
+    log(
+        f"tasks: {len(plan.rl_tasks)} learned from rewards ({plan.names.get('rl')}), "
+        f"{len(plan.reference_tasks)} with solutions for the warm-start and replay"
+        + (f", {len(plan.held_out)} held out" if plan.held_out is not None else "")
+    )
+
+    model_path = model
+    if model == "tiny":
+        settings = {**WARM_START, **({"steps": warm_start_steps} if warm_start_steps else {})}
+        log(
+            f"warm-start: tiny model, cross-entropy on {len(plan.reference_tasks)} reference "
+            f"solutions, {settings['steps']} steps (cached after the first run)"
+        )
+        model_path = str(
+            warm_start(
+                solution_pairs(plan.reference_tasks), seed=seed, progress=progress, **settings
+            )
+        )
+
+    checkpoint = out / "checkpoint"
+    config = cls.config_class(**{"model": model_path, "seed": seed, **(overrides or {})})
+    rl_tasks = (
+        without_solutions(plan.rl_tasks)
+        if plan.rl_tasks is not plan.reference_tasks
+        else plan.rl_tasks
+    )
+    if resume:
+        if not (checkpoint / "config.json").is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint}")
+        agent = cls.load(checkpoint, rl_tasks, run_dir=out)
+        log(f"resumed at update {agent.n_updates}")
+    else:
+        agent = cls(rl_tasks, config, run_dir=out)
+        if hasattr(agent, "add_references") and plan.reference_tasks is not plan.rl_tasks:
+            agent.add_references(plan.reference_tasks)
+
+    eval_sets = {plan.names.get("rl", "rl"): plan.rl_tasks}
+    if plan.held_out is not None and len(plan.held_out):
+        eval_sets[plan.names.get("held_out", "held out")] = plan.held_out
+    ks = tuple(k for k in (1, 5) if k <= eval_samples)
+
+    def evaluate(label: str) -> dict[str, Any]:
+        reports = {}
+        for name, task_set in eval_sets.items():
+            reports[name] = agent.evaluate(task_set, k=ks, n=eval_samples)
+            log(f"{label} on {name}: {reports[name].summary()}")
+        return reports
+
+    before_file = out / "eval_before.json"
+    if before_file.is_file() and resume:
+        before_data = json.loads(before_file.read_text())
+        before = None
+    else:
+        before = evaluate("warm-start" if model == "tiny" else "before RL")
+        before_data = {k: r.to_dict() for k, r in before.items()}
+        before_file.write_text(json.dumps(before_data, indent=2))
+
+    train_start = time.perf_counter()
+    agent.learn(updates, progress=progress)
+    train_seconds = time.perf_counter() - train_start
+    after = evaluate("after RL")
+    after_data = {k: r.to_dict() for k, r in after.items()}
+    (out / "eval_after.json").write_text(json.dumps(after_data, indent=2))
+    agent.save(checkpoint)
+
+    header = [
+        "model",
+        "tasks",
+        "greedy pass@1",
+        *(f"pass@{k}" for k in ks if k > 1),
+        "compile err",
+        "runtime err",
+        "failed test",
+        "passed",
+    ]
+    rows = []
+    for label, data in (
+        ("warm-start" if model == "tiny" else "before RL", before_data),
+        ("after RL", after_data),
+    ):
+        for name, report in data.items():
+            shares = report["outcome_shares"]
+            rows.append(
+                [
+                    label,
+                    name,
+                    percent(report["greedy_pass_at_1"]),
+                    *(percent(pass_at(report, k)) for k in ks if k > 1),
+                    percent(shares["compile_error"]),
+                    percent(shares["runtime_error"]),
+                    percent(shares["failed_test"]),
+                    percent(shares["passed"]),
+                ]
+            )
+    table = format_table(header, rows)
+    curve = plot_learning_curve(
+        agent.history or _read_history(out),
+        out / "learning_curve.png",
+        title=f"{cls.__name__} on {plan.names.get('rl', tasks)}",
+    )
+    if before is not None:
+        plot_outcome_shares(
+            {f"{k} before": v for k, v in before.items()}
+            | {f"{k} after": v for k, v in after.items()},
+            out / "outcomes.png",
+            title="Outcome shares of sampled programs",
+        )
+    report = {
+        "agent": cls.__name__,
+        "model": model,
+        "tasks": tasks,
+        "updates": agent.n_updates,
+        "seed": seed,
+        "eval_samples": eval_samples,
+        "config": agent.config.to_dict(),
+        "before": before_data,
+        "after": after_data,
+        "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "tokens_generated": agent.tokens_generated,
+        "learning_curve": str(curve),
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(
+        f"# {cls.__name__} on {tasks}\n\n{markdown_table(header, rows)}\n\n"
+        f"{agent.n_updates} updates in {train_seconds:.0f} s; "
+        f"{agent.tokens_generated} tokens generated.\n"
+    )
+    log("")
+    log(table)
+    log(
+        f"\n{agent.n_updates} updates in {train_seconds:.0f} s (run {report['total_seconds']:.0f} s); "
+        f"report, checkpoint and plots in {out}"
+    )
+    return report
+
+
+def pass_at(report: dict[str, Any], k: int) -> float | None:
+    """pass@k from an evaluation report's dict (int keys, or str keys after JSON)."""
+    table = report.get("pass_at_k", {})
+    return table.get(k, table.get(str(k)))
+
+
+def _read_history(out: Path) -> list[dict[str, Any]]:
+    from agents.metrics import read_metrics
+
+    path = out / "metrics.jsonl"
+    return read_metrics(path) if path.is_file() else []
