@@ -135,6 +135,9 @@ class ActorCriticAgent(BaseAgent):
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
         self.kl = AdaptiveKL(cfg.kl_coef, cfg.kl_target, cfg.kl_horizon, cfg.adaptive_kl)
         self.buffer = ReplayBuffer(cfg.replay_capacity_per_task)
+        # Replayed programs are scored against their task's prompt; references may come
+        # from tasks the agent does not train on, so the prompts travel with checkpoints.
+        self.replay_prompts: dict[str, str] = {t.task_id: t.prompt for t in self.tasks}
         for task in self.tasks:  # the reference solutions of tasks that have one
             if task.solutions:
                 self.buffer.add(
@@ -150,7 +153,7 @@ class ActorCriticAgent(BaseAgent):
         added = 0
         for task in tasks:
             if task.solutions:
-                self.scorer.tasks.setdefault(task.task_id, task)
+                self.replay_prompts.setdefault(task.task_id, task.prompt)
                 added += self.buffer.add(
                     task.task_id,
                     task.solutions[0],
@@ -198,7 +201,7 @@ class ActorCriticAgent(BaseAgent):
             pairs = [
                 (
                     policy.encode_prompts(
-                        [self.scorer.task(e.task_id).prompt], cfg.max_prompt_tokens
+                        [self.replay_prompts[e.task_id]], cfg.max_prompt_tokens
                     )[0],
                     policy.completion_ids(e.completion),
                 )
@@ -220,12 +223,12 @@ class ActorCriticAgent(BaseAgent):
         coef = self.kl.update(mean_kl)
         return {
             "train/policy_loss": float(policy_loss.detach()),
-            "train/value_loss": float(value_loss),
+            "train/value_loss": float(value_loss.detach()),
             "train/replay_loss": float(replay_loss.detach()),
             "train/kl": mean_kl,
             "train/kl_coef": coef,
             "train/return_mean": float(returns.mean()),
-            "train/value_mean": float(values.mean()),
+            "train/value_mean": float(values.detach().mean()),
             "train/grad_norm": float(grad_norm),
             "train/buffer_size": float(len(self.buffer)),
             "train/buffer_sampled": float(self.buffer.count("sampled")),
@@ -239,6 +242,7 @@ class ActorCriticAgent(BaseAgent):
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "kl_coef": self.kl.coef,
             "buffer": self.buffer.state_dict(),
+            "replay_prompts": self.replay_prompts,
         }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
@@ -247,3 +251,4 @@ class ActorCriticAgent(BaseAgent):
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.kl.coef = float(state["kl_coef"])
         self.buffer = ReplayBuffer.from_state_dict(state["buffer"])
+        self.replay_prompts.update(state.get("replay_prompts", {}))

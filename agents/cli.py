@@ -208,6 +208,23 @@ def build_parser() -> argparse.ArgumentParser:
         "solutions in the sandbox and print the outcome table.",
     )
     ev.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="DIR",
+        help="evaluate the agent saved in DIR (a run folder's checkpoint/)",
+    )
+    ev.add_argument(
+        "--k",
+        default="1,5",
+        help="with --checkpoint: the k of pass@k, comma-separated (default: 1,5)",
+    )
+    ev.add_argument(
+        "--samples",
+        type=int,
+        default=8,
+        help="with --checkpoint: samples per task, at least max(k) (default: 8)",
+    )
+    ev.add_argument(
         "--reference",
         action="store_true",
         help="grade each task's reference solution (the tasks' own check)",

@@ -180,6 +180,28 @@ def test_agent_runs_end_to_end_and_logs(tmp_path, tasks, sandbox):
     assert report.n_tasks == 3 and set(report.pass_at_k) == {1, 2}
 
 
+def test_tiny_llama_trains_and_resumes_with_references_from_other_tasks(tmp_path, tasks, sandbox):
+    """Another architecture family; a resumed agent still replays references of tasks it
+    does not train on (their prompts travel with the checkpoint)."""
+    config = small_config(
+        tiny={**TINY, "arch": "llama"}, replay_batch=8, replay_sampled_fraction=0.0
+    )
+    agent = ActorCriticAgent(without_solutions(tasks), config, sandbox=sandbox, run_dir=tmp_path)
+    assert type(agent.policy.model).__name__ == "LlamaForCausalLM"
+    others = load_tasks("builtin", split="train")[6:10]
+    assert agent.add_references(others) == 4
+    before = weights(agent)
+    agent.learn(2, progress=False)
+    assert any(not torch.equal(before[k], v) for k, v in weights(agent).items())
+    resumed = ActorCriticAgent.load(
+        tmp_path / "checkpoint", without_solutions(tasks), sandbox=sandbox
+    )
+    assert type(resumed.policy.model).__name__ == "LlamaForCausalLM"
+    assert {o.task_id for o in others} <= set(resumed.buffer.tasks())
+    resumed.learn(4, progress=False)  # replays the other tasks' references
+    assert resumed.n_updates == 4 and resumed.history[-1]["train/replay_loss"] > 0
+
+
 def test_save_kill_resume_gives_the_same_state(tmp_path, tasks, sandbox):
     config = small_config(seed=3)
     first = ActorCriticAgent(

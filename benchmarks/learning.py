@@ -1,0 +1,448 @@
+"""Does RL against unit-test rewards make a model better, beyond imitation?
+
+The learning benchmark of DESIGN.md, on 2 CPU cores:
+
+* Tasks: the built-in train split cut into **A** (reference solutions available: used
+  for the warm-start, the cross-entropy baseline and replay buffers) and **B** (tests
+  only: no row ever sees B's solutions); the built-in test split **C** held out.
+* **warm-start**: the tiny model trained with cross-entropy on A (one checkpoint shared
+  by every row and seed).
+* **cross-entropy**: the warm-start trained further on A, with the same number of
+  updates as the RL rows, each on as many sequences as an RL update trains on.
+* **actor-critic** (and later agents): the warm-start trained on B with rewards only.
+* Metrics per row, mean ± std over seeds: greedy pass@1 and pass@k (k = 1, 5, 16 from
+  n = 16 samples) on B and on C, outcome shares, wall time, tokens generated; and
+  greedy pass@1 on B every ``--eval-every`` updates for the learning curve.
+* Output: a table in docs/results.md with the command that produced it, a PNG of
+  greedy pass@1 on B against updates (one line per row), and the raw numbers in JSON.
+  Partial results are saved after every (row, seed), and ``--resume`` skips what is
+  already there.
+
+Bar for an RL row: mean greedy pass@1 on B >= the warm-start's + 5 points.
+
+    .venv/bin/python benchmarks/learning.py                       # ~40 min on 2 cores
+    .venv/bin/python benchmarks/learning.py --seeds 0 --updates 20 --out /tmp/learning
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents import ActorCriticAgent, ActorCriticConfig, BaseCallback, Policy
+from agents.base import evaluate_policy
+from agents.data import solution_pairs, split_ab, without_solutions
+from agents.policy import seed_everything
+from agents.reporting import markdown_table
+from agents.tiny import cross_entropy_loss, supervised_batches, warm_start
+from agents.train import WARM_START
+from code_env import load_tasks
+from code_env.sandbox import Sandbox
+
+REPO = Path(__file__).resolve().parents[1]
+BAR_POINTS = 5.0
+KS = (1, 5, 16)
+#: Sampling settings shared by every row (and the evaluations).
+MAX_NEW_TOKENS = 96
+TEMPERATURE = 1.0
+TOP_P = 0.95
+
+
+@dataclass
+class Setting:
+    """What every row of one benchmark run shares."""
+
+    a_tasks: Any
+    b_tasks: Any
+    c_tasks: Any
+    warm_path: str
+    sandbox: Sandbox
+    updates: int
+    eval_every: int
+    eval_samples: int
+    progress: bool
+
+
+@dataclass
+class RowRun:
+    """One row, one seed."""
+
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    """(updates, greedy pass@1 on B)."""
+    b: dict[str, Any] = field(default_factory=dict)
+    c: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    tokens_generated: int = 0
+
+
+def evaluate(policy: Policy, tasks, setting: Setting, greedy_only: bool = False):
+    """Greedy pass@1, pass@k for each k of KS that n allows, outcome shares."""
+    return evaluate_policy(
+        policy,
+        tasks,
+        sandbox=setting.sandbox,
+        k=tuple(k for k in KS if k <= setting.eval_samples),
+        n=setting.eval_samples,
+        max_new_tokens=MAX_NEW_TOKENS,
+        temperature=TEMPERATURE,
+        top_p=TOP_P,
+        greedy_only=greedy_only,
+    )
+
+
+def greedy_b(policy: Policy, setting: Setting) -> float:
+    return float(evaluate(policy, setting.b_tasks, setting, greedy_only=True).greedy_pass_at_1)
+
+
+def final_reports(policy: Policy, setting: Setting, run: RowRun) -> RowRun:
+    run.b = evaluate(policy, setting.b_tasks, setting).to_dict()
+    run.c = evaluate(policy, setting.c_tasks, setting).to_dict()
+    run.b.pop("per_task", None)
+    run.c.pop("per_task", None)
+    return run
+
+
+# --- rows -----------------------------------------------------------------------------
+
+
+def row_warm_start(setting: Setting, seed: int) -> RowRun:
+    """The shared warm-start, evaluated (sampling seeded per seed)."""
+    seed_everything(seed)
+    policy = Policy(setting.warm_path, reference=False)
+    run = RowRun(curve=[(0, greedy_b(policy, setting)), (setting.updates, None)])  # flat
+    return final_reports(policy, setting, run)
+
+
+def row_cross_entropy(setting: Setting, seed: int) -> RowRun:
+    """Cross-entropy continued on A: as many updates as the RL rows, each on as many
+    sequences as an RL update trains on (sampled programs plus replayed ones)."""
+    import torch
+
+    seed_everything(seed)
+    policy = Policy(setting.warm_path, reference=False)
+    config = ActorCriticConfig()
+    batch = config.tasks_per_update * config.samples_per_task + config.replay_batch
+    batches = supervised_batches(
+        policy, solution_pairs(setting.a_tasks), batch, torch.Generator().manual_seed(seed)
+    )
+    optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=config.lr)
+    run = RowRun(curve=[(0, greedy_b(policy, setting))])
+    for update in range(1, setting.updates + 1):
+        start = time.perf_counter()
+        loss = cross_entropy_loss(policy, next(batches))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), config.max_grad_norm)
+        optimizer.step()
+        run.seconds += time.perf_counter() - start
+        if update % setting.eval_every == 0 or update == setting.updates:
+            run.curve.append((update, greedy_b(policy, setting)))
+    return final_reports(policy, setting, run)
+
+
+class CurveCallback(BaseCallback):
+    """Greedy pass@1 on B every ``every`` updates (time spent here is not training)."""
+
+    def __init__(self, setting: Setting, every: int) -> None:
+        super().__init__()
+        self.setting, self.every = setting, every
+        self.curve: list[tuple[int, float]] = []
+        self.eval_seconds = 0.0
+
+    def _on_step(self) -> bool:
+        if self.n_updates % self.every == 0:
+            start = time.perf_counter()
+            self.curve.append((self.n_updates, greedy_b(self.agent.policy, self.setting)))
+            self.eval_seconds += time.perf_counter() - start
+        return True
+
+
+def row_actor_critic(setting: Setting, seed: int) -> RowRun:
+    """The actor-critic agent on B, rewards only; A's solutions in its replay buffer."""
+    config = ActorCriticConfig(
+        model=setting.warm_path,
+        seed=seed,
+        max_new_tokens=MAX_NEW_TOKENS,
+        temperature=TEMPERATURE,
+        top_p=TOP_P,
+    )
+    agent = ActorCriticAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
+    agent.add_references(setting.a_tasks)
+    curve = CurveCallback(setting, setting.eval_every)
+    curve.curve.append((0, greedy_b(agent.policy, setting)))
+    start = time.perf_counter()
+    agent.learn(setting.updates, callback=curve, progress=setting.progress)
+    run = RowRun(
+        curve=curve.curve,
+        seconds=time.perf_counter() - start - curve.eval_seconds,
+        tokens_generated=agent.tokens_generated,
+    )
+    return final_reports(agent.policy, setting, run)
+
+
+#: name -> (label, function); later agents add rows here.
+ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
+    "warm-start": ("warm-start (CE on A)", row_warm_start),
+    "cross-entropy": ("cross-entropy, continued on A", row_cross_entropy),
+    "actor-critic": ("actor-critic on B (rewards only)", row_actor_critic),
+}
+
+
+# --- summary --------------------------------------------------------------------------
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    values = [v for v in values if v is not None]
+    if not values:
+        return float("nan"), float("nan")
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def fmt(values: list[float | None], scale: float = 100.0, digits: int = 1) -> str:
+    if all(v is None for v in values):
+        return "-"
+    mean, std = mean_std(values)
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
+
+
+def pass_k(report: dict[str, Any], k: int) -> float | None:
+    table = report["pass_at_k"]
+    return table.get(k, table.get(str(k)))
+
+
+def summarise(results: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]], dict]:
+    header = [
+        "row",
+        "B greedy pass@1",
+        *(f"B pass@{k}" for k in KS),
+        "C greedy pass@1",
+        *(f"C pass@{k}" for k in KS),
+        "B compile / runtime / failed / passed",
+        "train s",
+        "tokens generated",
+    ]
+    rows, numbers = [], {}
+    for name, per_seed in results.items():
+        runs = list(per_seed.values())
+        b_greedy = [r["b"]["greedy_pass_at_1"] for r in runs]
+        shares = [
+            mean_std([r["b"]["outcome_shares"][o] for r in runs])[0]
+            for o in ("compile_error", "runtime_error", "failed_test", "passed")
+        ]
+        numbers[name] = {
+            "b_greedy": mean_std(b_greedy),
+            "seeds": len(runs),
+            "c_greedy": mean_std([r["c"]["greedy_pass_at_1"] for r in runs]),
+        }
+        rows.append(
+            [
+                ROWS[name][0] if name in ROWS else name,
+                fmt(b_greedy),
+                *(fmt([pass_k(r["b"], k) for r in runs]) for k in KS),
+                fmt([r["c"]["greedy_pass_at_1"] for r in runs]),
+                *(fmt([pass_k(r["c"], k) for r in runs]) for k in KS),
+                " / ".join(f"{100 * s:.0f}" for s in shares),
+                f"{mean_std([r['seconds'] for r in runs])[0]:.0f}",
+                f"{mean_std([r['tokens_generated'] for r in runs])[0]:,.0f}",
+            ]
+        )
+    return header, rows, numbers
+
+
+def plot(results: dict[str, dict[str, Any]], path: Path, updates: int) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.2))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot(1, 1, 1)
+    for name, per_seed in results.items():
+        curves = [r["curve"] for r in per_seed.values()]
+        xs = sorted({x for c in curves for x, y in c if y is not None})
+        if name == "warm-start":  # a constant: its greedy pass@1 at update 0
+            level = statistics.fmean(c[0][1] for c in curves)
+            ax.plot(
+                [0, updates], [100 * level] * 2, linestyle="--", color="0.4", label=ROWS[name][0]
+            )
+            continue
+        means, lows, highs = [], [], []
+        for x in xs:
+            ys = [y for c in curves for cx, y in c if cx == x and y is not None]
+            m, s = mean_std(ys)
+            means.append(100 * m)
+            lows.append(100 * (m - s))
+            highs.append(100 * (m + s))
+        ax.plot(xs, means, marker="o", label=ROWS.get(name, (name,))[0])
+        ax.fill_between(xs, lows, highs, alpha=0.15)
+    ax.set_xlabel("updates")
+    ax.set_ylabel("greedy pass@1 on B (%)")
+    ax.set_title("Learning from unit-test rewards (mean ± std over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def write_markdown(
+    path: Path, command: str, header, rows, numbers, meta: dict[str, Any], png: Path
+) -> None:
+    warm = numbers.get("warm-start", {}).get("b_greedy", (float("nan"),))[0]
+    lines = [
+        "# Results",
+        "",
+        "Produced by:",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        f"Machine: {meta['machine']}; {meta['cpus']} CPUs; total {meta['minutes']:.0f} min. "
+        f"Tasks: A = {meta['a']} (solutions used), B = {meta['b']} (rewards only), "
+        f"C = {meta['c']} (held out). {meta['updates']} updates per trained row, seeds "
+        f"{meta['seeds']}, n = {meta['n']} samples per task for pass@k "
+        f"(temperature {TEMPERATURE}, top-p {TOP_P}), greedy decoding for greedy pass@1. "
+        "Figures are percentages, mean ± std over seeds.",
+        "",
+        markdown_table(header, rows),
+        "",
+        f"![greedy pass@1 on B against updates]({png.name})",
+        "",
+        "## Against the bar",
+        "",
+    ]
+    for name, number in numbers.items():
+        if name in ("warm-start", "cross-entropy"):
+            continue
+        gain = 100 * (number["b_greedy"][0] - warm)
+        verdict = "meets" if gain >= BAR_POINTS else "misses"
+        ce = numbers.get("cross-entropy", {}).get("b_greedy", (float("nan"),))[0]
+        c_warm = numbers.get("warm-start", {}).get("c_greedy", (float("nan"),))[0]
+        lines.append(
+            f"- **{ROWS.get(name, (name,))[0]}**: greedy pass@1 on B {100 * number['b_greedy'][0]:.1f}% "
+            f"vs the warm-start's {100 * warm:.1f}% ({gain:+.1f} points): {verdict} the bar of "
+            f"+{BAR_POINTS:.0f}. Against cross-entropy continued on A: "
+            f"{100 * (number['b_greedy'][0] - ce):+.1f} points on B. On C (held out): "
+            f"{100 * number['c_greedy'][0]:.1f}% vs the warm-start's {100 * c_warm:.1f}%."
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows",
+        default=",".join(ROWS),
+        help=f"rows to run, comma-separated (default: {','.join(ROWS)})",
+    )
+    parser.add_argument("--seeds", default="0,1,2", help="seeds (default: 0,1,2)")
+    parser.add_argument("--updates", type=int, default=80, help="updates per trained row")
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=20,
+        help="greedy pass@1 on B every this many updates (default: 20)",
+    )
+    parser.add_argument("--eval-samples", type=int, default=16, help="n for pass@k (default: 16)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "docs",
+        help="where results.md, learning.png and learning.json go (default: docs)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the (row, seed) results already in learning.json",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; valid: {', '.join(ROWS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / "learning.json"
+    saved = json.loads(json_path.read_text()) if args.resume and json_path.is_file() else {}
+    results: dict[str, dict[str, Any]] = saved.get("results", {})
+    started = time.perf_counter()
+
+    a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
+    c_tasks = load_tasks("builtin", split="test")
+    print(f"A {len(a_tasks)} tasks, B {len(b_tasks)}, C {len(c_tasks)}", flush=True)
+    ws_start = time.perf_counter()
+    warm_path = str(warm_start(solution_pairs(a_tasks), progress=not args.quiet, **WARM_START))
+    print(
+        f"warm-start ready ({time.perf_counter() - ws_start:.0f} s, cached afterwards): "
+        f"{warm_path}",
+        flush=True,
+    )
+    with Sandbox() as sandbox:
+        setting = Setting(
+            a_tasks,
+            b_tasks,
+            c_tasks,
+            warm_path,
+            sandbox,
+            args.updates,
+            args.eval_every,
+            args.eval_samples,
+            not args.quiet,
+        )
+        for name in rows:
+            for seed in seeds:
+                if str(seed) in results.get(name, {}):
+                    continue
+                t = time.perf_counter()
+                run = ROWS[name][1](setting, seed)
+                results.setdefault(name, {})[str(seed)] = run.__dict__
+                top = max(k for k in KS if k <= args.eval_samples)
+                print(
+                    f"{name} seed {seed}: B greedy {100 * run.b['greedy_pass_at_1']:.1f}% "
+                    f"pass@{top} {100 * pass_k(run.b, top):.1f}% | C greedy "
+                    f"{100 * run.c['greedy_pass_at_1']:.1f}% [{time.perf_counter() - t:.0f} s]",
+                    flush=True,
+                )
+                json_path.write_text(json.dumps({"results": results}, indent=1))
+
+    order = [r for r in ROWS if r in results]
+    results = {r: results[r] for r in order}
+    header, table_rows, numbers = summarise(results)
+    png = args.out / "learning.png"
+    plot(results, png, args.updates)
+    command = "python benchmarks/learning.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    meta = {
+        "machine": platform.platform(),
+        "cpus": __import__("os").cpu_count(),
+        "minutes": (time.perf_counter() - started) / 60,
+        "a": len(a_tasks),
+        "b": len(b_tasks),
+        "c": len(c_tasks),
+        "updates": args.updates,
+        "seeds": ", ".join(map(str, seeds)),
+        "n": args.eval_samples,
+    }
+    write_markdown(args.out / "results.md", command.strip(), header, table_rows, numbers, meta, png)
+    json_path.write_text(
+        json.dumps({"results": results, "meta": meta, "numbers": numbers}, indent=1)
+    )
+    from agents.reporting import format_table
+
+    print()
+    print(format_table(header, table_rows))
+    print(f"\nwrote {args.out / 'results.md'}, {png}, {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

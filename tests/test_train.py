@@ -1,0 +1,138 @@
+"""The main job end to end (``code-synthesis train`` then ``eval --checkpoint``), the
+cached warm-start, and the training example, on a one-layer model with tiny budgets."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from conftest import REPO_ROOT
+
+from agents.actor_critic import ActorCriticConfig
+from agents.cli import main as cli_main
+from agents.data import solution_pairs, split_ab
+from agents.tiny import warm_start
+from agents.train import parse_overrides
+from code_env import load_tasks
+
+TINY_JSON = '{"n_layer": 1, "n_embd": 32, "n_head": 2}'
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("CODE_SYNTHESIS_CACHE", str(folder))
+    return folder
+
+
+def test_warm_start_is_cached_by_its_settings(cache):
+    pairs = solution_pairs(split_ab(load_tasks("builtin", split="train"))[0])[:8]
+    tiny = {"n_layer": 1, "n_embd": 32, "n_head": 2}
+    first = warm_start(pairs, steps=2, batch_size=2, tiny_config=tiny, progress=False)
+    assert first.parent.parent == cache and (first / "config.json").is_file()
+    meta = json.loads((first / "warm_start.json").read_text())
+    assert meta["steps"] == 2 and meta["tiny"]["n_layer"] == 1 and meta["final_loss"] > 0
+    stamp = (first / "config.json").stat().st_mtime_ns
+    again = warm_start(pairs, steps=2, batch_size=2, tiny_config=tiny, progress=False)
+    assert again == first and (first / "config.json").stat().st_mtime_ns == stamp
+    other = warm_start(pairs, steps=3, batch_size=2, tiny_config=tiny, progress=False)
+    assert other != first
+
+
+def test_overrides_are_typed_and_checked():
+    parsed = parse_overrides(
+        ActorCriticConfig,
+        ["kl_target=2", "adaptive_kl=false", "reward=binary", f"tiny={TINY_JSON}"],
+    )
+    assert parsed == {
+        "kl_target": 2,
+        "adaptive_kl": False,
+        "reward": "binary",
+        "tiny": {"n_layer": 1, "n_embd": 32, "n_head": 2},
+    }
+    with pytest.raises(ValueError, match="unknown ActorCriticConfig field 'nope'"):
+        parse_overrides(ActorCriticConfig, ["nope=1"])
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_overrides(ActorCriticConfig, ["kl_target"])
+
+
+def test_train_then_eval_checkpoint_then_resume(tmp_path, cache, capsys):
+    out = tmp_path / "run"
+    common = ["--warm-start-steps", "3", "--eval-samples", "2", "--out", str(out), "--quiet"]
+    settings = [
+        *("--set", "max_new_tokens=8"),
+        *("--set", "tasks_per_update=2"),
+        *("--set", "samples_per_task=2"),
+        *("--set", "replay_batch=2"),
+        *("--set", f"tiny={TINY_JSON}"),
+    ]
+    assert cli_main(["train", "--updates", "2", *common, *settings]) == 0
+    printed = capsys.readouterr().out
+    assert "warm-start" in printed and "after RL" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert report["updates"] == 2 and report["config"]["max_new_tokens"] == 8
+    assert set(report["before"]) == set(report["after"]) == {"B (rewards only)", "C (held out)"}
+    for name in ("learning_curve.png", "outcomes.png", "report.md", "metrics.jsonl"):
+        assert (out / name).stat().st_size > 0, name
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+    # evaluate the checkpoint on the held-out split
+    assert (
+        cli_main(
+            [
+                "eval",
+                "--checkpoint",
+                str(out / "checkpoint"),
+                "--k",
+                "1,2",
+                "--samples",
+                "2",
+                "--json",
+                str(tmp_path / "eval.json"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    evaluated = json.loads((tmp_path / "eval.json").read_text())
+    assert evaluated["n_tasks"] == len(load_tasks("builtin", split="test"))
+    assert "pass@2" in capsys.readouterr().out
+
+    # resume continues from update 2 to 3 without re-running the first evaluation
+    before_file = (out / "eval_before.json").read_text()
+    assert cli_main(["train", "--updates", "3", "--resume", *common, *settings]) == 0
+    assert json.loads((out / "report.json").read_text())["updates"] == 3
+    assert (out / "eval_before.json").read_text() == before_file
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+def test_resume_without_a_checkpoint_is_an_error(tmp_path, cache):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        cli_main(
+            [
+                "train",
+                "--resume",
+                "--out",
+                str(tmp_path / "empty"),
+                "--warm-start-steps",
+                "1",
+                "--set",
+                f"tiny={TINY_JSON}",
+                "--quiet",
+            ]
+        )
+
+
+def test_training_example_smoke(cache):
+    sys.path.insert(0, str(REPO_ROOT / "examples"))
+    try:
+        import train_actor_critic
+    finally:
+        sys.path.pop(0)
+    summary = train_actor_critic.main(
+        ["--updates", "2", "--warm-start-steps", "3", "--samples", "2", "--small"]
+    )
+    assert set(summary) == {"warm-start B", "warm-start C", "after RL B", "after RL C"}
+    for numbers in summary.values():
+        assert 0.0 <= numbers["greedy_pass_at_1"] <= 1.0
