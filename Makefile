@@ -32,7 +32,7 @@ setup: $(VENV)/.core
 setup-dev: $(VENV)/.dev
 
 run: setup
-	$(BIN)/code-synthesis eval --reference --tasks builtin
+	$(BIN)/code-synthesis train --agent actor-critic --model tiny --tasks builtin --out runs/main
 
 test: setup-dev lint
 	$(BIN)/python -m pytest -q

@@ -198,15 +198,11 @@ class ActorCriticAgent(BaseAgent):
             else []
         )
         if replay:
-            pairs = [
-                (
-                    policy.encode_prompts(
-                        [self.replay_prompts[e.task_id]], cfg.max_prompt_tokens
-                    )[0],
-                    policy.completion_ids(e.completion),
-                )
-                for e in replay
-            ]
+            prompts = policy.encode_prompts(
+                [self.replay_prompts[e.task_id] for e in replay], cfg.max_prompt_tokens
+            )
+            completions = [policy.completion_ids(e.completion) for e in replay]
+            pairs = list(zip(prompts, completions, strict=True))
             replay_loss = cross_entropy_loss(policy, pairs)
 
         loss = policy_loss + cfg.replay_coef * replay_loss

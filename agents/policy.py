@@ -150,7 +150,8 @@ class Policy:
     # --- generation -----------------------------------------------------------------
 
     def encode_prompts(self, prompts: Sequence[str], max_prompt_tokens: int | None = None):
-        """Left-padded prompt batch (cut from the left to ``max_prompt_tokens``)."""
+        """The token ids of each prompt, cut from the left to ``max_prompt_tokens`` (the
+        end of a prompt, where the signature is, is kept)."""
         ids = [self.tokenizer.encode(p, add_special_tokens=False) for p in prompts]
         if max_prompt_tokens is not None:
             ids = [x[-max_prompt_tokens:] for x in ids]

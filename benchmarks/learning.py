@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -105,9 +106,18 @@ def greedy_b(policy: Policy, setting: Setting) -> float:
 def final_reports(policy: Policy, setting: Setting, run: RowRun) -> RowRun:
     run.b = evaluate(policy, setting.b_tasks, setting).to_dict()
     run.c = evaluate(policy, setting.c_tasks, setting).to_dict()
-    run.b.pop("per_task", None)
-    run.c.pop("per_task", None)
+    without_per_task(run.b)
+    without_per_task(run.c)
     return run
+
+
+def without_per_task(report: dict[str, Any]) -> dict[str, Any]:
+    """Drop the per-task records (here and in the per-difficulty reports): the summary
+    is what the table needs, and the JSON stays small enough to commit."""
+    report.pop("per_task", None)
+    for nested in report.get("by_difficulty", {}).values():
+        without_per_task(nested)
+    return report
 
 
 # --- rows -----------------------------------------------------------------------------
@@ -237,10 +247,13 @@ def summarise(results: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[
             mean_std([r["b"]["outcome_shares"][o] for r in runs])[0]
             for o in ("compile_error", "runtime_error", "failed_test", "passed")
         ]
+        top = max(KS)
         numbers[name] = {
             "b_greedy": mean_std(b_greedy),
             "seeds": len(runs),
             "c_greedy": mean_std([r["c"]["greedy_pass_at_1"] for r in runs]),
+            "b_top_k": (top, mean_std([pass_k(r["b"], top) for r in runs])),
+            "b_shares": shares,
         }
         rows.append(
             [
@@ -325,12 +338,19 @@ def write_markdown(
         verdict = "meets" if gain >= BAR_POINTS else "misses"
         ce = numbers.get("cross-entropy", {}).get("b_greedy", (float("nan"),))[0]
         c_warm = numbers.get("warm-start", {}).get("c_greedy", (float("nan"),))[0]
+        top, (top_row, _) = number["b_top_k"]
+        top_warm = numbers.get("warm-start", {}).get("b_top_k", (top, (float("nan"), 0)))[1][0]
+        shares_warm = numbers.get("warm-start", {}).get("b_shares", [float("nan")] * 4)
         lines.append(
             f"- **{ROWS.get(name, (name,))[0]}**: greedy pass@1 on B {100 * number['b_greedy'][0]:.1f}% "
             f"vs the warm-start's {100 * warm:.1f}% ({gain:+.1f} points): {verdict} the bar of "
             f"+{BAR_POINTS:.0f}. Against cross-entropy continued on A: "
             f"{100 * (number['b_greedy'][0] - ce):+.1f} points on B. On C (held out): "
-            f"{100 * number['c_greedy'][0]:.1f}% vs the warm-start's {100 * c_warm:.1f}%."
+            f"{100 * number['c_greedy'][0]:.1f}% vs the warm-start's {100 * c_warm:.1f}%. "
+            f"pass@{top} on B: {100 * top_row:.1f}% vs the warm-start's {100 * top_warm:.1f}%; "
+            f"compile errors among sampled B programs: {100 * number['b_shares'][0]:.0f}% vs "
+            f"{100 * shares_warm[0]:.0f}%, failed tests {100 * number['b_shares'][2]:.0f}% vs "
+            f"{100 * shares_warm[2]:.0f}%."
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -373,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     json_path = args.out / "learning.json"
     saved = json.loads(json_path.read_text()) if args.resume and json_path.is_file() else {}
     results: dict[str, dict[str, Any]] = saved.get("results", {})
+    for per_seed in results.values():  # files written before per-task records were dropped
+        for run in per_seed.values():
+            without_per_task(run["b"])
+            without_per_task(run["c"])
     started = time.perf_counter()
 
     a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
@@ -418,13 +442,22 @@ def main(argv: list[str] | None = None) -> int:
     header, table_rows, numbers = summarise(results)
     png = args.out / "learning.png"
     plot(results, png, args.updates)
+    import torch
+
     command = "python benchmarks/learning.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
+    previous = saved.get("meta", {})
+    if previous.get("command") and previous["command"] != command.strip():
+        command = f"{previous['command']}\n# then, resumed with:\n{command}"
     meta = {
-        "machine": platform.platform(),
-        "cpus": __import__("os").cpu_count(),
-        "minutes": (time.perf_counter() - started) / 60,
+        "command": command.strip(),
+        "machine": (
+            f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+            f"torch {torch.__version__}"
+        ),
+        "cpus": os.cpu_count(),
+        "minutes": previous.get("minutes", 0.0) + (time.perf_counter() - started) / 60,
         "a": len(a_tasks),
         "b": len(b_tasks),
         "c": len(c_tasks),
