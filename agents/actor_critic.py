@@ -30,9 +30,8 @@ import torch
 from torch import nn
 
 from agents.base import BaseAgent, Rollout
-from agents.buffer import ReplayBuffer
+from agents.buffer import ReplayBuffer, SelfImitation
 from agents.config import AgentConfig, _positive
-from agents.tiny import cross_entropy_loss
 
 
 @dataclass
@@ -134,44 +133,23 @@ class ActorCriticAgent(BaseAgent):
         )
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
         self.kl = AdaptiveKL(cfg.kl_coef, cfg.kl_target, cfg.kl_horizon, cfg.adaptive_kl)
-        self.buffer = ReplayBuffer(cfg.replay_capacity_per_task)
-        # Replayed programs are scored against their task's prompt; references may come
-        # from tasks the agent does not train on, so the prompts travel with checkpoints.
-        self.replay_prompts: dict[str, str] = {t.task_id: t.prompt for t in self.tasks}
-        for task in self.tasks:  # the reference solutions of tasks that have one
-            if task.solutions:
-                self.buffer.add(
-                    task.task_id,
-                    task.solutions[0],
-                    task.program(task.solutions[0]),
-                    source="reference",
-                )
+        self.replay = SelfImitation(cfg.replay_capacity_per_task, self.tasks)
+
+    @property
+    def buffer(self) -> ReplayBuffer:
+        """The replay buffer of passing programs."""
+        return self.replay.buffer
 
     def add_references(self, tasks) -> int:
         """Put these tasks' reference solutions in the replay buffer (e.g. the tasks a
         model was warm-started on, when training on others). Returns how many."""
-        added = 0
-        for task in tasks:
-            if task.solutions:
-                self.replay_prompts.setdefault(task.task_id, task.prompt)
-                added += self.buffer.add(
-                    task.task_id,
-                    task.solutions[0],
-                    task.program(task.solutions[0]),
-                    source="reference",
-                )
-        return added
+        return self.replay.add_references(tasks)
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         policy = self.policy
         # Every program that passes joins the buffer (once per normalised AST).
-        added = 0
-        for task, text, result in zip(
-            rollout.tasks, rollout.completions, rollout.results, strict=True
-        ):
-            if result.passed:
-                added += self.buffer.add(task.task_id, text, task.program(text))
+        added = self.replay.add_passing(rollout.tasks, rollout.completions, rollout.results)
 
         logprobs, mask, hidden = policy.token_logprobs(
             rollout.prompt_ids, rollout.completion_ids, with_hidden=True
@@ -191,19 +169,9 @@ class ActorCriticAgent(BaseAgent):
         seq_logprob = (logprobs * mask).sum(-1)
         policy_loss = -(advantages * seq_logprob).sum() / mask.sum().clamp(min=1)
 
-        replay_loss = torch.zeros((), device=mask.device)
-        replay = (
-            self.buffer.sample(cfg.replay_batch, self.rng, cfg.replay_sampled_fraction)
-            if cfg.replay_batch
-            else []
+        replay_loss = self.replay.loss(
+            policy, cfg.replay_batch, self.rng, cfg.replay_sampled_fraction, cfg.max_prompt_tokens
         )
-        if replay:
-            prompts = policy.encode_prompts(
-                [self.replay_prompts[e.task_id] for e in replay], cfg.max_prompt_tokens
-            )
-            completions = [policy.completion_ids(e.completion) for e in replay]
-            pairs = list(zip(prompts, completions, strict=True))
-            replay_loss = cross_entropy_loss(policy, pairs)
 
         loss = policy_loss + cfg.replay_coef * replay_loss
         self.optimizer.zero_grad(set_to_none=True)
@@ -238,7 +206,7 @@ class ActorCriticAgent(BaseAgent):
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "kl_coef": self.kl.coef,
             "buffer": self.buffer.state_dict(),
-            "replay_prompts": self.replay_prompts,
+            "replay_prompts": self.replay.prompts,
         }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
@@ -246,5 +214,6 @@ class ActorCriticAgent(BaseAgent):
         self.critic.load_state_dict(state["critic"])
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.kl.coef = float(state["kl_coef"])
-        self.buffer = ReplayBuffer.from_state_dict(state["buffer"])
-        self.replay_prompts.update(state.get("replay_prompts", {}))
+        self.replay.load_state_dict(
+            {"buffer": state["buffer"], "prompts": state.get("replay_prompts", {})}
+        )

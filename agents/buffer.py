@@ -146,3 +146,77 @@ class ReplayBuffer:
             buffer._entries.setdefault(task_id, []).append(Entry(task_id, completion, source))
         buffer._keys = {t: set(k) for t, k in state["keys"].items()}
         return buffer
+
+
+class SelfImitation:
+    """A replay buffer plus the prompts of its tasks, for agents that also maximise the
+    likelihood of passing programs (the actor-critic agent's replay, CodeRL's L_ce).
+
+    It starts with the reference solutions of the tasks given, takes in every new
+    program that passes all its tests, and turns a draw from the buffer into a
+    cross-entropy loss. Prompts are kept by task id because references may come from
+    tasks the agent does not train on (A, when learning on B), so they travel with
+    checkpoints.
+
+    Args:
+        capacity_per_task: At most this many programs per task.
+        tasks: Tasks whose reference solutions (if any) start the buffer.
+    """
+
+    def __init__(self, capacity_per_task: int, tasks: Iterable[Any] = ()) -> None:
+        self.buffer = ReplayBuffer(capacity_per_task)
+        self.prompts: dict[str, str] = {}
+        self.add_references(tasks)
+
+    def add_references(self, tasks: Iterable[Any]) -> int:
+        """Put these tasks' first reference solutions in the buffer. Returns how many."""
+        added = 0
+        for task in tasks:
+            self.prompts.setdefault(task.task_id, task.prompt)
+            if task.solutions:
+                solution = task.solutions[0]
+                added += self.buffer.add(
+                    task.task_id, solution, task.program(solution), source="reference"
+                )
+        return added
+
+    def add_passing(self, tasks: Iterable[Any], completions: Iterable[str], results) -> int:
+        """Add each completion whose result passed. Returns how many were new."""
+        added = 0
+        for task, text, result in zip(tasks, completions, results, strict=True):
+            if result.passed:
+                self.prompts.setdefault(task.task_id, task.prompt)
+                added += self.buffer.add(task.task_id, text, task.program(text))
+        return added
+
+    def loss(
+        self,
+        policy,
+        n: int,
+        rng: random.Random,
+        sampled_fraction: float = 0.0,
+        max_prompt_tokens: int | None = None,
+    ):
+        """Mean per-token negative log-likelihood of ``n`` programs drawn from the buffer
+        (a zero tensor when ``n`` is 0 or the buffer is empty)."""
+        import torch
+
+        from agents.tiny import cross_entropy_loss
+
+        entries = self.buffer.sample(n, rng, sampled_fraction) if n else []
+        if not entries:
+            return torch.zeros((), device=policy.device)
+        prompts = policy.encode_prompts(
+            [self.prompts[e.task_id] for e in entries], max_prompt_tokens
+        )
+        completions = [policy.completion_ids(e.completion) for e in entries]
+        return cross_entropy_loss(policy, list(zip(prompts, completions, strict=True)))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data for a checkpoint."""
+        return {"buffer": self.buffer.state_dict(), "prompts": dict(self.prompts)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output."""
+        self.buffer = ReplayBuffer.from_state_dict(state["buffer"])
+        self.prompts.update(state.get("prompts", {}))

@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="builtin (default), mbpp, humaneval, apps, or a .jsonl file",
     )
     tr.add_argument("--path", default=None, help="local file or folder for mbpp/humaneval/apps")
-    tr.add_argument("--updates", type=int, default=60, help="updates to train (default: 60)")
+    tr.add_argument("--updates", type=int, default=50, help="updates to train (default: 50)")
     tr.add_argument("--out", default="runs/latest", help="run folder (default: runs/latest)")
     tr.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last checkpoint"

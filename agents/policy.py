@@ -179,11 +179,24 @@ class Policy:
         greedy: bool = False,
         batch_size: int = 64,
         max_prompt_tokens: int | None = None,
+        prefixes: Sequence[Sequence[int]] | None = None,
     ) -> list[list[Sample]]:
         """``n`` completions per prompt (``greedy``: one, by argmax), batched with a KV
-        cache. Returns one list of samples per prompt."""
+        cache. Returns one list of samples per prompt.
+
+        ``prefixes`` (one list of completion token ids per prompt) makes every sample
+        continue that prefix, as Critic Sampling's refine step does; the returned
+        samples then start with their prefix, and ``max_new_tokens`` counts the new
+        tokens only."""
         encoded = self.encode_prompts(prompts, max_prompt_tokens)
-        jobs = [(i, ids) for i, ids in enumerate(encoded) for _ in range(1 if greedy else n)]
+        if prefixes is not None and len(prefixes) != len(prompts):
+            raise ValueError(
+                f"prefixes: one per prompt, got {len(prefixes)} for {len(prompts)} prompts"
+            )
+        heads = [list(p) for p in prefixes] if prefixes is not None else [[] for _ in prompts]
+        jobs = [
+            (i, ids + heads[i]) for i, ids in enumerate(encoded) for _ in range(1 if greedy else n)
+        ]
         out: list[list[Sample]] = [[] for _ in prompts]
         model = self.model
         for start in range(0, len(jobs), batch_size):
@@ -200,7 +213,7 @@ class Policy:
             generated = model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
             new_tokens = generated[:, input_ids.shape[1] :].tolist()
             for (index, _), row in zip(chunk, new_tokens, strict=True):
-                ids = _cut_after_eos(row, self.eos_id, self.pad_id)
+                ids = heads[index] + _cut_after_eos(row, self.eos_id, self.pad_id)
                 out[index].append(Sample(index, ids, self.decode(ids)))
         return out
 

@@ -93,7 +93,7 @@ def run_training(
     model: str = "tiny",
     tasks: str = "builtin",
     path: str | None = None,
-    updates: int = 60,
+    updates: int = 50,
     out: str | os.PathLike[str] = "runs/latest",
     resume: bool = False,
     seed: int = 0,
