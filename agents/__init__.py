@@ -23,6 +23,9 @@ _EXPORTS = {
     "BaseAgent": "agents.base",
     "BaseCallback": "agents.callbacks",
     "CallbackList": "agents.callbacks",
+    "CodeRLAgent": "agents.coderl",
+    "CodeRLConfig": "agents.coderl",
+    "OutcomeCritic": "agents.critic",
     "Policy": "agents.policy",
     "Rollout": "agents.base",
     "StopOnPassRate": "agents.callbacks",
@@ -31,7 +34,10 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 #: The agents the command line knows, by name.
-AGENTS = {"actor-critic": ("agents.actor_critic", "ActorCriticAgent")}
+AGENTS = {
+    "actor-critic": ("agents.actor_critic", "ActorCriticAgent"),
+    "coderl": ("agents.coderl", "CodeRLAgent"),
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,303 @@
+"""The CodeRL agent (Le et al., NeurIPS 2022, Sec. 3.3; salesforce/CodeRL).
+
+The actor is the language model; a separately trained critic φ
+(:mod:`agents.critic`) reads problem + program and predicts the unit-test outcome.
+Each update:
+
+1. samples programs ``Wˢ`` for a batch of problems and grades them (reward ``r``:
+   CodeRL's −1 compile error, −0.6 runtime error, −0.3 failed test, +1 passed);
+2. decodes the greedy program ``Wᵇ`` for the same problems, now, with the current
+   actor, and grades it: ``r(Wᵇ)`` is the baseline (the public code read it from files
+   made once before training);
+3. weighs each sampled token's log-probability by ``(r(Wˢ) − r(Wᵇ)) · q̂_φ(wₜ)``, where
+   ``q̂_φ(wₜ)`` is the critic's probability, at token ``t``, of the outcome the program
+   actually had (Eq. 14): L_rl = −Σₜ that weight · log π(wₜ);
+4. adds L_ce, the cross-entropy of passing programs — the reference solutions given
+   to it and every sampled program that passed (our choice; see docs/agents.md) — with
+   the same weight (Eq. 10 / 14: L = L_ce + L_rl).
+
+The switches of the paper's Table 2 are config fields: ``baseline=False`` (model B:
+no baseline, weight ``r(Wˢ)·q̂``), ``token_weights="none"`` (model A: no critic, every
+token weighs 1), ``token_weights="linear_decay"`` (model C: token values rise linearly
+from the first token to the last instead of the critic's); model D is the default.
+:data:`TABLE2_VARIANTS` names them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.base import BaseAgent, Rollout
+from agents.buffer import ReplayBuffer, SelfImitation
+from agents.config import AgentConfig, _non_negative, _positive
+from agents.critic import OutcomeCritic, collect_critic_data, outcome_label, train_critic
+
+#: The paper's Table 2 models, as config overrides.
+TABLE2_VARIANTS: dict[str, dict[str, Any]] = {
+    "A": {"token_weights": "none", "baseline": True},
+    "B": {"token_weights": "critic", "baseline": False},
+    "C": {"token_weights": "linear_decay", "baseline": True},
+    "D": {"token_weights": "critic", "baseline": True},
+}
+TOKEN_WEIGHTS = ("critic", "none", "linear_decay")
+
+
+@dataclass
+class CodeRLConfig(AgentConfig):
+    """The CodeRL agent's settings (Le et al. 2022; see docs/agents.md)."""
+
+    reward: str = "coderl"
+    """CodeRL's graded reward by default."""
+    critic: str | None = None
+    """A folder from ``code-synthesis train-critic`` (its ``outcome/`` critic, or a
+    critic folder itself); None: train one when learning starts, on programs the
+    initial actor samples for the training tasks."""
+    baseline: bool = True
+    """Subtract the greedy program's reward r(Wᵇ) (False: Table 2's model B)."""
+    token_weights: str = "critic"
+    """``"critic"`` (q̂_φ), ``"none"`` (model A) or ``"linear_decay"`` (model C)."""
+    ce_coef: float = 1.0
+    """Weight of L_ce (1.0: the paper's equal weights)."""
+    ce_batch: int = 16
+    """Passing programs (references and found ones) in each update's L_ce."""
+    ce_sampled_fraction: float = 0.5
+    """Share of the L_ce batch drawn from programs found by sampling."""
+    replay_capacity_per_task: int = 8
+    """At most this many passing programs kept per task."""
+    critic_samples_per_task: int = 8
+    """Programs sampled per task to train a critic when none is given."""
+    critic_steps: int = 600
+    """Optimiser steps of that critic's training."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _positive(self, "replay_capacity_per_task", "critic_samples_per_task", "critic_steps")
+        _non_negative(self, "ce_coef", "ce_batch")
+        if self.token_weights not in TOKEN_WEIGHTS:
+            raise ValueError(
+                f"CodeRLConfig.token_weights must be one of {', '.join(TOKEN_WEIGHTS)}, "
+                f"got {self.token_weights!r}"
+            )
+        if not isinstance(self.baseline, bool):
+            raise ValueError(f"CodeRLConfig.baseline must be true or false, got {self.baseline!r}")
+        if not 0.0 <= self.ce_sampled_fraction <= 1.0:
+            raise ValueError(
+                "CodeRLConfig.ce_sampled_fraction must be in [0, 1], "
+                f"got {self.ce_sampled_fraction!r}"
+            )
+        if self.critic is not None and not _critic_folder(self.critic).is_dir():
+            raise ValueError(f"CodeRLConfig.critic: no critic in {self.critic!r}")
+
+    @classmethod
+    def variant(cls, name: str, **fields: Any) -> CodeRLConfig:
+        """The config of Table 2's model ``name`` (``"A"``-``"D"``) plus ``fields``."""
+        if name not in TABLE2_VARIANTS:
+            raise ValueError(
+                f"unknown CodeRL variant {name!r}; valid: {', '.join(TABLE2_VARIANTS)}"
+            )
+        return cls(**{**TABLE2_VARIANTS[name], **fields})
+
+
+def _critic_folder(path: str) -> Path:
+    folder = Path(path)
+    return folder / "outcome" if (folder / "outcome" / "critic.json").is_file() else folder
+
+
+def token_values(
+    kind: str,
+    labels: list[int],
+    lengths: list[int],
+    width: int,
+    critic_probs: list[np.ndarray] | None = None,
+) -> torch.Tensor:
+    """Per sampled token, the value the advantage is spread with, right-aligned to
+    ``width`` like the policy's log-probs: the critic's probability of the program's
+    actual outcome (``"critic"``), 1 (``"none"``), or (t + 1) / T (``"linear_decay"``)."""
+    values = torch.zeros((len(lengths), width), dtype=torch.float32)
+    for i, length in enumerate(lengths):
+        if not length:
+            continue
+        if kind == "none":
+            row = np.ones(length, dtype=np.float32)
+        elif kind == "linear_decay":
+            row = np.arange(1, length + 1, dtype=np.float32) / length
+        else:
+            assert critic_probs is not None
+            row = critic_probs[i][:, labels[i]].astype(np.float32)
+        values[i, width - length :] = torch.from_numpy(row)
+    return values
+
+
+def rl_token_weights(
+    rewards: torch.Tensor, baseline: torch.Tensor | None, values: torch.Tensor
+) -> torch.Tensor:
+    """CodeRL's per-token weights: ``(r(Wˢ) − r(Wᵇ)) · q̂(wₜ)`` (Eq. 14), or
+    ``r(Wˢ) · q̂(wₜ)`` without a baseline."""
+    advantage = rewards - baseline if baseline is not None else rewards
+    return advantage.unsqueeze(-1) * values
+
+
+class CodeRLAgent(BaseAgent):
+    """Policy gradient with token weights from an outcome critic and a greedy baseline,
+    plus cross-entropy on passing programs (CodeRL, Le et al. 2022).
+
+    >>> agent = CodeRLAgent("builtin", CodeRLConfig(model="tiny"))  # doctest: +SKIP
+    >>> agent.learn(total_updates=50)                               # doctest: +SKIP
+    """
+
+    config_class = CodeRLConfig
+    cli_name = "coderl"
+    config: CodeRLConfig
+
+    def needs_reference(self) -> bool:
+        return False  # CodeRL has no KL penalty
+
+    def _setup(self) -> None:
+        cfg = self.config
+        self.optimizer = torch.optim.AdamW(
+            self.policy.trainable_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+        )
+        self.replay = SelfImitation(cfg.replay_capacity_per_task, self.tasks)
+        self.reference_tasks = [t for t in self.tasks if t.solutions]
+        self.critic: OutcomeCritic | None = None
+        if cfg.critic is not None:
+            self.critic = OutcomeCritic.load(_critic_folder(cfg.critic), self.policy.device)
+
+    @property
+    def buffer(self) -> ReplayBuffer:
+        """The buffer of passing programs behind L_ce."""
+        return self.replay.buffer
+
+    def add_references(self, tasks) -> int:
+        """Add these tasks' reference solutions to L_ce's buffer (and, if the critic is
+        still to be trained, to its data as passed programs). Returns how many."""
+        tasks = list(tasks)
+        self.reference_tasks += [t for t in tasks if t.solutions]
+        return self.replay.add_references(tasks)
+
+    def fit_critic(self, progress: bool = False) -> OutcomeCritic:
+        """Train φ on programs the current (initial) actor samples for the training
+        tasks plus the references, as CodeRL trains its critic before RL."""
+        cfg = self.config
+        data = collect_critic_data(
+            self.policy,
+            list(self.tasks),
+            self.scorer.sandbox,
+            samples_per_task=cfg.critic_samples_per_task,
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            batch_size=cfg.generation_batch_size,
+            max_prompt_tokens=cfg.max_prompt_tokens,
+            reference_tasks=self.reference_tasks,
+        )
+        critic = OutcomeCritic.build(self.policy.tokenizer, seed=cfg.seed).to(self.policy.device)
+        train_critic(
+            critic, data["outcome"], steps=cfg.critic_steps, seed=cfg.seed, progress=progress
+        )
+        self.critic = critic
+        return critic
+
+    def greedy_rewards(self, rollout: Rollout) -> dict[str, float]:
+        """r(Wᵇ): the reward of the current actor's greedy program, per task."""
+        cfg = self.config
+        tasks = list({t.task_id: t for t in rollout.tasks}.values())
+        greedy = self.policy.generate(
+            [t.prompt for t in tasks],
+            greedy=True,
+            max_new_tokens=cfg.max_new_tokens,
+            batch_size=cfg.generation_batch_size,
+            max_prompt_tokens=cfg.max_prompt_tokens,
+        )
+        self.tokens_generated += sum(len(g[0].token_ids) for g in greedy)
+        graded = self.scorer.score_many(
+            [(t, g[0].text) for t, g in zip(tasks, greedy, strict=True)]
+        )
+        return {t.task_id: reward for t, (reward, _) in zip(tasks, graded, strict=True)}
+
+    def update(self, rollout: Rollout) -> dict[str, float]:
+        cfg = self.config
+        policy = self.policy
+        if cfg.token_weights == "critic" and self.critic is None:
+            self.fit_critic()
+        added = self.replay.add_passing(rollout.tasks, rollout.completions, rollout.results)
+
+        logprobs, mask, _ = policy.token_logprobs(rollout.prompt_ids, rollout.completion_ids)
+        device = mask.device
+        rewards = torch.tensor(rollout.rewards, dtype=torch.float32, device=device)
+        baseline = None
+        if cfg.baseline:
+            by_task = self.greedy_rewards(rollout)
+            baseline = torch.tensor(
+                [by_task[t.task_id] for t in rollout.tasks], dtype=torch.float32, device=device
+            )
+        labels = [outcome_label(r) for r in rollout.results]
+        critic_probs = None
+        if cfg.token_weights == "critic":
+            assert self.critic is not None
+            critic_probs = self.critic.token_probs(rollout.prompt_ids, rollout.completion_ids)
+        values = token_values(
+            cfg.token_weights,
+            labels,
+            [len(c) for c in rollout.completion_ids],
+            mask.shape[1],
+            critic_probs,
+        ).to(device)
+        weights = rl_token_weights(rewards, baseline, values) * mask
+        rl_loss = -(weights * logprobs).sum() / mask.sum().clamp(min=1)
+        ce_loss = self.replay.loss(
+            policy, cfg.ce_batch, self.rng, cfg.ce_sampled_fraction, cfg.max_prompt_tokens
+        )
+        loss = rl_loss + cfg.ce_coef * ce_loss
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), cfg.max_grad_norm)
+        self.optimizer.step()
+
+        n_tokens = mask.sum().clamp(min=1)
+        metrics = {
+            "train/rl_loss": float(rl_loss.detach()),
+            "train/ce_loss": float(ce_loss.detach()),
+            "train/token_value_mean": float((values * mask).sum() / n_tokens),
+            "train/weight_mean": float(weights.sum() / n_tokens),
+            "train/grad_norm": float(grad_norm),
+            "train/buffer_size": float(len(self.buffer)),
+            "train/buffer_sampled": float(self.buffer.count("sampled")),
+            "train/buffer_added": float(added),
+        }
+        if baseline is not None:
+            metrics["train/baseline_reward"] = float(baseline.mean())
+            metrics["train/advantage_mean"] = float((rewards - baseline).mean())
+        return metrics
+
+    def _extra_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "optimizer": self.optimizer.state_dict(),
+            "replay": self.replay.state_dict(),
+        }
+        if self.critic is not None:  # frozen, but saved: the run must not depend on a path
+            state["critic"] = {
+                "backbone_config": self.critic.backbone.config.to_dict(),
+                "classes": list(self.critic.classes),
+                "pad_id": self.critic.pad_id,
+                "state_dict": self.critic.state_dict(),
+            }
+        return state
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.replay.load_state_dict(state["replay"])
+        saved = state.get("critic")
+        if saved is not None:
+            from transformers import AutoConfig, AutoModel
+
+            settings = dict(saved["backbone_config"])
+            config = AutoConfig.for_model(settings.pop("model_type"), **settings)
+            critic = OutcomeCritic(AutoModel.from_config(config), saved["classes"], saved["pad_id"])
+            critic.load_state_dict(saved["state_dict"])
+            self.critic = critic.to(self.policy.device).eval()

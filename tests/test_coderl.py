@@ -1,0 +1,226 @@
+"""CodeRL: the outcome critic (Eq. 9), the token-weighted RL loss (Eq. 14) and the agent."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from agents import CodeRLAgent, CodeRLConfig, OutcomeCritic
+from agents.coderl import TABLE2_VARIANTS, rl_token_weights, token_values
+from agents.critic import (
+    OUTCOME_CLASSES,
+    TEST_CLASSES,
+    CriticExample,
+    evaluate_critic,
+    fit_critics,
+    plot_confusion,
+    train_critic,
+)
+from agents.data import without_solutions
+from code_env import load_tasks
+from code_env.sandbox import Sandbox
+from code_env.tokenizer import load_tokenizer
+
+TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
+SMALL_CRITIC = {"n_layer": 1, "n_embd": 16, "n_head": 2}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=2) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return load_tasks("builtin", split="train")[:6]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(None)
+
+
+def small_config(**overrides) -> CodeRLConfig:
+    settings = dict(
+        model="tiny",
+        tiny=TINY,
+        max_new_tokens=12,
+        tasks_per_update=2,
+        samples_per_task=2,
+        ce_batch=2,
+        generation_batch_size=8,
+        critic_samples_per_task=2,
+        critic_steps=3,
+    )
+    settings.update(overrides)
+    return CodeRLConfig(**settings)
+
+
+# --- the critic ------------------------------------------------------------------------
+
+
+def test_critic_pools_token_logits_with_a_max_over_program_tokens(tokenizer):
+    critic = OutcomeCritic.build(tokenizer, OUTCOME_CLASSES, **SMALL_CRITIC)
+    prompts = [[5, 6, 7], [8]]
+    programs = [[9, 10], [11, 12, 13, 14]]
+    logits, mask = critic.token_logits(prompts, programs)
+    assert logits.shape == (2, 4, 4) and mask.tolist() == [[0, 0, 1, 1], [1, 1, 1, 1]]
+    pooled = critic(prompts, programs)
+    # the first row's two pad positions must not take part in its max
+    assert torch.allclose(pooled[0], logits[0, 2:].max(dim=0).values)
+    assert torch.allclose(pooled[1], logits[1].max(dim=0).values)
+    # token-level probabilities line up with each program's tokens
+    probs = critic.token_probs(prompts, programs)
+    assert [p.shape for p in probs] == [(2, 4), (4, 4)]
+    np.testing.assert_allclose(probs[0].sum(-1), 1.0, rtol=1e-5)
+    # a program's token logits do not depend on the padding of its batch
+    alone, _ = critic.token_logits(prompts[:1], programs[:1])
+    assert torch.allclose(alone[0], logits[0, 2:], atol=1e-5)
+
+
+def test_critic_learns_a_separable_labelling_and_reports_confusion(tokenizer, tmp_path):
+    """Programs made of token 100 are 'passed', of token 200 'compile_error': a critic
+    trained on them must tell them apart; the confusion matrix counts by true class."""
+    critic = OutcomeCritic.build(tokenizer, OUTCOME_CLASSES, **SMALL_CRITIC)
+    examples = [CriticExample("t", [1, 2], [100] * (3 + i % 3), 3) for i in range(12)] + [
+        CriticExample("t", [1, 2], [200] * (3 + i % 3), 0) for i in range(12)
+    ]
+    before = evaluate_critic(critic, examples)
+    train_critic(critic, examples, steps=60, lr=3e-3, batch_size=8)
+    report = evaluate_critic(critic, examples)
+    assert report.accuracy == 1.0 and report.n == 24
+    assert report.confusion[3][3] == 12 and report.confusion[0][0] == 12
+    assert sum(map(sum, before.confusion)) == 24
+    assert "accuracy 100.0%" in report.format()
+    assert plot_confusion(report, tmp_path / "c.png").stat().st_size > 1000
+    critic.save(tmp_path / "critic")
+    again = OutcomeCritic.load(tmp_path / "critic")
+    assert evaluate_critic(again, examples).accuracy == 1.0
+    with pytest.raises(FileNotFoundError, match="no critic"):
+        OutcomeCritic.load(tmp_path)
+
+
+def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tasks, sandbox):
+    from agents import Policy
+
+    policy = Policy("tiny", reference=False, tiny_config=TINY)
+    report = fit_critics(
+        policy,
+        without_solutions(tasks[:3]),
+        sandbox,
+        tmp_path,
+        reference_tasks=tasks[3:],
+        held_out=load_tasks("builtin", split="test")[:2],
+        samples_per_task=2,
+        held_out_samples_per_task=2,
+        steps=2,
+        max_new_tokens=8,
+        progress=False,
+        log=lambda *_: None,
+    )
+    assert report["outcome"]["train_examples"] == 3 * 2 + 3  # samples + references
+    assert report["outcome"]["train_label_counts"]["passed"] >= 3
+    assert report["outcome"]["held_out"]["n"] == 4
+    assert report["test"]["held_out"]["classes"] == list(TEST_CLASSES)
+    assert OutcomeCritic.load(tmp_path / "outcome").classes == OUTCOME_CLASSES
+    assert OutcomeCritic.load(tmp_path / "test").classes == TEST_CLASSES
+    assert (tmp_path / "critic_report.json").is_file()
+    assert (tmp_path / "confusion_outcome.png").is_file()
+
+
+# --- the RL loss -------------------------------------------------------------------------
+
+
+def test_token_weights_are_reward_minus_baseline_times_critic_probability():
+    """A hand-built batch: two programs, lengths 2 and 3, outcomes passed and runtime
+    error; the weight of each token is (r − r_b) · q̂(outcome at that token)."""
+    probs = [
+        np.array([[0.1, 0.1, 0.1, 0.7], [0.0, 0.1, 0.1, 0.8]]),  # passed (label 3)
+        np.array([[0.2, 0.5, 0.2, 0.1], [0.1, 0.6, 0.2, 0.1], [0.0, 0.9, 0.1, 0.0]]),
+    ]
+    values = token_values("critic", [3, 1], [2, 3], 3, probs)
+    np.testing.assert_allclose(values, [[0.0, 0.7, 0.8], [0.5, 0.6, 0.9]], rtol=1e-6)
+    rewards = torch.tensor([1.0, -0.6])
+    baseline = torch.tensor([-0.3, -0.3])
+    weights = rl_token_weights(rewards, baseline, values)
+    expected = [[0.0, 1.3 * 0.7, 1.3 * 0.8], [-0.3 * 0.5, -0.3 * 0.6, -0.3 * 0.9]]
+    np.testing.assert_allclose(weights, expected, rtol=1e-6)
+    # without the baseline (Table 2's B) the reward itself scales the critic's values
+    np.testing.assert_allclose(
+        rl_token_weights(rewards, None, values), [[0.0, 0.7, 0.8], [-0.3, -0.36, -0.54]], rtol=1e-6
+    )
+    # A: every token weighs 1; C: values rise linearly to 1 at the last token
+    assert token_values("none", [3, 1], [2, 3], 3).tolist() == [[0, 1, 1], [1, 1, 1]]
+    np.testing.assert_allclose(
+        token_values("linear_decay", [3, 1], [2, 3], 3), [[0.0, 0.5, 1.0], [1 / 3, 2 / 3, 1.0]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("token_weights", "value", "token_weights must be one of critic, none, linear_decay"),
+        ("ce_coef", -1.0, "ce_coef must be >= 0"),
+        ("ce_sampled_fraction", 2.0, r"ce_sampled_fraction must be in \[0, 1\]"),
+        ("critic_steps", 0, "critic_steps must be positive"),
+        ("baseline", "yes", "baseline must be true or false"),
+        ("critic", "/nonexistent/critic", "no critic in"),
+    ],
+)
+def test_config_errors_name_the_field(field, value, words):
+    with pytest.raises(ValueError, match=words):
+        CodeRLConfig(**{field: value})
+
+
+def test_table2_variants():
+    assert CodeRLConfig.variant("D") == CodeRLConfig()
+    assert CodeRLConfig.variant("B", lr=1e-4).baseline is False
+    assert set(TABLE2_VARIANTS) == {"A", "B", "C", "D"}
+    with pytest.raises(ValueError, match="unknown CodeRL variant 'E'"):
+        CodeRLConfig.variant("E")
+
+
+# --- the agent ----------------------------------------------------------------------------
+
+
+def test_coderl_agent_trains_its_critic_then_the_actor_and_resumes(tmp_path, tasks, sandbox):
+    config = small_config(seed=1)
+    agent = CodeRLAgent(without_solutions(tasks), config, sandbox=sandbox, run_dir=tmp_path / "run")
+    assert agent.policy.reference_model is None  # no KL, no reference copy
+    assert agent.add_references(load_tasks("builtin", split="train")[6:9]) == 3
+    before = {k: v.clone() for k, v in agent.policy.model.state_dict().items()}
+    agent.learn(2, progress=False)
+    assert agent.critic is not None
+    record = agent.history[-1]
+    for key in (
+        "train/rl_loss",
+        "train/ce_loss",
+        "train/baseline_reward",
+        "train/token_value_mean",
+    ):
+        assert key in record, key
+    assert 0.0 < record["train/token_value_mean"] <= 1.0
+    assert any(not torch.equal(before[k], v) for k, v in agent.policy.model.state_dict().items())
+    shutil.copytree(tmp_path / "run" / "checkpoint", tmp_path / "at2")
+    agent.learn(3, progress=False)
+    resumed = CodeRLAgent.load(tmp_path / "at2", without_solutions(tasks), sandbox=sandbox)
+    assert resumed.critic is not None and resumed.n_updates == 2
+    for key, value in agent.critic.state_dict().items():
+        assert torch.equal(value, resumed.critic.state_dict()[key]), key
+    resumed.learn(3, progress=False)
+    for key, value in agent.policy.model.state_dict().items():
+        assert torch.equal(value, resumed.policy.model.state_dict()[key]), key
+
+
+def test_ablation_a_needs_no_critic(tasks, sandbox):
+    agent = CodeRLAgent(
+        without_solutions(tasks),
+        CodeRLConfig.variant("A", **small_config().to_dict() | TABLE2_VARIANTS["A"]),
+        sandbox=sandbox,
+    )
+    agent.learn(1, progress=False)
+    assert agent.critic is None and agent.history[-1]["train/token_value_mean"] == 1.0
