@@ -1,12 +1,17 @@
-"""The policy: any causal language model and its tokenizer, for sampling and training.
+"""The policy: a causal or encoder-decoder language model and its tokenizer, for
+sampling and training.
 
-:class:`Policy` wraps an ``AutoModelForCausalLM`` (a name, a path, an object, or
-``"tiny"`` for the small model built here) with what RL on code needs:
+:class:`Policy` wraps an ``AutoModelForCausalLM`` or an ``AutoModelForSeq2SeqLM`` (a
+name, a path, an object, or ``"tiny"`` for the small models built here) with what RL on
+code needs:
 
-* batched sampling (temperature, top-p) and greedy decoding with a KV cache, prompts
-  left-padded so every row continues where its prompt ends;
+* batched sampling (temperature, top-p) and greedy decoding with a KV cache. A causal
+  model reads the prompt left-padded, so every row continues where its prompt ends; an
+  encoder-decoder model (CodeT5, as in CodeRL) reads the prompt with its encoder and
+  writes the program with its decoder;
 * per-token log-probabilities (and final hidden states) of given completions, with
-  gradients, in one teacher-forced pass;
+  gradients, in one teacher-forced pass; both kinds return the same shapes and
+  alignment, so the agents need not know which kind they train;
 * a frozen reference policy for KL penalties: a copy of the initial weights, or, with
   LoRA (``peft``), the same weights with the adapters switched off, so no second copy
   is held in memory.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import os
 import random
 from collections.abc import Iterator, Sequence
@@ -62,11 +68,14 @@ class Sample:
 
 
 class Policy:
-    """A causal LM plus tokenizer, with sampling, log-probs and a reference policy.
+    """A causal or encoder-decoder LM plus tokenizer, with sampling, log-probs and a
+    reference policy.
 
     Args:
         model: ``"tiny"`` (see :mod:`agents.tiny`), a Hugging Face name or local path,
-            or a ``PreTrainedModel``.
+            or a ``PreTrainedModel``. Names and paths load as ``AutoModelForSeq2SeqLM``
+            when their config says ``is_encoder_decoder``, else as
+            ``AutoModelForCausalLM``.
         tokenizer: A tokenizer, name or path; default: the model's own, or the
             shipped one for ``"tiny"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
@@ -75,6 +84,7 @@ class Policy:
         reference: Keep a frozen reference policy (for KL penalties).
         reference_model: The reference's weights (a model, name or path); default: a
             copy of the initial weights. A resumed run passes the original ones.
+        tiny_config: Settings for ``"tiny"`` (see :func:`agents.tiny.build_tiny_model`).
     """
 
     def __init__(
@@ -95,9 +105,13 @@ class Policy:
         if self.device.type == "cuda":
             self.model.to(self.dtype)
         self.model.eval()  # dropout off: samples and their log-probs come from one policy
+        self.is_seq2seq: bool = bool(getattr(self.model.config, "is_encoder_decoder", False))
+        """Whether the model is an encoder-decoder (prompt to the encoder, program from
+        the decoder) rather than a causal LM."""
         self.lora = lora is not None
         if self.lora:
-            self.model = _apply_lora(self.model, lora)
+            task_type = "SEQ_2_SEQ_LM" if self.is_seq2seq else "CAUSAL_LM"
+            self.model = _apply_lora(self.model, lora, task_type)
         self.reference_model: torch.nn.Module | None = None
         if reference and not self.lora:
             if reference_model is None:
@@ -105,9 +119,7 @@ class Policy:
             elif isinstance(reference_model, torch.nn.Module):
                 self.reference_model = reference_model
             else:
-                from transformers import AutoModelForCausalLM
-
-                self.reference_model = AutoModelForCausalLM.from_pretrained(str(reference_model))
+                self.reference_model = _from_pretrained(str(reference_model))
             self.reference_model.to(self.device)
             if self.device.type == "cuda":
                 self.reference_model.to(self.dtype)
@@ -116,11 +128,16 @@ class Policy:
                 p.requires_grad_(False)
         self.eos_id = int(self.tokenizer.eos_token_id)
         self.pad_id = int(self.tokenizer.pad_token_id)
+        self.decoder_start_id: int | None = (
+            _decoder_start_id(self.model, self.pad_id) if self.is_seq2seq else None
+        )
+        """The token an encoder-decoder's decoder starts from (``None`` for a causal LM)."""
 
     # --- loading --------------------------------------------------------------------
 
     @staticmethod
-    def _load_tokenizer(model: Any, tokenizer: Any):
+    def _load_tokenizer(model: Any, tokenizer: Any) -> Any:
+        """The tokenizer asked for, or the model's own (the shipped one for ``"tiny"``)."""
         if tokenizer is not None:
             return load_tokenizer(tokenizer)
         if isinstance(model, str) and model == "tiny":
@@ -132,15 +149,14 @@ class Policy:
             return load_tokenizer(name)
         raise ValueError("pass tokenizer= for a model object that does not name its tokenizer")
 
-    def _load_model(self, model: Any, tiny_config: dict[str, Any] | None):
+    def _load_model(self, model: Any, tiny_config: dict[str, Any] | None) -> torch.nn.Module:
+        """The model: built (``"tiny"``), loaded (a name or path), or the one given."""
         if isinstance(model, str) and model == "tiny":
             from agents.tiny import build_tiny_model
 
             return build_tiny_model(self.tokenizer, **(tiny_config or {}))
         if isinstance(model, (str, os.PathLike)):
-            from transformers import AutoModelForCausalLM
-
-            return AutoModelForCausalLM.from_pretrained(str(model))
+            return _from_pretrained(str(model))
         if isinstance(model, torch.nn.Module):
             return model
         raise TypeError(
@@ -149,7 +165,9 @@ class Policy:
 
     # --- generation -----------------------------------------------------------------
 
-    def encode_prompts(self, prompts: Sequence[str], max_prompt_tokens: int | None = None):
+    def encode_prompts(
+        self, prompts: Sequence[str], max_prompt_tokens: int | None = None
+    ) -> list[list[int]]:
         """The token ids of each prompt, cut from the left to ``max_prompt_tokens`` (the
         end of a prompt, where the signature is, is kept)."""
         ids = [self.tokenizer.encode(p, add_special_tokens=False) for p in prompts]
@@ -165,6 +183,19 @@ class Policy:
             if row:
                 input_ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
                 mask[i, width - len(row) :] = 1
+        return input_ids.to(self.device), mask.to(self.device)
+
+    def _right_pad(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows padded on the right (at least one column): for an encoder, which sees the
+        whole row at once, and for teacher-forced decoder inputs, whose causal attention
+        never reaches the padding after a row."""
+        width = max(1, max(len(r) for r in rows))
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            if row:
+                input_ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+                mask[i, : len(row)] = 1
         return input_ids.to(self.device), mask.to(self.device)
 
     @torch.no_grad()
@@ -194,28 +225,78 @@ class Policy:
                 f"prefixes: one per prompt, got {len(prefixes)} for {len(prompts)} prompts"
             )
         heads = [list(p) for p in prefixes] if prefixes is not None else [[] for _ in prompts]
-        jobs = [
-            (i, ids + heads[i]) for i, ids in enumerate(encoded) for _ in range(1 if greedy else n)
-        ]
+        copies = 1 if greedy else n
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": max_new_tokens,
+            "pad_token_id": self.pad_id,
+            "eos_token_id": self.eos_id,
+            "do_sample": not greedy,
+        }
+        if not greedy:
+            kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
+        run = self._generate_seq2seq if self.is_seq2seq else self._generate_causal
         out: list[list[Sample]] = [[] for _ in prompts]
-        model = self.model
+        for index, row in run(encoded, heads, copies, batch_size, kwargs):
+            ids = heads[index] + _cut_after_eos(row, self.eos_id, self.pad_id)
+            out[index].append(Sample(index, ids, self.decode(ids)))
+        return out
+
+    def _generate_causal(
+        self,
+        encoded: Sequence[list[int]],
+        heads: Sequence[list[int]],
+        copies: int,
+        batch_size: int,
+        kwargs: dict[str, Any],
+    ) -> list[tuple[int, list[int]]]:
+        """``(prompt index, new tokens)`` for ``copies`` rows per prompt: prompt and
+        prefix as one left-padded row, so every row continues at the right edge."""
+        jobs = [(i, ids + heads[i]) for i, ids in enumerate(encoded) for _ in range(copies)]
+        rows: list[tuple[int, list[int]]] = []
         for start in range(0, len(jobs), batch_size):
             chunk = jobs[start : start + batch_size]
             input_ids, mask = self._left_pad([ids for _, ids in chunk])
-            kwargs: dict[str, Any] = {
-                "max_new_tokens": max_new_tokens,
-                "pad_token_id": self.pad_id,
-                "eos_token_id": self.eos_id,
-                "do_sample": not greedy,
-            }
-            if not greedy:
-                kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
-            generated = model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
+            generated = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
             new_tokens = generated[:, input_ids.shape[1] :].tolist()
-            for (index, _), row in zip(chunk, new_tokens, strict=True):
-                ids = heads[index] + _cut_after_eos(row, self.eos_id, self.pad_id)
-                out[index].append(Sample(index, ids, self.decode(ids)))
-        return out
+            rows += [(index, row) for (index, _), row in zip(chunk, new_tokens, strict=True)]
+        return rows
+
+    def _generate_seq2seq(
+        self,
+        encoded: Sequence[list[int]],
+        heads: Sequence[list[int]],
+        copies: int,
+        batch_size: int,
+        kwargs: dict[str, Any],
+    ) -> list[tuple[int, list[int]]]:
+        """``(prompt index, new tokens)`` for ``copies`` rows per prompt: the prompt goes
+        to the encoder, the decoder starts from its start token and the prefix.
+
+        A batch holds rows of one prefix length only: generation passes no decoder
+        position ids, so left-padding the decoder would shift a model with absolute
+        positions (BART-like) off its training. Without prefixes that is one group."""
+        jobs = [i for i in range(len(encoded)) for _ in range(copies)]
+        jobs.sort(key=lambda i: len(heads[i]))  # stable: a prompt's samples keep their order
+        rows: list[tuple[int, list[int]]] = []
+        for _, group in itertools.groupby(jobs, key=lambda i: len(heads[i])):
+            members = list(group)
+            for start in range(0, len(members), batch_size):
+                chunk = members[start : start + batch_size]
+                input_ids, mask = self._right_pad([encoded[i] for i in chunk])
+                decoder_ids = torch.tensor(
+                    [[self.decoder_start_id, *heads[i]] for i in chunk],
+                    dtype=torch.long,
+                    device=self.device,
+                )
+                generated = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=mask,
+                    decoder_input_ids=decoder_ids,
+                    **kwargs,
+                )
+                new_tokens = generated[:, decoder_ids.shape[1] :].tolist()
+                rows += list(zip(chunk, new_tokens, strict=True))
+        return rows
 
     def decode(self, token_ids: Sequence[int]) -> str:
         """Text of completion tokens, without the end-of-text token."""
@@ -230,12 +311,12 @@ class Policy:
 
     def _forward(
         self,
-        model,
+        model: torch.nn.Module,
         prompts: Sequence[Sequence[int]],
         completions: Sequence[Sequence[int]],
         hidden: bool,
-    ):
-        """Teacher-forced pass; logits only where completion tokens are predicted.
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
+        """Causal teacher-forced pass; logits only where completion tokens are predicted.
 
         Rows are left-padded, so every completion ends at the right edge: the logits of
         the last ``longest completion + 1`` positions are all that is needed, and
@@ -270,6 +351,52 @@ class Policy:
         width = input_ids.shape[1]
         return logprobs, comp_mask, (outputs.hidden_states[-1] if hidden else None), width
 
+    def _forward_seq2seq(
+        self,
+        model: torch.nn.Module,
+        prompts: Sequence[Sequence[int]],
+        completions: Sequence[Sequence[int]],
+        hidden: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Encoder-decoder teacher-forced pass, aligned as the causal one.
+
+        The encoder reads the prompts; the decoder reads ``[start] + completion[:-1]``,
+        left-aligned (right-padded) because its positions count from the start token.
+        The scores are then shifted right so each row's completion ends at the right
+        edge, as :meth:`token_logprobs` promises. The hidden state is the decoder's at
+        its first position: it has read the start token only, so it sums up the problem.
+        """
+        width = max((len(c) for c in completions), default=0)
+        input_ids, mask = self._right_pad(prompts)
+        decoder_ids, decoder_mask = self._right_pad(
+            [[self.decoder_start_id, *list(c)[:-1]] for c in completions]
+        )
+        outputs = model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            decoder_input_ids=decoder_ids,
+            decoder_attention_mask=decoder_mask,
+            output_hidden_states=hidden,
+        )
+        lengths = torch.tensor([len(c) for c in completions], device=self.device)
+        targets = torch.full((len(completions), width), self.pad_id, dtype=torch.long)
+        for i, c in enumerate(completions):
+            if c:
+                targets[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
+        logits = outputs.logits[:, :width].float()
+        left = (
+            torch.log_softmax(logits, dim=-1)
+            .gather(-1, targets.to(self.device).unsqueeze(-1))
+            .squeeze(-1)
+        )
+        # column j of a right-aligned row reads column j - (width - length) of its left one
+        shift = (width - lengths).unsqueeze(1)
+        source = torch.arange(width, device=self.device).unsqueeze(0) - shift
+        inside = source >= 0
+        logprobs = torch.where(inside, left.gather(1, source.clamp(min=0)), 0.0)
+        prompt_hidden = outputs.decoder_hidden_states[-1][:, 0].float() if hidden else None
+        return logprobs, inside.float(), prompt_hidden
+
     def token_logprobs(
         self,
         prompts: Sequence[Sequence[int]],
@@ -284,8 +411,15 @@ class Policy:
         ``(batch, longest completion)``, right-aligned, the mask marking each row's
         completion tokens;
         ``prompt_hidden`` (``with_hidden``) is the final layer's hidden state at each
-        prompt's last token, ``(batch, hidden)``. Gradients flow unless ``reference``.
+        prompt's last token (an encoder-decoder: the decoder's at its start token, which
+        has read the whole prompt), ``(batch, hidden)``. Gradients flow unless
+        ``reference``.
         """
+        if self.is_seq2seq:
+            if reference:
+                with torch.no_grad(), self.reference_context() as model:
+                    return self._forward_seq2seq(model, prompts, completions, with_hidden)
+            return self._forward_seq2seq(self.model, prompts, completions, with_hidden)
         if reference:
             with torch.no_grad(), self.reference_context() as model:
                 logprobs, mask, hidden, width = self._forward(
@@ -368,7 +502,30 @@ def _cut_after_eos(row: Sequence[int], eos_id: int, pad_id: int) -> list[int]:
     return ids
 
 
-def _apply_lora(model, lora: Any):
+def _from_pretrained(name: str) -> torch.nn.Module:
+    """A model by name or path: ``AutoModelForSeq2SeqLM`` when its config is an
+    encoder-decoder, else ``AutoModelForCausalLM``."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    config = AutoConfig.from_pretrained(name)
+    if getattr(config, "is_encoder_decoder", False):
+        return AutoModelForSeq2SeqLM.from_pretrained(name)
+    return AutoModelForCausalLM.from_pretrained(name)
+
+
+def _decoder_start_id(model: torch.nn.Module, pad_id: int) -> int:
+    """The decoder's start token: as ``generate`` picks it (generation config, then model
+    config), else the pad token, as T5 uses."""
+    for config in (getattr(model, "generation_config", None), model.config):
+        start = getattr(config, "decoder_start_token_id", None)
+        if start is not None:
+            return int(start)
+    return pad_id
+
+
+def _apply_lora(model: torch.nn.Module, lora: Any, task_type: str = "CAUSAL_LM") -> Any:
+    """``model`` with LoRA adapters (``lora``: a ``peft.LoraConfig`` or its arguments;
+    ``task_type`` fills in for the arguments)."""
     try:
         import peft
     except ImportError as exc:
@@ -376,6 +533,6 @@ def _apply_lora(model, lora: Any):
     config = (
         lora
         if isinstance(lora, peft.LoraConfig)
-        else peft.LoraConfig(task_type="CAUSAL_LM", **dict(lora))
+        else peft.LoraConfig(task_type=task_type, **dict(lora))
     )
     return peft.get_peft_model(model, config)

@@ -1,8 +1,8 @@
 """The tiny model, built here, and the supervised warm-start both papers begin from.
 
-``build_tiny_model`` makes a small GPT-2 (or Llama) with the shipped tokenizer's
-vocabulary (about 5 M parameters by default): nothing to download, trainable on two
-CPU cores. ``warm_start`` fine-tunes a policy with cross-entropy on reference
+``build_tiny_model`` makes a small GPT-2 (or Llama, or a T5 encoder-decoder like the
+CodeT5 that CodeRL trains) with the shipped tokenizer's vocabulary (about 5 M parameters
+by default): nothing to download, trainable on two CPU cores. ``warm_start`` fine-tunes a policy with cross-entropy on reference
 solutions (prompt in, solution out) for a fixed number of steps, and caches the result
 by everything it depends on, so the learning benchmark and the main job pay for it once.
 """
@@ -29,15 +29,25 @@ TINY_DEFAULTS: dict[str, Any] = {
 }
 
 
-def build_tiny_model(tokenizer, **overrides: Any) -> torch.nn.Module:
-    """A small causal LM over ``tokenizer``'s vocabulary, with dropout off.
+def build_tiny_model(tokenizer: Any, **overrides: Any) -> torch.nn.Module:
+    """A small causal LM (or encoder-decoder) over ``tokenizer``'s vocabulary, with
+    dropout off.
 
     Args:
         tokenizer: Sets the vocabulary size and the special token ids.
-        overrides: ``arch`` (``"gpt2"`` or ``"llama"``), ``n_layer``, ``n_embd``,
-            ``n_head``, ``n_positions``, ``seed``.
+        overrides: ``arch`` (``"gpt2"``, ``"llama"`` or ``"t5"``), ``n_layer``,
+            ``n_embd``, ``n_head``, ``n_positions``, ``seed``. For ``"t5"``, ``n_layer``
+            counts the encoder's layers and the decoder's each, and ``n_positions`` is
+            unused (T5's positions are relative).
     """
-    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
 
     settings = {**TINY_DEFAULTS, **overrides}
     unknown = set(settings) - set(TINY_DEFAULTS) - {"seed"}
@@ -81,8 +91,25 @@ def build_tiny_model(tokenizer, **overrides: Any) -> torch.nn.Module:
             tie_word_embeddings=True,
         )
         model = LlamaForCausalLM(config)
+    elif settings["arch"] == "t5":
+        width, heads = settings["n_embd"], settings["n_head"]
+        config = T5Config(
+            vocab_size=vocab,
+            d_model=width,
+            d_kv=width // heads,
+            d_ff=width * 2,
+            num_layers=settings["n_layer"],
+            num_decoder_layers=settings["n_layer"],
+            num_heads=heads,
+            dropout_rate=0.0,
+            eos_token_id=eos,
+            pad_token_id=pad,
+            decoder_start_token_id=pad,  # T5's convention: the decoder starts from pad
+            tie_word_embeddings=True,  # one embedding for encoder, decoder and output
+        )
+        model = T5ForConditionalGeneration(config)
     else:
-        raise ValueError(f"unknown tiny arch {settings['arch']!r}; valid: gpt2, llama")
+        raise ValueError(f"unknown tiny arch {settings['arch']!r}; valid: gpt2, llama, t5")
     return model.eval()
 
 
