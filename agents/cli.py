@@ -1,9 +1,10 @@
 """The ``code-synthesis`` command.
 
-``code-synthesis eval --reference`` grades a task set's reference solutions in the
-sandbox and prints the outcome table: the quickest check that a task set, its tests
-and the sandbox agree. Later subcommands (training, data generation) build on the
-same loaders and sandbox.
+``code-synthesis train`` trains an agent and reports; ``train-critic`` trains CodeRL's
+critics; ``eval --checkpoint`` evaluates a trained agent (``--critic-sampling``: plain
+sampling against Critic Sampling at one budget); ``eval --reference`` grades a task
+set's reference solutions in the sandbox and prints the outcome table, the quickest
+check that a task set, its tests and the sandbox agree.
 """
 
 from __future__ import annotations
@@ -54,6 +55,92 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_critic(args: argparse.Namespace) -> int:
+    """``code-synthesis train-critic``: CodeRL's critics φ and φ_test for a model."""
+    from agents.data import solution_pairs
+    from agents.tiny import warm_start
+    from agents.train import WARM_START, plan_tasks, train_critics
+
+    plan = plan_tasks(args.tasks, args.path)
+    model = args.model
+    if model == "tiny":
+        model = str(
+            warm_start(solution_pairs(plan.reference_tasks), progress=not args.quiet, **WARM_START)
+        )
+    report = train_critics(
+        model,
+        plan,
+        args.out,
+        samples_per_task=args.samples_per_task,
+        steps=args.steps,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    for name in ("outcome", "test"):
+        held = report[name]["held_out"]
+        print(
+            f"φ{'_test' if name == 'test' else ''}: {report[name]['train_examples']} training "
+            f"programs, train accuracy {report[name]['train_accuracy']:.1%}, held-out accuracy "
+            f"{held['accuracy']:.1%} on {held['n']}"
+        )
+    print(f"critics and report in {args.out}")
+    return 0
+
+
+def cmd_critic_sampling(args: argparse.Namespace, agent, tasks) -> int:
+    """``code-synthesis eval --critic-sampling``: plain vs Critic Sampling at one budget."""
+    from agents.critic import OutcomeCritic
+    from agents.critic_sampling import CriticSampler, compare_at_budget
+    from agents.policy import Policy
+
+    critic_dir = Path(args.critic) if args.critic else Path(args.checkpoint).parent / "critic"
+    if not (critic_dir / "test" / "critic.json").is_file():
+        print(
+            f"code-synthesis eval --critic-sampling: no φ_test in {critic_dir / 'test'}; "
+            "train one with code-synthesis train-critic and pass --critic DIR",
+            file=sys.stderr,
+        )
+        return 2
+    policy = agent.policy
+    test_critic = OutcomeCritic.load(critic_dir / "test", policy.device)
+    repair = Policy(args.repair_model, reference=False) if args.repair_model else None
+    cfg = agent.config
+    generation = {
+        "max_new_tokens": cfg.max_new_tokens,
+        "temperature": cfg.temperature,
+        "top_p": cfg.top_p,
+        "batch_size": cfg.generation_batch_size,
+        "max_prompt_tokens": cfg.max_prompt_tokens,
+    }
+    sampler = CriticSampler(
+        policy, test_critic, agent.scorer.sandbox, repair_policy=repair, **generation
+    )
+    result = compare_at_budget(
+        policy, tasks, agent.scorer.sandbox, sampler, args.budget, **generation
+    )
+    keys = list(result["plain"])
+    rows = [
+        ["plain sampling", *(f"{100 * result['plain'][k]:.1f}%" for k in keys)],
+        [
+            "Critic Sampling",
+            *(
+                f"{100 * result['critic_sampling'][k]:.1f}%"
+                if k in result["critic_sampling"]
+                else "-"
+                for k in keys
+            ),
+        ],
+    ]
+    print(f"{tasks.summary()}; budget {args.budget} programs per task")
+    print(format_table(["", *keys], rows))
+    print("programs by stage: " + ", ".join(f"{k} {v}" for k, v in result["stage_counts"].items()))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_eval_checkpoint(args: argparse.Namespace) -> int:
     """``code-synthesis eval --checkpoint``: evaluate a trained agent."""
     from agents import agent_class
@@ -65,6 +152,8 @@ def cmd_eval_checkpoint(args: argparse.Namespace) -> int:
         args.split = "test"
     tasks = _load(args)
     agent = cls.load(args.checkpoint, tasks)
+    if args.critic_sampling:
+        return cmd_critic_sampling(args, agent, tasks)
     ks = tuple(int(k) for k in args.k.split(","))
     report = agent.evaluate(tasks, k=ks, n=max(args.samples, max(ks)), progress=not args.quiet)
     print(report.table(f"{saved['agent']} from {args.checkpoint} on {tasks.summary()}"))
@@ -160,7 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the held-out test split (C), before and after. Writes metrics.jsonl, checkpoint/, "
         "learning_curve.png, outcomes.png, report.json and report.md to --out.",
     )
-    tr.add_argument("--agent", default="actor-critic", help="the agent (default: actor-critic)")
+    tr.add_argument(
+        "--agent",
+        default="actor-critic",
+        help="the agent: actor-critic or coderl (default: actor-critic)",
+    )
     tr.add_argument(
         "--model",
         default="tiny",
@@ -200,6 +293,33 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(func=cmd_train)
 
+    tc = sub.add_parser(
+        "train-critic",
+        help="train CodeRL's critics (outcome φ and example-test φ_test)",
+        description="Sample programs from a model for the training tasks, grade them, and "
+        "train CodeRL's critics on them (plus the reference solutions, labelled passed): φ "
+        "predicts the outcome (compile error, runtime error, failed test, passed), φ_test "
+        "whether the example tests pass. Reports held-out accuracy and confusion matrices.",
+    )
+    tc.add_argument(
+        "--model",
+        default="tiny",
+        help="'tiny' (the warm-started tiny model, cached) or a causal LM name or path",
+    )
+    tc.add_argument("--tasks", default="builtin", help="task source (default: builtin)")
+    tc.add_argument("--path", default=None, help="local file or folder for mbpp/humaneval/apps")
+    tc.add_argument("--out", default="runs/critic", help="output folder (default: runs/critic)")
+    tc.add_argument(
+        "--samples-per-task", type=int, default=8, help="programs sampled per task (default: 8)"
+    )
+    tc.add_argument("--steps", type=int, default=600, help="training steps (default: 600)")
+    tc.add_argument(
+        "--max-new-tokens", type=int, default=96, help="longest sampled program (default: 96)"
+    )
+    tc.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tc.add_argument("--quiet", action="store_true", help="no progress bars")
+    tc.set_defaults(func=cmd_train_critic)
+
     ev = sub.add_parser(
         "eval",
         help="grade programs against a task set's unit tests",
@@ -223,6 +343,30 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8,
         help="with --checkpoint: samples per task, at least max(k) (default: 8)",
+    )
+    ev.add_argument(
+        "--critic-sampling",
+        action="store_true",
+        help="with --checkpoint: compare plain sampling and CodeRL's Critic Sampling at "
+        "the same budget (pass@budget and 1@budget)",
+    )
+    ev.add_argument(
+        "--critic",
+        default=None,
+        metavar="DIR",
+        help="with --critic-sampling: a folder from train-critic (default: the run's critic/)",
+    )
+    ev.add_argument(
+        "--budget",
+        type=int,
+        default=16,
+        help="with --critic-sampling: programs per task for each method (default: 16)",
+    )
+    ev.add_argument(
+        "--repair-model",
+        default=None,
+        metavar="DIR",
+        help="with --critic-sampling: the repair model (default: the actor itself)",
     )
     ev.add_argument(
         "--reference",

@@ -35,7 +35,13 @@ import torch
 from agents.base import BaseAgent, Rollout
 from agents.buffer import ReplayBuffer, SelfImitation
 from agents.config import AgentConfig, _non_negative, _positive
-from agents.critic import OutcomeCritic, collect_critic_data, outcome_label, train_critic
+from agents.critic import (
+    OutcomeCritic,
+    collect_critic_data,
+    outcome_label,
+    split_by_task,
+    train_with_validation,
+)
 
 #: The paper's Table 2 models, as config overrides.
 TABLE2_VARIANTS: dict[str, dict[str, Any]] = {
@@ -71,7 +77,7 @@ class CodeRLConfig(AgentConfig):
     """At most this many passing programs kept per task."""
     critic_samples_per_task: int = 8
     """Programs sampled per task to train a critic when none is given."""
-    critic_steps: int = 600
+    critic_steps: int = 300
     """Optimiser steps of that critic's training."""
 
     def __post_init__(self) -> None:
@@ -163,7 +169,6 @@ class CodeRLAgent(BaseAgent):
             self.policy.trainable_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
         )
         self.replay = SelfImitation(cfg.replay_capacity_per_task, self.tasks)
-        self.reference_tasks = [t for t in self.tasks if t.solutions]
         self.critic: OutcomeCritic | None = None
         if cfg.critic is not None:
             self.critic = OutcomeCritic.load(_critic_folder(cfg.critic), self.policy.device)
@@ -174,15 +179,13 @@ class CodeRLAgent(BaseAgent):
         return self.replay.buffer
 
     def add_references(self, tasks) -> int:
-        """Add these tasks' reference solutions to L_ce's buffer (and, if the critic is
-        still to be trained, to its data as passed programs). Returns how many."""
-        tasks = list(tasks)
-        self.reference_tasks += [t for t in tasks if t.solutions]
+        """Add these tasks' reference solutions to L_ce's buffer. Returns how many."""
         return self.replay.add_references(tasks)
 
     def fit_critic(self, progress: bool = False) -> OutcomeCritic:
         """Train φ on programs the current (initial) actor samples for the training
-        tasks plus the references, as CodeRL trains its critic before RL."""
+        tasks, plus their references if they have any, as CodeRL trains its critic
+        before RL; the weights that do best on a fifth of the tasks are kept."""
         cfg = self.config
         data = collect_critic_data(
             self.policy,
@@ -194,11 +197,12 @@ class CodeRLAgent(BaseAgent):
             top_p=cfg.top_p,
             batch_size=cfg.generation_batch_size,
             max_prompt_tokens=cfg.max_prompt_tokens,
-            reference_tasks=self.reference_tasks,
+            reference_tasks=[t for t in self.tasks if t.solutions],
         )
+        train, validation = split_by_task(data["outcome"], 0.2, cfg.seed)
         critic = OutcomeCritic.build(self.policy.tokenizer, seed=cfg.seed).to(self.policy.device)
-        train_critic(
-            critic, data["outcome"], steps=cfg.critic_steps, seed=cfg.seed, progress=progress
+        train_with_validation(
+            critic, train, validation, steps=cfg.critic_steps, seed=cfg.seed, progress=progress
         )
         self.critic = critic
         return critic

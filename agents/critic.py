@@ -112,6 +112,9 @@ class OutcomeCritic(nn.Module):
             model = GPT2Model(
                 GPT2Config(
                     vocab_size=len(tokenizer),
+                    bos_token_id=int(tokenizer.eos_token_id),
+                    eos_token_id=int(tokenizer.eos_token_id),
+                    pad_token_id=int(tokenizer.pad_token_id),
                     resid_pdrop=0.0,
                     embd_pdrop=0.0,
                     attn_pdrop=0.0,
@@ -376,9 +379,9 @@ class CriticReport:
         """The confusion matrix as aligned text, rows = true class."""
         width = max(len(c) for c in self.classes) + 2
         lines = [f"accuracy {self.accuracy:.1%} on {self.n} programs (rows: true, cols: predicted)"]
-        lines.append(" " * width + "".join(c[:12].rjust(14) for c in self.classes))
+        lines.append(" " * width + "".join(c.rjust(width) for c in self.classes))
         for name, row in zip(self.classes, self.confusion, strict=True):
-            lines.append(name.ljust(width) + "".join(str(v).rjust(14) for v in row))
+            lines.append(name.ljust(width) + "".join(str(v).rjust(width) for v in row))
         return "\n".join(lines)
 
 
@@ -433,6 +436,54 @@ def plot_confusion(report: CriticReport, path: str | os.PathLike[str], title: st
     return path
 
 
+def split_by_task(
+    examples: Sequence[CriticExample], fraction: float, seed: int = 0
+) -> tuple[list[CriticExample], list[CriticExample]]:
+    """``(train, validation)``: a ``fraction`` of the tasks (not of the programs) goes to
+    validation, so validation measures the critic on problems it has not read."""
+    ids = sorted({e.task_id for e in examples})
+    random.Random(seed).shuffle(ids)
+    held = set(ids[: round(len(ids) * fraction)]) if fraction > 0 else set()
+    return [e for e in examples if e.task_id not in held], [
+        e for e in examples if e.task_id in held
+    ]
+
+
+def train_with_validation(
+    critic: OutcomeCritic,
+    train: Sequence[CriticExample],
+    validation: Sequence[CriticExample],
+    *,
+    steps: int,
+    eval_every: int = 50,
+    **kwargs: Any,
+) -> tuple[list[float], int]:
+    """:func:`train_critic` in rounds of ``eval_every`` steps, keeping the weights with
+    the best validation accuracy (the last, without validation data). Returns the
+    losses and the step of the kept weights."""
+    import copy
+
+    losses: list[float] = []
+    best_step, best_accuracy, best_state = 0, -1.0, None
+    done = 0
+    while done < steps:
+        chunk = min(eval_every, steps - done)
+        losses += train_critic(
+            critic, train, steps=chunk, **{**kwargs, "seed": kwargs.get("seed", 0) + done}
+        )
+        done += chunk
+        if validation:
+            accuracy = evaluate_critic(critic, validation).accuracy
+            if accuracy > best_accuracy:
+                best_step, best_accuracy = done, accuracy
+                best_state = copy.deepcopy(critic.state_dict())
+    if best_state is not None:
+        critic.load_state_dict(best_state)
+    else:
+        best_step = done
+    return losses, best_step
+
+
 def fit_critics(
     policy,
     tasks: Sequence[Task],
@@ -443,9 +494,12 @@ def fit_critics(
     held_out: Sequence[Task] = (),
     samples_per_task: int = 8,
     held_out_samples_per_task: int = 4,
-    steps: int = 600,
+    validation_fraction: float = 0.2,
+    steps: int = 300,
+    eval_every: int = 50,
     lr: float = 1e-3,
     batch_size: int = 32,
+    balance: bool = False,
     max_new_tokens: int = 128,
     max_prompt_tokens: int | None = None,
     backbone: str | None = None,
@@ -454,20 +508,18 @@ def fit_critics(
     log=print,
 ) -> dict[str, Any]:
     """Train φ (outcome) and φ_test (example tests) on programs ``policy`` samples for
-    ``tasks`` plus the references of ``reference_tasks``; measure both on programs
-    sampled for ``held_out`` tasks; save them to ``out/outcome`` and ``out/test`` with
+    ``tasks`` plus the references of ``reference_tasks``, keeping the weights that do
+    best on a validation split of the tasks; measure both on programs sampled for the
+    ``held_out`` tasks; save them to ``out/outcome`` and ``out/test`` with
     ``out/critic_report.json`` and confusion-matrix PNGs. Returns the report."""
     import time
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    common = {
-        "max_new_tokens": max_new_tokens,
-        "max_prompt_tokens": max_prompt_tokens,
-    }
+    common = {"max_new_tokens": max_new_tokens, "max_prompt_tokens": max_prompt_tokens}
     log(f"critic data: sampling {samples_per_task} programs for each of {len(tasks)} tasks")
-    train = collect_critic_data(
+    data = collect_critic_data(
         policy,
         tasks,
         sandbox,
@@ -484,39 +536,46 @@ def fit_critics(
     )
     report: dict[str, Any] = {"seconds_sampling": round(time.perf_counter() - start, 1)}
     for name, classes in (("outcome", OUTCOME_CLASSES), ("test", TEST_CLASSES)):
-        examples = train[name]
+        train, validation = split_by_task(data[name], validation_fraction, seed)
         critic = OutcomeCritic.build(policy.tokenizer, classes, backbone=backbone, seed=seed)
         critic.to(policy.device)
-        losses = train_critic(
+        losses, kept = train_with_validation(
             critic,
-            examples,
+            train,
+            validation,
             steps=steps,
+            eval_every=eval_every,
             lr=lr,
             batch_size=batch_size,
+            balance=balance,
             seed=seed,
             progress=progress,
             desc=f"critic ({name})",
         )
         critic.save(out / name)
         held_report = evaluate_critic(critic, held[name])
-        train_report = evaluate_critic(critic, examples)
-        counts = np.bincount([e.label for e in examples], minlength=len(classes)).tolist()
+        counts = np.bincount([e.label for e in train], minlength=len(classes)).tolist()
+        majority = max(counts) / max(1, sum(counts))
         report[name] = {
-            "train_examples": len(examples),
+            "train_examples": len(train),
             "train_label_counts": dict(zip(classes, counts, strict=True)),
-            "train_accuracy": train_report.accuracy,
+            "majority_share": majority,
+            "train_accuracy": evaluate_critic(critic, train).accuracy,
+            "validation": evaluate_critic(critic, validation).to_dict(),
             "held_out": held_report.to_dict(),
+            "kept_step": kept,
             "final_loss": float(np.mean(losses[-20:])),
             "parameters": sum(p.numel() for p in critic.parameters()),
         }
+        label = "φ_test" if name == "test" else "φ"
         if held_report.n:
             plot_confusion(
                 held_report,
                 out / f"confusion_{name}.png",
-                title=f"critic φ{'_test' if name == 'test' else ''}: held-out accuracy "
-                f"{held_report.accuracy:.1%} (n = {held_report.n})",
+                title=f"critic {label}: held-out accuracy {held_report.accuracy:.1%} "
+                f"(n = {held_report.n})",
             )
-            log(f"critic ({name}) on held-out programs: {held_report.format()}")
+            log(f"critic {label} on held-out programs: {held_report.format()}")
     report["seconds"] = round(time.perf_counter() - start, 1)
     (out / "critic_report.json").write_text(json.dumps(report, indent=2))
     return report

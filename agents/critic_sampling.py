@@ -455,7 +455,10 @@ def train_repair_model(
     from agents.tiny import train_supervised
 
     if not pairs:
-        raise ValueError("no repair pairs: every sampled program passed, nothing to learn from")
+        raise ValueError(
+            "no repair pairs: every sampled program passed its tests; sample more, or at a "
+            "higher temperature (repair_pairs(..., temperature=1.5))"
+        )
     policy = Policy(str(actor_path), reference=False)
     train_supervised(
         policy,

@@ -87,6 +87,49 @@ def parse_overrides(config_class, items: list[str]) -> dict[str, Any]:
     return out
 
 
+def train_critics(
+    model: str,
+    plan: TrainPlan,
+    out: str | os.PathLike[str],
+    *,
+    samples_per_task: int = 8,
+    steps: int = 300,
+    max_new_tokens: int = 96,
+    seed: int = 0,
+    progress: bool = True,
+    log=print,
+) -> dict[str, Any]:
+    """CodeRL's critics φ and φ_test (:func:`agents.critic.fit_critics`) for a run:
+    trained on programs ``model`` samples for the RL tasks, plus those tasks'
+    references as passed programs when they have any; measured on a validation split
+    of those tasks and on programs sampled for the held-out tasks. Saved in ``out``;
+    returns the report."""
+    from agents.critic import fit_critics
+    from agents.policy import Policy
+    from code_env.sandbox import Sandbox
+
+    policy = Policy(model, reference=False)
+    # Only the tasks the critic will judge, with their own references if they have
+    # any: references of other tasks (A's, when learning on B) teach the critic that a
+    # problem, not a program, decides the outcome (measured in docs/agents.md).
+    tasks = plan.rl_tasks
+    with Sandbox() as sandbox:
+        return fit_critics(
+            policy,
+            tasks,
+            sandbox,
+            out,
+            reference_tasks=[t for t in tasks if t.solutions],
+            held_out=plan.held_out or (),
+            samples_per_task=samples_per_task,
+            steps=steps,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            progress=progress,
+            log=log,
+        )
+
+
 def run_training(
     *,
     agent_name: str = "actor-critic",
@@ -138,6 +181,25 @@ def run_training(
         )
 
     checkpoint = out / "checkpoint"
+    uses_critic = "critic" in {f.name for f in fields(cls.config_class)}
+    if uses_critic and not resume and overrides.get("critic") is None:
+        # CodeRL trains its critics on the initial actor's samples before RL (φ_test too,
+        # for Critic Sampling with eval --critic-sampling)
+        critic_dir = out / "critic"
+        train_critics(
+            model_path,
+            plan,
+            critic_dir,
+            samples_per_task=int(
+                overrides.get("critic_samples_per_task", cls.config_class.critic_samples_per_task)
+            ),
+            steps=int(overrides.get("critic_steps", cls.config_class.critic_steps)),
+            max_new_tokens=int(overrides.get("max_new_tokens", 128)),
+            seed=seed,
+            progress=progress,
+            log=log,
+        )
+        overrides = {**overrides, "critic": str(critic_dir)}
     config = cls.config_class(**{"model": model_path, "seed": seed, **overrides})
     rl_tasks = (
         without_solutions(plan.rl_tasks)

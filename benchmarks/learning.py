@@ -27,6 +27,8 @@ Bar for an RL row: mean greedy pass@1 on B >= the warm-start's + 5 points.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import json
 import os
 import platform
@@ -38,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents import ActorCriticAgent, ActorCriticConfig, BaseCallback, Policy
+from agents import ActorCriticAgent, ActorCriticConfig, BaseAgent, BaseCallback, Policy
 from agents.base import evaluate_policy
+from agents.coderl import TABLE2_VARIANTS, CodeRLAgent, CodeRLConfig
 from agents.data import solution_pairs, split_ab, without_solutions
 from agents.policy import seed_everything
 from agents.reporting import markdown_table
@@ -70,6 +73,8 @@ class Setting:
     eval_every: int
     eval_samples: int
     progress: bool
+    critic_path: str | None = None
+    """CodeRL's critics (trained on first use)."""
 
 
 @dataclass
@@ -82,6 +87,8 @@ class RowRun:
     c: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     tokens_generated: int = 0
+    model_path: str | None = None
+    """Where the trained policy was kept (rows whose models later steps reuse)."""
 
 
 def evaluate(policy: Policy, tasks, setting: Setting, greedy_only: bool = False):
@@ -186,6 +193,11 @@ def row_actor_critic(setting: Setting, seed: int) -> RowRun:
     )
     agent = ActorCriticAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
     agent.add_references(setting.a_tasks)
+    return train_agent(agent, setting)
+
+
+def train_agent(agent: BaseAgent, setting: Setting) -> RowRun:
+    """Train an agent for the setting's updates, with its learning curve, and evaluate."""
     curve = CurveCallback(setting, setting.eval_every)
     curve.curve.append((0, greedy_b(agent.policy, setting)))
     start = time.perf_counter()
@@ -198,12 +210,180 @@ def row_actor_critic(setting: Setting, seed: int) -> RowRun:
     return final_reports(agent.policy, setting, run)
 
 
+def shared_critic(setting: Setting) -> str:
+    """CodeRL's critics, trained once on the warm-start's samples (like the warm-start,
+    shared by every CodeRL row and seed) and cached; their report is kept with the
+    results."""
+    from agents.critic import fit_critics
+    from agents.tiny import default_cache_dir
+    from agents.train import TrainPlan, train_critics
+
+    if setting.critic_path is None:
+        # keyed by what the critics depend on, so a change of recipe trains anew
+        recipe = inspect.getsource(train_critics) + inspect.getsource(fit_critics)
+        key = hashlib.sha256(
+            json.dumps([setting.warm_path, [t.task_id for t in setting.b_tasks], recipe]).encode()
+        ).hexdigest()[:12]
+        folder = default_cache_dir() / "critic" / f"{Path(setting.warm_path).name}-{key}"
+        if not (folder / "critic_report.json").is_file():
+            plan = TrainPlan(setting.b_tasks, setting.a_tasks, setting.c_tasks)
+            train_critics(
+                setting.warm_path,
+                plan,
+                folder,
+                max_new_tokens=MAX_NEW_TOKENS,
+                progress=setting.progress,
+                log=lambda *_: None,
+            )
+        setting.critic_path = str(folder)
+    return setting.critic_path
+
+
+def row_coderl(variant: str) -> Callable[[Setting, int], RowRun]:
+    """CodeRL on B, rewards only, as Table 2's model ``variant``; A's solutions in its
+    L_ce buffer. The trained actor of seed ``s`` is kept for the Critic Sampling runs."""
+
+    def run_row(setting: Setting, seed: int) -> RowRun:
+        config = CodeRLConfig.variant(
+            variant,
+            model=setting.warm_path,
+            seed=seed,
+            max_new_tokens=MAX_NEW_TOKENS,
+            temperature=TEMPERATURE,
+            top_p=TOP_P,
+            critic=shared_critic(setting)
+            if TABLE2_VARIANTS[variant]["token_weights"] == "critic"
+            else None,
+        )
+        agent = CodeRLAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
+        agent.add_references(setting.a_tasks)
+        run = train_agent(agent, setting)
+        if variant == "D":
+            from agents.tiny import default_cache_dir
+
+            keep = default_cache_dir() / "learning" / f"coderl-D-seed{seed}"
+            agent.policy.save(keep)
+            run.model_path = str(keep)
+        return run
+
+    run_row.__doc__ = f"CodeRL, Table 2's model {variant}, on B with rewards only."
+    return run_row
+
+
 #: name -> (label, function); later agents add rows here.
 ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
     "warm-start": ("warm-start (CE on A)", row_warm_start),
     "cross-entropy": ("cross-entropy, continued on A", row_cross_entropy),
     "actor-critic": ("actor-critic on B (rewards only)", row_actor_critic),
+    "coderl-A": ("CodeRL A: baseline, no critic", row_coderl("A")),
+    "coderl-B": ("CodeRL B: critic, no baseline", row_coderl("B")),
+    "coderl-C": ("CodeRL C: baseline, linear-decay values", row_coderl("C")),
+    "coderl-D": ("CodeRL D: baseline + critic (full)", row_coderl("D")),
 }
+
+
+# --- Critic Sampling --------------------------------------------------------------------
+
+
+def shared_repair_model(setting: Setting) -> str:
+    """The repair model (Eq. 13): the warm-start fine-tuned on (failed sample of an A
+    task + its error -> A's reference solution) pairs; cached. Returns its folder."""
+    from agents.critic_sampling import repair_pairs, train_repair_model
+    from agents.tiny import default_cache_dir
+
+    folder = default_cache_dir() / "repair" / Path(setting.warm_path).name
+    if not (folder / "config.json").is_file():
+        seed_everything(0)
+        policy = Policy(setting.warm_path, reference=False)
+        # the warm-start has learnt A by heart: sampled hotter, it makes the mistakes a
+        # repair model must learn to fix
+        pairs = repair_pairs(
+            policy,
+            setting.a_tasks,
+            setting.sandbox,
+            samples_per_task=8,
+            temperature=1.5,
+            max_new_tokens=MAX_NEW_TOKENS,
+        )
+        print(f"repair model: {len(pairs)} (failed program -> reference) pairs from A", flush=True)
+        train_repair_model(setting.warm_path, pairs, folder, steps=300, progress=setting.progress)
+    return str(folder)
+
+
+def critic_sampling_runs(
+    setting: Setting, models: dict[str, dict[str, str]], budget: int, saved: dict[str, Any]
+) -> dict[str, Any]:
+    """Plain sampling vs Critic Sampling at ``budget`` programs per task, on B and C,
+    for each model (name -> seed -> path). Skips what ``saved`` already holds."""
+    from agents.critic import OutcomeCritic
+    from agents.critic_sampling import CriticSampler, compare_at_budget
+
+    critic_dir = Path(shared_critic(setting))
+    repair_path = shared_repair_model(setting)
+    repair = Policy(repair_path, reference=False)
+    generation = {"max_new_tokens": MAX_NEW_TOKENS, "temperature": TEMPERATURE, "top_p": TOP_P}
+    out = saved
+    for name, per_seed in models.items():
+        for seed, path in per_seed.items():
+            if seed in out.get(name, {}):
+                continue
+            seed_everything(int(seed))
+            policy = Policy(path, reference=False)
+            test_critic = OutcomeCritic.load(critic_dir / "test", policy.device)
+            sampler = CriticSampler(
+                policy, test_critic, setting.sandbox, repair_policy=repair, **generation
+            )
+            t = time.perf_counter()
+            entry = {
+                split: compare_at_budget(
+                    policy, tasks, setting.sandbox, sampler, budget, **generation
+                )
+                for split, tasks in (("B", setting.b_tasks), ("C", setting.c_tasks))
+            }
+            out.setdefault(name, {})[seed] = entry
+            print(
+                f"critic sampling, {name} seed {seed}: "
+                + "; ".join(
+                    f"{split} plain pass@{budget} {100 * e['plain'][f'pass@{budget}']:.1f}% "
+                    f"1@{budget} {100 * e['plain'][f'1@{budget}']:.1f}% | CS pass@{budget} "
+                    f"{100 * e['critic_sampling'][f'pass@{budget}']:.1f}% 1@{budget} "
+                    f"{100 * e['critic_sampling'][f'1@{budget}']:.1f}%"
+                    for split, e in entry.items()
+                )
+                + f" [{time.perf_counter() - t:.0f} s]",
+                flush=True,
+            )
+    return out
+
+
+def critic_sampling_table(runs: dict[str, Any], budget: int) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "model",
+        "tasks",
+        f"plain pass@{budget}",
+        f"plain 1@{budget}",
+        f"Critic Sampling pass@{budget}",
+        f"Critic Sampling 1@{budget}",
+        "refine / repair programs",
+    ]
+    rows = []
+    for name, per_seed in runs.items():
+        for split in ("B", "C"):
+            entries = [e[split] for e in per_seed.values()]
+            stages = [e["stage_counts"] for e in entries]
+            rows.append(
+                [
+                    ROWS.get(name, (name,))[0],
+                    split,
+                    fmt([e["plain"][f"pass@{budget}"] for e in entries]),
+                    fmt([e["plain"][f"1@{budget}"] for e in entries]),
+                    fmt([e["critic_sampling"][f"pass@{budget}"] for e in entries]),
+                    fmt([e["critic_sampling"][f"1@{budget}"] for e in entries]),
+                    f"{statistics.fmean(s.get('refine', 0) + s.get('repair-refine', 0) for s in stages):.0f}"
+                    f" / {statistics.fmean(s.get('repair', 0) for s in stages):.0f}",
+                ]
+            )
+    return header, rows
 
 
 # --- summary --------------------------------------------------------------------------
@@ -304,8 +484,80 @@ def plot(results: dict[str, dict[str, Any]], path: Path, updates: int) -> None:
     figure.savefig(path, dpi=110)
 
 
+def extra_sections(
+    numbers: dict[str, Any], critic_dir: str | None, cs_runs: dict[str, Any], budget: int, out: Path
+) -> list[str]:
+    """Markdown for CodeRL's ablation ordering, its critic, and Critic Sampling."""
+    lines: list[str] = []
+    variants = [v for v in "ABCD" if f"coderl-{v}" in numbers]
+    if len(variants) > 1:
+        ranked = sorted(variants, key=lambda v: -numbers[f"coderl-{v}"]["b_greedy"][0])
+        scores = ", ".join(
+            f"{v} {100 * numbers[f'coderl-{v}']['b_greedy'][0]:.1f}%" for v in ranked
+        )
+        lines += [
+            "",
+            "## CodeRL's Table 2 ablations",
+            "",
+            f"Ordered by mean greedy pass@1 on B: **{' > '.join(ranked)}** ({scores}). "
+            "The paper found D best and B worst.",
+        ]
+    if critic_dir and (Path(critic_dir) / "critic_report.json").is_file():
+        import shutil
+
+        report = json.loads((Path(critic_dir) / "critic_report.json").read_text())
+        lines += ["", "## CodeRL's critic", ""]
+        for name, label in (("outcome", "φ (outcome)"), ("test", "φ_test (example tests)")):
+            held = report[name]["held_out"]
+            classes = held["classes"]
+            lines += [
+                f"**{label}**: {report[name]['train_examples']} training programs "
+                f"({', '.join(f'{k} {v}' for k, v in report[name]['train_label_counts'].items())}); "
+                f"{report[name]['parameters']:,} parameters. Accuracy: "
+                f"{100 * report[name]['train_accuracy']:.1f}% on its training programs, "
+                f"{100 * report[name]['validation']['accuracy']:.1f}% on "
+                f"{report[name]['validation']['n']} programs of B tasks it never read "
+                "(a fifth of B, which chose the kept weights), and "
+                f"**{100 * held['accuracy']:.1f}%** on {held['n']} programs sampled for C; "
+                f"always answering the commonest class would score "
+                f"{100 * report[name]['majority_share']:.1f}% on its training programs. "
+                "Confusion on C (rows: true class, columns: predicted):",
+                "",
+                markdown_table(
+                    ["true \\ predicted", *classes],
+                    [[c, *row] for c, row in zip(classes, held["confusion"], strict=True)],
+                ),
+                "",
+            ]
+            png = Path(critic_dir) / f"confusion_{name}.png"
+            if png.is_file():
+                shutil.copy(png, out / f"critic_{name}.png")
+                lines += [f"![confusion matrix of {label}](critic_{name}.png)", ""]
+    if cs_runs:
+        header, rows = critic_sampling_table(cs_runs, budget)
+        lines += [
+            "## Critic Sampling at equal budget",
+            "",
+            f"{budget} programs per task for each method (Critic Sampling: {budget // 2} sampled, "
+            "the rest refined or repaired); pass@k counts a task solved if any program passes "
+            "the hidden tests; 1@k submits one program chosen by the example tests (plain: a "
+            "uniform choice among those that pass them, expected value; Critic Sampling: the "
+            "top of its ranking by example tests and φ_test).",
+            "",
+            markdown_table(header, rows),
+        ]
+    return lines
+
+
 def write_markdown(
-    path: Path, command: str, header, rows, numbers, meta: dict[str, Any], png: Path
+    path: Path,
+    command: str,
+    header,
+    rows,
+    numbers,
+    meta: dict[str, Any],
+    png: Path,
+    extra: list[str] = (),
 ) -> None:
     warm = numbers.get("warm-start", {}).get("b_greedy", (float("nan"),))[0]
     lines = [
@@ -352,6 +604,7 @@ def write_markdown(
             f"{100 * shares_warm[0]:.0f}%, failed tests {100 * number['b_shares'][2]:.0f}% vs "
             f"{100 * shares_warm[2]:.0f}%."
         )
+    lines += list(extra)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -381,6 +634,12 @@ def main(argv: list[str] | None = None) -> int:
         "--resume",
         action="store_true",
         help="keep the (row, seed) results already in learning.json",
+    )
+    parser.add_argument(
+        "--cs-budget",
+        type=int,
+        default=16,
+        help="programs per task for the Critic Sampling comparison (0: skip it; default: 16)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -437,6 +696,21 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 json_path.write_text(json.dumps({"results": results}, indent=1))
 
+        cs_runs: dict[str, Any] = saved.get("critic_sampling", {})
+        if args.cs_budget and "coderl-D" in results:
+            models = {
+                "warm-start": {str(seed): warm_path for seed in seeds},
+                "coderl-D": {
+                    seed: run["model_path"]
+                    for seed, run in results["coderl-D"].items()
+                    if run.get("model_path") and Path(run["model_path"]).is_dir()
+                },
+            }
+            cs_runs = critic_sampling_runs(setting, models, args.cs_budget, cs_runs)
+            json_path.write_text(
+                json.dumps({"results": results, "critic_sampling": cs_runs}, indent=1)
+            )
+
     order = [r for r in ROWS if r in results]
     results = {r: results[r] for r in order}
     header, table_rows, numbers = summarise(results)
@@ -465,9 +739,15 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": ", ".join(map(str, seeds)),
         "n": args.eval_samples,
     }
-    write_markdown(args.out / "results.md", command.strip(), header, table_rows, numbers, meta, png)
+    extra = extra_sections(numbers, setting.critic_path, cs_runs, args.cs_budget, args.out)
+    write_markdown(
+        args.out / "results.md", command.strip(), header, table_rows, numbers, meta, png, extra
+    )
     json_path.write_text(
-        json.dumps({"results": results, "meta": meta, "numbers": numbers}, indent=1)
+        json.dumps(
+            {"results": results, "critic_sampling": cs_runs, "meta": meta, "numbers": numbers},
+            indent=1,
+        )
     )
     from agents.reporting import format_table
 

@@ -136,3 +136,42 @@ def test_training_example_smoke(cache):
     assert set(summary) == {"warm-start B", "warm-start C", "after RL B", "after RL C"}
     for numbers in summary.values():
         assert 0.0 <= numbers["greedy_pass_at_1"] <= 1.0
+
+
+def test_coderl_train_critic_and_critic_sampling_from_the_command_line(tmp_path, cache, capsys):
+    """train --agent coderl trains its critics first; train-critic alone; eval
+    --critic-sampling compares both methods at one budget."""
+    out = tmp_path / "run"
+    settings = [
+        *("--set", "max_new_tokens=8"),
+        *("--set", "tasks_per_update=2"),
+        *("--set", "samples_per_task=2"),
+        *("--set", "ce_batch=2"),
+        *("--set", "critic_samples_per_task=1"),
+        *("--set", "critic_steps=2"),
+        *("--set", f"tiny={TINY_JSON}"),
+    ]
+    common = ["--warm-start-steps", "3", "--eval-samples", "1", "--quiet"]
+    assert (
+        cli_main(
+            ["train", "--agent", "coderl", "--updates", "2", "--out", str(out), *common, *settings]
+        )
+        == 0
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert report["agent"] == "CodeRLAgent" and report["config"]["critic"] == str(out / "critic")
+    critic_report = json.loads((out / "critic" / "critic_report.json").read_text())
+    n_test = len(load_tasks("builtin", split="test"))
+    assert critic_report["outcome"]["held_out"]["n"] == 4 * n_test  # 4 samples per task
+    assert (out / "critic" / "test" / "critic.json").is_file()
+    capsys.readouterr()
+
+    args = ["eval", "--checkpoint", str(out / "checkpoint"), "--critic-sampling", "--budget", "2"]
+    assert cli_main([*args, "--json", str(tmp_path / "cs.json"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Critic Sampling" in printed and "1@2" in printed
+    result = json.loads((tmp_path / "cs.json").read_text())
+    assert sum(result["stage_counts"].values()) == 2 * result["tasks"]
+    # with no φ_test to be found, a clear message and exit code 2
+    assert cli_main([*args, "--critic", str(tmp_path), "--quiet"]) == 2
+    assert "no φ_test" in capsys.readouterr().err
