@@ -109,10 +109,12 @@ def train_critics(
     from code_env.sandbox import Sandbox
 
     policy = Policy(model, reference=False)
-    # Only the tasks the critic will judge, with their own references if they have
-    # any: references of other tasks (A's, when learning on B) teach the critic that a
-    # problem, not a program, decides the outcome (measured in docs/agents.md).
-    tasks = plan.rl_tasks
+    # Only the tasks the critic will judge. Their references join as passed programs
+    # unless they are learned from rewards only (B: its solutions are never used);
+    # other tasks' references (A's) teach the critic that a problem, not a program,
+    # decides the outcome (measured in docs/agents.md).
+    rewards_only = plan.rl_tasks is not plan.reference_tasks
+    tasks = without_solutions(plan.rl_tasks) if rewards_only else plan.rl_tasks
     with Sandbox() as sandbox:
         return fit_critics(
             policy,

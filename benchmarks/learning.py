@@ -9,7 +9,12 @@ The learning benchmark of DESIGN.md, on 2 CPU cores:
   by every row and seed).
 * **cross-entropy**: the warm-start trained further on A, with the same number of
   updates as the RL rows, each on as many sequences as an RL update trains on.
-* **actor-critic** (and later agents): the warm-start trained on B with rewards only.
+* **actor-critic**, **CodeRL A-D** (the paper's Table 2 models; and later agents): the
+  warm-start trained on B with rewards only. CodeRL's critics are trained once on the
+  warm-start's samples for B and shared by its rows, as the warm-start is.
+* **Critic Sampling**: plain sampling against CodeRL's Critic Sampling at the same
+  budget (``--cs-budget`` programs per task), for the warm-start and CodeRL D, on B and
+  C: pass@budget and 1@budget.
 * Metrics per row, mean ± std over seeds: greedy pass@1 and pass@k (k = 1, 5, 16 from
   n = 16 samples) on B and on C, outcome shares, wall time, tokens generated; and
   greedy pass@1 on B every ``--eval-every`` updates for the learning curve.
@@ -20,7 +25,7 @@ The learning benchmark of DESIGN.md, on 2 CPU cores:
 
 Bar for an RL row: mean greedy pass@1 on B >= the warm-start's + 5 points.
 
-    .venv/bin/python benchmarks/learning.py                       # ~40 min on 2 cores
+    .venv/bin/python benchmarks/learning.py                       # ~2 hours on 2 cores
     .venv/bin/python benchmarks/learning.py --seeds 0 --updates 20 --out /tmp/learning
 """
 
@@ -641,6 +646,11 @@ def main(argv: list[str] | None = None) -> int:
         default=16,
         help="programs per task for the Critic Sampling comparison (0: skip it; default: 16)",
     )
+    parser.add_argument(
+        "--cs-seeds",
+        default="0",
+        help="seeds of the Critic Sampling comparison (default: 0)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
@@ -698,12 +708,15 @@ def main(argv: list[str] | None = None) -> int:
 
         cs_runs: dict[str, Any] = saved.get("critic_sampling", {})
         if args.cs_budget and "coderl-D" in results:
+            cs_seeds = [s.strip() for s in args.cs_seeds.split(",") if s.strip()]
             models = {
-                "warm-start": {str(seed): warm_path for seed in seeds},
+                "warm-start": {seed: warm_path for seed in cs_seeds},
                 "coderl-D": {
                     seed: run["model_path"]
                     for seed, run in results["coderl-D"].items()
-                    if run.get("model_path") and Path(run["model_path"]).is_dir()
+                    if seed in cs_seeds
+                    and run.get("model_path")
+                    and Path(run["model_path"]).is_dir()
                 },
             }
             cs_runs = critic_sampling_runs(setting, models, args.cs_budget, cs_runs)

@@ -17,7 +17,9 @@ from agents.critic import (
     evaluate_critic,
     fit_critics,
     plot_confusion,
+    split_by_task,
     train_critic,
+    train_with_validation,
 )
 from agents.data import without_solutions
 from code_env import load_tasks
@@ -102,6 +104,28 @@ def test_critic_learns_a_separable_labelling_and_reports_confusion(tokenizer, tm
     assert evaluate_critic(again, examples).accuracy == 1.0
     with pytest.raises(FileNotFoundError, match="no critic"):
         OutcomeCritic.load(tmp_path)
+
+
+def test_validation_split_is_by_task_and_the_best_weights_are_kept(tokenizer, monkeypatch):
+    examples = [CriticExample(f"t{i % 10}", [1], [100 + i % 3], i % 2) for i in range(40)]
+    train, validation = split_by_task(examples, 0.2, seed=1)
+    assert len({e.task_id for e in validation}) == 2 and len(train) + len(validation) == 40
+    assert not {e.task_id for e in train} & {e.task_id for e in validation}
+    assert split_by_task(examples, 0.0)[1] == []
+    critic = OutcomeCritic.build(tokenizer, TEST_CLASSES, **SMALL_CRITIC)
+    seen: list[float] = []
+    original = evaluate_critic
+
+    def spy(model, data):  # record every validation accuracy the loop sees
+        report = original(model, data)
+        if data is validation:
+            seen.append(report.accuracy)
+        return report
+
+    monkeypatch.setattr("agents.critic.evaluate_critic", spy)
+    _, kept = train_with_validation(critic, train, validation, steps=40, eval_every=10)
+    assert len(seen) == 4 and kept == 10 * (seen.index(max(seen)) + 1)
+    assert evaluate_critic(critic, validation).accuracy == max(seen)
 
 
 def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tasks, sandbox):

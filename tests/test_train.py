@@ -175,3 +175,33 @@ def test_coderl_train_critic_and_critic_sampling_from_the_command_line(tmp_path,
     # with no φ_test to be found, a clear message and exit code 2
     assert cli_main([*args, "--critic", str(tmp_path), "--quiet"]) == 2
     assert "no φ_test" in capsys.readouterr().err
+
+
+def test_coderl_example_smoke(cache):
+    sys.path.insert(0, str(REPO_ROOT / "examples"))
+    try:
+        import train_coderl
+    finally:
+        sys.path.pop(0)
+    summary = train_coderl.main(
+        ["--updates", "2", "--warm-start-steps", "3", "--budget", "2", "--small"]
+    )
+    assert set(summary) == {"before", "after", "critic_accuracy", "cs_pass"}
+    assert all(0.0 <= value <= 1.0 for value in summary.values())
+
+
+def test_train_critic_command_on_a_saved_model(tmp_path, capsys):
+    from agents import Policy
+
+    model = tmp_path / "model"
+    Policy("tiny", reference=False, tiny_config=json.loads(TINY_JSON)).save(model)
+    out = tmp_path / "critic"
+    args = ["train-critic", "--model", str(model), "--out", str(out), "--quiet"]
+    settings = ["--samples-per-task", "1", "--steps", "2", "--max-new-tokens", "8"]
+    assert cli_main([*args, *settings]) == 0
+    printed = capsys.readouterr().out
+    assert "φ:" in printed and "φ_test:" in printed and "held-out accuracy" in printed
+    report = json.loads((out / "critic_report.json").read_text())
+    b_tasks = split_ab(load_tasks("builtin", split="train"))[1]
+    seen = report["outcome"]["train_examples"] + report["outcome"]["validation"]["n"]
+    assert seen == len(b_tasks)  # one program per B task; B has no references to add
