@@ -26,9 +26,13 @@ _EXPORTS = {
     "CodeRLAgent": "agents.coderl",
     "CodeRLConfig": "agents.coderl",
     "OutcomeCritic": "agents.critic",
+    "PPOAgent": "agents.ppo",
+    "PPOConfig": "agents.ppo",
     "Policy": "agents.policy",
     "Rollout": "agents.base",
     "StopOnPassRate": "agents.callbacks",
+    "TRLAgent": "agents.trl_agent",
+    "TRLConfig": "agents.trl_agent",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -37,6 +41,9 @@ __all__ = sorted(_EXPORTS)
 AGENTS = {
     "actor-critic": ("agents.actor_critic", "ActorCriticAgent"),
     "coderl": ("agents.coderl", "CodeRLAgent"),
+    "ppo": ("agents.ppo", "PPOAgent"),
+    "grpo": ("agents.trl_agent", "TRLAgent"),
+    "rloo": ("agents.trl_agent", "TRLAgent"),
 }
 
 

@@ -25,13 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from agents.base import BaseAgent, Rollout
 from agents.buffer import ReplayBuffer, SelfImitation
 from agents.config import AgentConfig, _positive
+from agents.kl import AdaptiveKL
 
 
 @dataclass
@@ -94,21 +94,6 @@ class Critic(nn.Module):
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.net(hidden).squeeze(-1)
-
-
-class AdaptiveKL:
-    """Ziegler et al.'s proportional controller: ζ ← ζ · (1 + 10 · clip((KL − ρ)/ρ, ±0.2) / H),
-    so ζ grows while the KL is above the target and shrinks while it is below."""
-
-    def __init__(self, coef: float, target: float, horizon: float, enabled: bool = True) -> None:
-        self.coef, self.target, self.horizon, self.enabled = coef, target, horizon, enabled
-
-    def update(self, kl: float) -> float:
-        """Move ζ after observing the mean KL; returns the new ζ."""
-        if self.enabled:
-            error = float(np.clip((kl - self.target) / self.target, -0.2, 0.2))
-            self.coef *= 1.0 + error * 10.0 / self.horizon
-        return self.coef
 
 
 class ActorCriticAgent(BaseAgent):

@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--agent",
         default="actor-critic",
-        help="the agent: actor-critic or coderl (default: actor-critic)",
+        help="the agent: actor-critic, coderl, ppo, grpo or rloo (default: actor-critic)",
     )
     tr.add_argument(
         "--model",

@@ -357,6 +357,7 @@ class Policy:
         prompts: Sequence[Sequence[int]],
         completions: Sequence[Sequence[int]],
         hidden: bool,
+        token_hidden: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Encoder-decoder teacher-forced pass, aligned as the causal one.
 
@@ -376,7 +377,7 @@ class Policy:
             attention_mask=mask,
             decoder_input_ids=decoder_ids,
             decoder_attention_mask=decoder_mask,
-            output_hidden_states=hidden,
+            output_hidden_states=hidden or token_hidden,
         )
         lengths = torch.tensor([len(c) for c in completions], device=self.device)
         targets = torch.full((len(completions), width), self.pad_id, dtype=torch.long)
@@ -394,6 +395,11 @@ class Policy:
         source = torch.arange(width, device=self.device).unsqueeze(0) - shift
         inside = source >= 0
         logprobs = torch.where(inside, left.gather(1, source.clamp(min=0)), 0.0)
+        if token_hidden:  # the decoder state that predicts each token, right-aligned too
+            states = outputs.decoder_hidden_states[-1][:, :width].float()
+            index = source.clamp(min=0).unsqueeze(-1).expand(-1, -1, states.shape[-1])
+            states = states.gather(1, index) * inside.unsqueeze(-1)
+            return logprobs, inside.float(), states
         prompt_hidden = outputs.decoder_hidden_states[-1][:, 0].float() if hidden else None
         return logprobs, inside.float(), prompt_hidden
 
@@ -404,6 +410,7 @@ class Policy:
         *,
         reference: bool = False,
         with_hidden: bool = False,
+        token_hidden: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Per-token log-probabilities of ``completions`` given ``prompts`` (token ids).
 
@@ -412,23 +419,34 @@ class Policy:
         completion tokens;
         ``prompt_hidden`` (``with_hidden``) is the final layer's hidden state at each
         prompt's last token (an encoder-decoder: the decoder's at its start token, which
-        has read the whole prompt), ``(batch, hidden)``. Gradients flow unless
-        ``reference``.
+        has read the whole prompt), ``(batch, hidden)``. With ``token_hidden`` the third
+        item is instead the final hidden state that predicts each completion token,
+        ``(batch, longest completion, hidden)``, aligned with ``logprobs`` (for value
+        heads). Gradients flow unless ``reference``.
         """
         if self.is_seq2seq:
             if reference:
                 with torch.no_grad(), self.reference_context() as model:
-                    return self._forward_seq2seq(model, prompts, completions, with_hidden)
-            return self._forward_seq2seq(self.model, prompts, completions, with_hidden)
+                    return self._forward_seq2seq(
+                        model, prompts, completions, with_hidden, token_hidden
+                    )
+            return self._forward_seq2seq(
+                self.model, prompts, completions, with_hidden, token_hidden
+            )
+        wants_hidden = with_hidden or token_hidden
         if reference:
             with torch.no_grad(), self.reference_context() as model:
                 logprobs, mask, hidden, width = self._forward(
-                    model, prompts, completions, with_hidden
+                    model, prompts, completions, wants_hidden
                 )
         else:
             logprobs, mask, hidden, width = self._forward(
-                self.model, prompts, completions, with_hidden
+                self.model, prompts, completions, wants_hidden
             )
+        if token_hidden:
+            assert hidden is not None
+            longest = logprobs.shape[1]  # positions width-longest-1 .. width-2 predict them
+            return logprobs, mask, hidden[:, -(longest + 1) : -1].float()
         prompt_hidden = None
         if hidden is not None:
             index = torch.tensor([width - 1 - len(c) for c in completions], device=hidden.device)

@@ -158,7 +158,11 @@ def run_training(
     out.mkdir(parents=True, exist_ok=True)
     cls = agent_class(agent_name)
     plan = plan_tasks(tasks, path)
-    overrides = {**(BUILTIN_DEFAULTS if tasks == "builtin" else {}), **(overrides or {})}
+    overrides = {
+        **(BUILTIN_DEFAULTS if tasks == "builtin" else {}),
+        **getattr(cls, "cli_defaults", {}).get(agent_name, {}),  # e.g. grpo -> algorithm
+        **(overrides or {}),
+    }
     log(
         f"tasks: {len(plan.rl_tasks)} learned from rewards ({plan.names.get('rl')}), "
         f"{len(plan.reference_tasks)} with solutions for the warm-start and replay"

@@ -50,6 +50,7 @@ from agents.base import evaluate_policy
 from agents.coderl import TABLE2_VARIANTS, CodeRLAgent, CodeRLConfig
 from agents.data import solution_pairs, split_ab, without_solutions
 from agents.policy import seed_everything
+from agents.ppo import PPOAgent, PPOConfig
 from agents.reporting import markdown_table
 from agents.tiny import cross_entropy_loss, supervised_batches, warm_start
 from agents.train import WARM_START
@@ -275,6 +276,19 @@ def row_coderl(variant: str) -> Callable[[Setting, int], RowRun]:
     return run_row
 
 
+def row_ppo(setting: Setting, seed: int) -> RowRun:
+    """Token-level PPO on B, rewards only (it keeps no buffer of solutions)."""
+    config = PPOConfig(
+        model=setting.warm_path,
+        seed=seed,
+        max_new_tokens=MAX_NEW_TOKENS,
+        temperature=TEMPERATURE,
+        top_p=TOP_P,
+    )
+    agent = PPOAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
+    return train_agent(agent, setting)
+
+
 #: name -> (label, function); later agents add rows here.
 ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
     "warm-start": ("warm-start (CE on A)", row_warm_start),
@@ -284,6 +298,7 @@ ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
     "coderl-B": ("CodeRL B: critic, no baseline", row_coderl("B")),
     "coderl-C": ("CodeRL C: baseline, linear-decay values", row_coderl("C")),
     "coderl-D": ("CodeRL D: baseline + critic (full)", row_coderl("D")),
+    "ppo": ("PPO on B (rewards only)", row_ppo),
 }
 
 

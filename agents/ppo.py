@@ -1,0 +1,267 @@
+"""Token-level PPO in the RLHF style (Ziegler et al. 2019; Stiennon et al. 2020), as TRL's
+``PPOTrainer`` implemented it before TRL removed it (1.13), with the env's reward.
+
+Each update, on a rollout of sampled programs:
+
+1. score the rollout once with the current policy (``old`` log-probs), the frozen
+   reference, and the value head: per-token values ``V_t``;
+2. per-token rewards: ``r_t = −β · (log π_old(a_t) − log π_ref(a_t))`` at every token,
+   plus the env's reward at the last token;
+3. advantages by GAE(γ, λ) over each program's tokens, returns = advantages + values,
+   advantages whitened over the batch;
+4. ``ppo_epochs`` passes over shuffled minibatches: the clipped policy loss
+   ``max(−A·ρ, −A·clip(ρ, 1 ± ε))`` with ``ρ = π/π_old`` per token, and the clipped value
+   loss ``½ · max((V − R)², (V_old + clip(V − V_old, ±ε_v) − R)²)``;
+5. the adaptive KL controller moves β towards the target KL.
+
+The value head is a linear layer on the actor's final hidden states (a shared trunk, as
+TRL's ``AutoModelForCausalLMWithValueHead``); its loss weight is ``vf_coef``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from agents.base import BaseAgent, Rollout
+from agents.config import AgentConfig, _non_negative, _positive
+from agents.kl import AdaptiveKL
+
+
+@dataclass
+class PPOConfig(AgentConfig):
+    """The PPO agent's settings (defaults after TRL's PPOConfig and Ziegler et al.)."""
+
+    kl_coef: float = 0.05
+    """β: the initial weight of the per-token KL penalty."""
+    adaptive_kl: bool = True
+    """Adapt β towards ``kl_target``; False keeps it fixed."""
+    kl_target: float = 6.0
+    """The KL (nats per program) the adaptive β aims at."""
+    kl_horizon: float = 10.0
+    """How fast β adapts (Ziegler et al.'s horizon, in updates)."""
+    gamma: float = 1.0
+    """Discount across a program's tokens."""
+    lam: float = 0.95
+    """GAE's λ."""
+    cliprange: float = 0.2
+    """ε: the policy ratio is clipped to [1 − ε, 1 + ε]."""
+    cliprange_value: float = 0.2
+    """ε_v: how far a value may move from its rollout value before it is clipped."""
+    vf_coef: float = 0.1
+    """Weight of the value loss."""
+    ppo_epochs: int = 4
+    """Passes over each rollout."""
+    minibatch_size: int = 16
+    """Programs per optimisation step."""
+    whiten_advantages: bool = True
+    """Normalise advantages to zero mean and unit variance over the rollout."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _positive(
+            self,
+            "kl_target",
+            "kl_horizon",
+            "cliprange",
+            "cliprange_value",
+            "ppo_epochs",
+            "minibatch_size",
+        )
+        _non_negative(self, "kl_coef", "vf_coef")
+        for name in ("gamma", "lam"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                raise ValueError(f"PPOConfig.{name} must be in [0, 1], got {value!r}")
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values`` where ``mask`` is 1."""
+    return (values * mask).sum() / mask.sum().clamp(min=1)
+
+
+def masked_whiten(
+    values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True
+) -> torch.Tensor:
+    """``values`` scaled to unit variance (and zero mean) over the masked entries."""
+    mean = masked_mean(values, mask)
+    var = masked_mean((values - mean) ** 2, mask)
+    whitened = (values - mean) * torch.rsqrt(var + 1e-8)
+    if not shift_mean:
+        whitened = whitened + mean
+    return whitened * mask
+
+
+def token_rewards(
+    logprobs: torch.Tensor,
+    ref_logprobs: torch.Tensor,
+    mask: torch.Tensor,
+    scores: torch.Tensor,
+    kl_coef: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rewards, kl)``: per token ``−β · (log π − log π_ref)``, plus each program's
+    score at its last token. Rows are right-aligned, so the last token is the last
+    column of every non-empty row."""
+    kl = (logprobs - ref_logprobs) * mask
+    rewards = -kl_coef * kl
+    has_tokens = mask[:, -1] > 0
+    rewards[:, -1] = rewards[:, -1] + torch.where(has_tokens, scores, torch.zeros_like(scores))
+    return rewards * mask, kl
+
+
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimation over right-aligned rows of tokens.
+
+    ``δ_t = r_t + γ V_{t+1} − V_t`` (``V`` after the last token is 0) and
+    ``A_t = δ_t + γ λ A_{t+1}``; returns ``(advantages, returns = A + V)``, zero where
+    ``mask`` is 0 (the padding on the left of each row never leaks into its tokens)."""
+    advantages = torch.zeros_like(rewards)
+    next_value = torch.zeros_like(rewards[:, 0])
+    next_advantage = torch.zeros_like(rewards[:, 0])
+    for t in reversed(range(rewards.shape[1])):
+        live = mask[:, t]
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        advantage = delta + gamma * lam * next_advantage
+        advantages[:, t] = advantage * live
+        next_value = torch.where(live > 0, values[:, t], next_value)
+        next_advantage = torch.where(live > 0, advantage, next_advantage)
+    returns = (advantages + values) * mask
+    return advantages, returns
+
+
+def policy_loss(
+    logprobs: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    cliprange: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """PPO's clipped surrogate, ``mean(max(−A·ρ, −A·clip(ρ, 1 ± ε)))`` over the masked
+    tokens; returns ``(loss, share of tokens clipped)``."""
+    ratio = torch.exp(logprobs - old_logprobs)
+    unclipped = -advantages * ratio
+    clipped = -advantages * torch.clamp(ratio, 1.0 - cliprange, 1.0 + cliprange)
+    loss = masked_mean(torch.maximum(unclipped, clipped), mask)
+    clip_fraction = masked_mean((clipped > unclipped).float(), mask)
+    return loss, clip_fraction
+
+
+def value_loss(
+    values: torch.Tensor,
+    old_values: torch.Tensor,
+    returns: torch.Tensor,
+    mask: torch.Tensor,
+    cliprange_value: float,
+) -> torch.Tensor:
+    """``½ · mean(max((V − R)², (V_old + clip(V − V_old, ±ε_v) − R)²))``."""
+    clipped = old_values + torch.clamp(values - old_values, -cliprange_value, cliprange_value)
+    return 0.5 * masked_mean(torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), mask)
+
+
+def _rows(x: torch.Tensor, rows: list[int], width: int) -> torch.Tensor:
+    """Rows of a right-aligned rollout tensor, cut to a minibatch's narrower width."""
+    return x[torch.tensor(rows, device=x.device)][:, x.shape[1] - width :]
+
+
+class PPOAgent(BaseAgent):
+    """Token-level PPO with a value head, GAE, clipped losses and an adaptive KL
+    penalty (Ziegler et al. 2019, the recipe of TRL's former PPOTrainer).
+
+    >>> agent = PPOAgent("builtin", PPOConfig(model="tiny"))  # doctest: +SKIP
+    >>> agent.learn(total_updates=50)                         # doctest: +SKIP
+    """
+
+    config_class = PPOConfig
+    cli_name = "ppo"
+    config: PPOConfig
+
+    def _setup(self) -> None:
+        cfg = self.config
+        self.value_head = nn.Linear(self.policy.hidden_size, 1).to(self.policy.device)
+        nn.init.zeros_(self.value_head.weight)  # start from V = 0: no bias before data
+        nn.init.zeros_(self.value_head.bias)
+        params = [*self.policy.trainable_parameters(), *self.value_head.parameters()]
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.kl = AdaptiveKL(cfg.kl_coef, cfg.kl_target, cfg.kl_horizon, cfg.adaptive_kl)
+
+    def _values(self, states: torch.Tensor) -> torch.Tensor:
+        return self.value_head(states).squeeze(-1)
+
+    def update(self, rollout: Rollout) -> dict[str, float]:
+        cfg = self.config
+        policy = self.policy
+        prompts, completions = rollout.prompt_ids, rollout.completion_ids
+        with torch.no_grad():
+            old_logprobs, mask, states = policy.token_logprobs(
+                prompts, completions, token_hidden=True
+            )
+            old_values = self._values(states) * mask
+            ref_logprobs, _, _ = policy.token_logprobs(prompts, completions, reference=True)
+            scores = torch.tensor(rollout.rewards, dtype=torch.float32, device=mask.device)
+            rewards, kl = token_rewards(old_logprobs, ref_logprobs, mask, scores, self.kl.coef)
+            advantages, returns = gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
+            if cfg.whiten_advantages:
+                advantages = masked_whiten(advantages, mask)
+
+        n = len(completions)
+        stats: dict[str, list[float]] = {"pg": [], "vf": [], "clip": [], "grad": []}
+        for _ in range(cfg.ppo_epochs):
+            order = torch.randperm(n).tolist()
+            for start in range(0, n, cfg.minibatch_size):
+                rows = order[start : start + cfg.minibatch_size]
+                logprobs, mb_mask, mb_states = policy.token_logprobs(
+                    [prompts[i] for i in rows], [completions[i] for i in rows], token_hidden=True
+                )
+                # minibatch rows are right-aligned to their own longest program
+                width = logprobs.shape[1]
+                old_lp, adv, old_v, ret = (
+                    _rows(x, rows, width) for x in (old_logprobs, advantages, old_values, returns)
+                )
+                pg, clip_fraction = policy_loss(logprobs, old_lp, adv, mb_mask, cfg.cliprange)
+                vf = value_loss(self._values(mb_states), old_v, ret, mb_mask, cfg.cliprange_value)
+                loss = pg + cfg.vf_coef * vf
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad = torch.nn.utils.clip_grad_norm_(
+                    [*policy.trainable_parameters(), *self.value_head.parameters()],
+                    cfg.max_grad_norm,
+                )
+                self.optimizer.step()
+                stats["pg"].append(float(pg.detach()))
+                stats["vf"].append(float(vf.detach()))
+                stats["clip"].append(float(clip_fraction))
+                stats["grad"].append(float(grad))
+
+        mean_kl = float(kl.sum(-1).mean())
+        coef = self.kl.update(mean_kl)
+        return {
+            "train/policy_loss": sum(stats["pg"]) / len(stats["pg"]),
+            "train/value_loss": sum(stats["vf"]) / len(stats["vf"]),
+            "train/clip_fraction": sum(stats["clip"]) / len(stats["clip"]),
+            "train/grad_norm": sum(stats["grad"]) / len(stats["grad"]),
+            "train/kl": mean_kl,
+            "train/kl_coef": coef,
+            "train/value_mean": float(masked_mean(old_values, mask)),
+            "train/return_mean": float(masked_mean(returns, mask)),
+        }
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "value_head": self.value_head.state_dict(),
+            "kl_coef": self.kl.coef,
+        }
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.value_head.load_state_dict(state["value_head"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.kl.coef = float(state["kl_coef"])
