@@ -54,6 +54,7 @@ from agents.ppo import PPOAgent, PPOConfig
 from agents.reporting import markdown_table
 from agents.tiny import cross_entropy_loss, supervised_batches, warm_start
 from agents.train import WARM_START
+from agents.trl_agent import TRLAgent, TRLConfig
 from code_env import load_tasks
 from code_env.sandbox import Sandbox
 
@@ -289,6 +290,25 @@ def row_ppo(setting: Setting, seed: int) -> RowRun:
     return train_agent(agent, setting)
 
 
+def row_trl(algorithm: str) -> Callable[[Setting, int], RowRun]:
+    """TRL's GRPO or RLOO trainer on B, rewards only."""
+
+    def run_row(setting: Setting, seed: int) -> RowRun:
+        config = TRLConfig(
+            algorithm=algorithm,
+            model=setting.warm_path,
+            seed=seed,
+            max_new_tokens=MAX_NEW_TOKENS,
+            temperature=TEMPERATURE,
+            top_p=TOP_P,
+        )
+        agent = TRLAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
+        return train_agent(agent, setting)
+
+    run_row.__doc__ = f"TRL's {algorithm.upper()} on B, rewards only."
+    return run_row
+
+
 #: name -> (label, function); later agents add rows here.
 ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
     "warm-start": ("warm-start (CE on A)", row_warm_start),
@@ -299,6 +319,8 @@ ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
     "coderl-C": ("CodeRL C: baseline, linear-decay values", row_coderl("C")),
     "coderl-D": ("CodeRL D: baseline + critic (full)", row_coderl("D")),
     "ppo": ("PPO on B (rewards only)", row_ppo),
+    "grpo": ("TRL GRPO on B (rewards only)", row_trl("grpo")),
+    "rloo": ("TRL RLOO on B (rewards only)", row_trl("rloo")),
 }
 
 

@@ -205,3 +205,30 @@ def test_train_critic_command_on_a_saved_model(tmp_path, capsys):
     b_tasks = split_ab(load_tasks("builtin", split="train"))[1]
     seen = report["outcome"]["train_examples"] + report["outcome"]["validation"]["n"]
     assert seen == len(b_tasks)  # one program per B task; B has no references to add
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        ("train_ppo", ["--updates", "2", "--warm-start-steps", "3", "--small"]),
+        (
+            "train_trl_grpo",
+            ["--updates", "2", "--warm-start-steps", "3", "--samples", "2", "--small"],
+        ),
+    ],
+)
+def test_ppo_and_grpo_examples_smoke(cache, module, argv):
+    import importlib
+
+    sys.path.insert(0, str(REPO_ROOT / "examples"))
+    try:
+        example = importlib.import_module(module)
+    finally:
+        sys.path.pop(0)
+    summary = example.main(argv)
+    if module == "train_ppo":
+        assert summary["updates"] == 2.0
+        assert 0.0 <= summary["before"] <= 1.0 and 0.0 <= summary["after"] <= 1.0
+    else:
+        assert set(summary) == {"warm-start B", "warm-start C", "after RL B", "after RL C"}
+        assert all(0.0 <= v["greedy_pass_at_1"] <= 1.0 for v in summary.values())

@@ -1,0 +1,168 @@
+"""Training throughput: generated tokens per second and peak memory, side by side.
+
+PPOAgent, ActorCriticAgent, CodeRLAgent and TRL's GRPO (through TRLAgent) train the same
+model (the tiny warm-start, or ``--model``) on the same tasks with the same batch
+(``--tasks-per-update`` prompts × ``--samples-per-task`` programs, ``--max-new-tokens``)
+for ``--updates`` updates after ``--warmup`` unmeasured ones. Each agent runs in its own
+process, so its peak memory is its own: the peak resident set size on the CPU, and
+``torch.cuda.max_memory_allocated`` on a GPU. Tokens per second counts every generated
+token (sampled programs, and CodeRL's greedy baselines) over the whole update: sampling,
+grading, and the optimisation step.
+
+    .venv/bin/python benchmarks/train_throughput.py               # ~10 min on 2 cores
+    .venv/bin/python benchmarks/train_throughput.py --updates 2 --warmup 1 --agents ppo,grpo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+AGENTS = ("ppo", "actor-critic", "coderl", "grpo")
+
+
+def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Train one agent in this process; return what was measured."""
+    import torch
+
+    from agents import agent_class
+    from agents.data import solution_pairs, split_ab, without_solutions
+    from agents.tiny import warm_start
+    from agents.train import WARM_START
+    from code_env import load_tasks
+    from code_env.sandbox import Sandbox
+
+    a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
+    model = args.model or str(warm_start(solution_pairs(a_tasks), progress=False, **WARM_START))
+    cls = agent_class(name)
+    settings: dict[str, Any] = {
+        "model": model,
+        "seed": 0,
+        "max_new_tokens": args.max_new_tokens,
+        "tasks_per_update": args.tasks_per_update,
+        "samples_per_task": args.samples_per_task,
+    }
+    if name == "grpo":
+        settings["algorithm"] = "grpo"
+    if name == "coderl":
+        settings["token_weights"] = "none"  # the critic's cost is a one-off before RL
+    config = cls.config_class(**settings)
+    with Sandbox() as sandbox:
+        agent = cls(without_solutions(b_tasks), config, sandbox=sandbox)
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        agent.learn(args.warmup, progress=False)
+        tokens0, start = agent.tokens_generated, time.perf_counter()
+        agent.learn(args.warmup + args.updates, progress=False)
+        seconds = time.perf_counter() - start
+        tokens = agent.tokens_generated - tokens0
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "agent": name,
+        "class": cls.__name__,
+        "updates": args.updates,
+        "seconds": seconds,
+        "tokens": tokens,
+        "tokens_per_s": tokens / seconds if seconds else 0.0,
+        "seconds_per_update": seconds / max(1, args.updates),
+        "peak_rss_mb": peak_rss_mb,
+        "peak_cuda_mb": (
+            torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+        ),
+        "device": str(agent.policy.device),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", default=",".join(AGENTS), help="comma-separated")
+    parser.add_argument("--model", default=None, help="default: the cached tiny warm-start")
+    parser.add_argument("--updates", type=int, default=10, help="measured updates per agent")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured updates first")
+    parser.add_argument("--tasks-per-update", type=int, default=16)
+    parser.add_argument("--samples-per-task", type=int, default=4)
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--out", type=Path, default=None, help="also write JSON here")
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child process
+    args = parser.parse_args(argv)
+
+    if args.one:
+        print(json.dumps(measure(args.one, args)))
+        return 0
+
+    names = [n.strip() for n in args.agents.split(",") if n.strip()]
+    unknown = [n for n in names if n not in AGENTS]
+    if unknown:
+        parser.error(f"unknown agents {unknown}; valid: {', '.join(AGENTS)}")
+    passthrough = [
+        "--updates", str(args.updates), "--warmup", str(args.warmup),
+        "--tasks-per-update", str(args.tasks_per_update),
+        "--samples-per-task", str(args.samples_per_task),
+        "--max-new-tokens", str(args.max_new_tokens),
+        *(["--model", args.model] if args.model else []),
+    ]  # fmt: skip
+    results = []
+    for name in names:
+        child = subprocess.run(
+            [sys.executable, __file__, "--one", name, *passthrough],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if child.returncode != 0:
+            print(child.stderr[-3000:], file=sys.stderr)
+            raise SystemExit(f"{name}: the measuring process failed ({child.returncode})")
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        results.append(result)
+        print(
+            f"{name}: {result['tokens_per_s']:.0f} tokens/s, "
+            f"{result['seconds_per_update']:.2f} s/update, peak RSS {result['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+
+    from agents.reporting import format_table
+
+    header = ["agent", "tokens/s", "s/update", "tokens", "peak RSS MB", "peak CUDA MB"]
+    rows = [
+        [
+            r["class"] + (" (GRPO)" if r["agent"] == "grpo" else ""),
+            f"{r['tokens_per_s']:.0f}",
+            f"{r['seconds_per_update']:.2f}",
+            r["tokens"],
+            f"{r['peak_rss_mb']:.0f}",
+            "-" if r["peak_cuda_mb"] is None else f"{r['peak_cuda_mb']:.0f}",
+        ]
+        for r in results
+    ]
+    print()
+    print(format_table(header, rows))
+    grpo = next((r for r in results if r["agent"] == "grpo"), None)
+    if grpo:
+        for r in results:
+            if r is not grpo:
+                ratio = r["tokens_per_s"] / grpo["tokens_per_s"]
+                verdict = "meets" if ratio >= 1 else "misses"
+                print(f"{r['class']}: {ratio:.2f}x TRL GRPO's tokens/s ({verdict} the bar of 1x)")
+    print(
+        f"\n{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs; batch {args.tasks_per_update} x {args.samples_per_task}, "
+        f"{args.max_new_tokens} new tokens at most, {args.updates} measured updates each"
+    )
+    if args.out:
+        args.out.write_text(
+            json.dumps({"results": results, "args": vars(args) | {"out": str(args.out)}}, indent=1)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
