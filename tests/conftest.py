@@ -1,4 +1,5 @@
-"""Shared fixtures: where the benchmark data beside the project lives."""
+"""Shared fixtures: where the benchmark data beside the project lives, a sandbox per
+module, and the tiny model's test size."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 MBPP_DIR = SHARED_DATA / "mbpp"
 APPS_DIR = SHARED_DATA / "apps_sample"
+
+#: A one-layer tiny model: the agents' tests train it in seconds.
+TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
 
 needs_shared_mbpp = pytest.mark.skipif(
     not (MBPP_DIR / "mbpp.jsonl").is_file(),
@@ -48,3 +52,12 @@ def gpt2_tokenizer():
         bos_token="<|endoftext|>",
         unk_token="<|endoftext|>",
     )
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    """A two-worker sandbox, one per test module that asks for it."""
+    from code_env.sandbox import Sandbox
+
+    with Sandbox(workers=2) as sb:
+        yield sb

@@ -7,21 +7,13 @@ import shutil
 
 import pytest
 import torch
+from conftest import TINY
 
 from agents import ActorCriticAgent, ActorCriticConfig, BaseCallback, Policy, StopOnPassRate
 from agents.actor_critic import AdaptiveKL
 from agents.buffer import ReplayBuffer, normalized_ast
 from agents.data import split_ab, without_solutions
 from code_env import load_tasks
-from code_env.sandbox import Sandbox
-
-TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2) as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")

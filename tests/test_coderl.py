@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 
 from agents import CodeRLAgent, CodeRLConfig, OutcomeCritic
 from agents.coderl import TABLE2_VARIANTS, rl_token_weights, token_values
@@ -23,17 +24,9 @@ from agents.critic import (
 )
 from agents.data import without_solutions
 from code_env import load_tasks
-from code_env.sandbox import Sandbox
 from code_env.tokenizer import load_tokenizer
 
-TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
 SMALL_CRITIC = {"n_layer": 1, "n_embd": 16, "n_head": 2}
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2) as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")

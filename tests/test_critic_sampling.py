@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import TINY
 
 from agents import OutcomeCritic, Policy
 from agents.critic import OUTCOME_CLASSES, TEST_CLASSES
@@ -18,16 +19,7 @@ from agents.critic_sampling import (
     train_repair_model,
 )
 from code_env import load_tasks
-from code_env.sandbox import Sandbox
 from code_env.tasks import TestCase
-
-TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2) as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 import torch
+from conftest import TINY
 
 from agents.data import without_solutions
 from agents.kl import AdaptiveKL
@@ -19,15 +20,6 @@ from agents.ppo import (
     value_loss,
 )
 from code_env import load_tasks
-from code_env.sandbox import Sandbox
-
-TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2) as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,10 @@ from agents.data import solution_pairs, without_solutions
 from agents.policy import Policy
 from agents.tiny import cross_entropy_loss, train_supervised, warm_start
 from code_env import load_tasks
-from code_env.sandbox import Sandbox
 from code_env.tokenizer import load_tokenizer
 
 T5 = {"arch": "t5", "n_layer": 1, "n_embd": 32, "n_head": 2}
 PROMPTS = ["def f(x):\n    return", 'def sum_even(nums: list[int]) -> int:\n    """Sum."""\n']
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2) as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,13 @@ import torch
 
 pytest.importorskip("trl", reason="TRLAgent needs trl: pip install 'code-synthesis-rl[trl]'")
 
+from conftest import TINY
+
 from agents.callbacks import BaseCallback
 from agents.trl_agent import TRLAgent, TRLConfig
 from code_env import load_tasks, rewards
-from code_env.sandbox import Outcome, Sandbox
+from code_env.sandbox import Outcome
 
-TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
 SMALL = {
     "tiny": TINY,
     "max_new_tokens": 8,
@@ -38,12 +39,6 @@ def _graded_length(result, task, program: str) -> float:
 
 
 rewards.register("trl_test_reward", _graded_length, overwrite=True)
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2) as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")
