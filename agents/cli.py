@@ -409,6 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=cmd_eval)
+
+    from datagen.cli import add_parser as add_datagen_parser
+
+    add_datagen_parser(sub)
     return parser
 
 

@@ -1,0 +1,167 @@
+"""``code-synthesis datagen``: generate tasks with unit tests from Python code.
+
+Wire it into another command line with :func:`add_parser`, or run it alone with
+:func:`main` (``python -m datagen``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from datagen.config import DatagenConfig
+
+DESCRIPTION = (
+    "Generate programming tasks with unit tests from Python code (arXiv 2310.13669's data "
+    "side): take top-level functions with a docstring, use the docstring's first paragraph "
+    "as the problem and the def line as the signature, generate inputs from the type hints "
+    "(or defaults and doctests), label them by running the function in the sandbox, keep "
+    "the deterministic, side-effect-free, non-constant ones, and pick the tests that kill "
+    "the most mutants. Writes the tasks (JSONL, loadable with code_env.load_tasks) and "
+    "report.json, drops.jsonl and mutation_scores.png beside them."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add datagen's flags to ``parser``."""
+    d = DatagenConfig()
+    parser.add_argument(
+        "sources",
+        nargs="*",
+        default=["stdlib"],
+        help="folders, .py files, installed module/package names, or 'stdlib' (the "
+        "standard library's pure-Python modules; the default)",
+    )
+    parser.add_argument(
+        "--out",
+        default="runs/datagen/tasks.jsonl",
+        help="tasks file to write (default: runs/datagen/tasks.jsonl)",
+    )
+    parser.add_argument(
+        "--report-dir", default=None, help="where the report goes (default: --out's folder)"
+    )
+    parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: 0)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes and sandbox workers (default: one per usable core)",
+    )
+    parser.add_argument(
+        "--max-functions",
+        type=int,
+        default=None,
+        help="stop after this many candidate functions (default: all)",
+    )
+    parser.add_argument(
+        "--max-inputs",
+        type=int,
+        default=d.max_inputs,
+        help=f"candidate inputs per function (default: {d.max_inputs})",
+    )
+    parser.add_argument(
+        "--min-tests",
+        type=int,
+        default=d.min_tests,
+        help=f"fewest tests per task; functions with fewer good inputs are dropped "
+        f"(default: {d.min_tests})",
+    )
+    parser.add_argument(
+        "--max-tests",
+        type=int,
+        default=d.max_tests,
+        help=f"most tests per task (default: {d.max_tests})",
+    )
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=d.min_mutation_score,
+        help=f"drop tasks whose tests kill a smaller share of mutants "
+        f"(default: {d.min_mutation_score})",
+    )
+    parser.add_argument(
+        "--case-timeout",
+        type=float,
+        default=d.case_timeout_s,
+        help=f"seconds a single call may take (default: {d.case_timeout_s})",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=("seeded", "hypothesis"),
+        default=d.generator,
+        help="input engine: seeded (reproducible anywhere; default) or hypothesis",
+    )
+    parser.add_argument(
+        "--site-packages",
+        action="store_true",
+        help="let references import installed packages in the sandbox",
+    )
+    parser.add_argument(
+        "--no-private", action="store_true", help="skip functions whose name starts with _"
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the final re-run of every reference against its tests",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def config_from_args(args: argparse.Namespace) -> DatagenConfig:
+    """The :class:`DatagenConfig` the parsed flags describe."""
+    return DatagenConfig(
+        seed=args.seed,
+        workers=args.workers,
+        progress=not args.quiet,
+        max_functions=args.max_functions,
+        include_private=not args.no_private,
+        max_inputs=args.max_inputs,
+        min_tests=args.min_tests,
+        max_tests=args.max_tests,
+        min_mutation_score=args.min_score,
+        case_timeout_s=args.case_timeout,
+        function_timeout_s=max(DatagenConfig.function_timeout_s, args.case_timeout),
+        generator=args.generator,
+        site_packages=args.site_packages,
+        verify=not args.no_verify,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run datagen for parsed arguments; prints the summary. Returns the exit status."""
+    from datagen.pipeline import run_datagen
+
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"code-synthesis datagen: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = run_datagen(args.sources, args.out, config, report_dir=args.report_dir)
+    except FileNotFoundError as exc:
+        print(f"code-synthesis datagen: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0 if report.tasks else 1
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``datagen`` subcommand to an ``add_subparsers()`` object; the parser's
+    ``func`` default is :func:`run`."""
+    parser = subparsers.add_parser(
+        "datagen",
+        help="generate tasks with unit tests from Python code",
+        description=DESCRIPTION,
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``datagen`` as a command of its own (``python -m datagen``)."""
+    parser = argparse.ArgumentParser(prog="datagen", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

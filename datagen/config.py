@@ -1,0 +1,159 @@
+"""The one configuration of a datagen run, checked on construction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Directory names never searched for source files (tests, demos, GUI code, caches).
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    "__pycache__",
+    "test",
+    "tests",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "lib2to3",
+    "ensurepip",
+    "site-packages",
+    "dist-packages",
+    "venv",
+)
+
+
+@dataclass
+class DatagenConfig:
+    """Every knob of :func:`datagen.run_datagen`; errors name the field and the value."""
+
+    seed: int = 0
+    """Seed of every random choice; the same seed and sources give the same tasks."""
+    workers: int | None = None
+    """Processes for extraction and sandbox workers; None: one per usable core."""
+    progress: bool = True
+    """Show tqdm progress bars."""
+    max_functions: int | None = None
+    """Stop after this many extracted candidate functions (quick runs); None: all."""
+    include_private: bool = True
+    """Also take functions whose name starts with an underscore."""
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    """Directory names skipped when searching a folder or package for ``.py`` files."""
+    min_doc_words: int = 3
+    """Drop functions whose problem text (docstring's first paragraph) is shorter."""
+    max_function_lines: int = 60
+    """Drop functions longer than this (lines of source, docstring included)."""
+    max_context_lines: int = 60
+    """Drop functions whose imports and helpers together are longer than this."""
+    generator: str = "seeded"
+    """Input engine: ``"seeded"`` (own generators on ``random.Random``, reproducible in
+    any process) or ``"hypothesis"`` (hypothesis strategies; see :mod:`datagen.inputs`)."""
+    max_inputs: int = 24
+    """Candidate inputs generated per function (boundary, doctest, mined and random)."""
+    int_range: int = 10
+    """Random ints are drawn from ``[-int_range, int_range]`` most of the time."""
+    wide_int_range: int = 1000
+    """... and sometimes from ``[-wide_int_range, wide_int_range]``."""
+    max_list_size: int = 5
+    """Longest generated list (and most keys in a generated dict)."""
+    max_text_size: int = 8
+    """Longest generated string."""
+    case_timeout_s: float = 0.5
+    """A case (one call) slower than this in the sandbox is dropped as not fast."""
+    function_timeout_s: float = 6.0
+    """Wall-clock budget for one function's whole oracle or mutant run in the sandbox."""
+    mutant_budget_s: float = 2.0
+    """Wall-clock budget for one mutant's run over all its tests (a mutant that loops
+    forever would otherwise cost ``function_timeout_s``)."""
+    memory_mb: int = 512
+    """Address-space limit of a sandboxed run."""
+    site_packages: bool = False
+    """Let references import installed packages in the sandbox (needed for packages that
+    import third-party code; the standard library is always available)."""
+    min_tests: int = 5
+    """Drop functions with fewer kept cases than this; tasks get at least this many tests."""
+    max_tests: int = 8
+    """Most tests per task (picked greedily by mutants killed)."""
+    n_examples: int = 2
+    """Example tests per task (shown in the prompt's docstring): 1 or 2."""
+    max_mutants: int = 40
+    """Most mutants per function (a seeded sample when there are more)."""
+    min_mutation_score: float = 0.6
+    """Drop tasks whose chosen tests kill a smaller share of the mutants."""
+    verify: bool = True
+    """Re-run every task's reference against its tests in a fresh default sandbox and
+    drop any that does not pass (there should be none)."""
+    split: str | None = "train"
+    """``metadata["split"]`` of the tasks written; None: no split."""
+    chunk_size: int = 64
+    """Functions sent to the sandbox per batch (bounds memory, paces the progress bar)."""
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_inputs",
+            "int_range",
+            "wide_int_range",
+            "max_list_size",
+            "max_text_size",
+            "case_timeout_s",
+            "function_timeout_s",
+            "mutant_budget_s",
+            "memory_mb",
+            "min_tests",
+            "max_tests",
+            "max_mutants",
+            "max_function_lines",
+            "max_context_lines",
+            "chunk_size",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"DatagenConfig.{name} must be positive, got {value!r}")
+        for name in ("seed", "min_doc_words"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"DatagenConfig.{name} must be an int >= 0, got {value!r}")
+        for name in ("workers", "max_functions"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(f"DatagenConfig.{name} must be None or >= 1, got {value!r}")
+        if self.generator not in ("seeded", "hypothesis"):
+            raise ValueError(
+                f"DatagenConfig.generator must be 'seeded' or 'hypothesis', got {self.generator!r}"
+            )
+        if self.n_examples not in (1, 2):
+            raise ValueError(f"DatagenConfig.n_examples must be 1 or 2, got {self.n_examples!r}")
+        if self.min_tests > self.max_tests:
+            raise ValueError(
+                f"DatagenConfig.min_tests ({self.min_tests}) must not exceed "
+                f"max_tests ({self.max_tests})"
+            )
+        if self.n_examples > self.min_tests:
+            raise ValueError(
+                f"DatagenConfig.n_examples ({self.n_examples}) must not exceed "
+                f"min_tests ({self.min_tests})"
+            )
+        if self.min_tests > self.max_inputs:
+            raise ValueError(
+                f"DatagenConfig.min_tests ({self.min_tests}) must not exceed "
+                f"max_inputs ({self.max_inputs})"
+            )
+        if not 0.0 <= self.min_mutation_score <= 1.0:
+            raise ValueError(
+                "DatagenConfig.min_mutation_score must be in [0, 1], "
+                f"got {self.min_mutation_score!r}"
+            )
+        if self.function_timeout_s < self.case_timeout_s:
+            raise ValueError(
+                f"DatagenConfig.function_timeout_s ({self.function_timeout_s}) must be at "
+                f"least case_timeout_s ({self.case_timeout_s})"
+            )
+        if self.memory_mb < 64:
+            raise ValueError(f"DatagenConfig.memory_mb must be at least 64, got {self.memory_mb}")
+        self.exclude = tuple(self.exclude)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, e.g. for the report."""
+        data = asdict(self)
+        data["exclude"] = list(self.exclude)
+        return data

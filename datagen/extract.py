@@ -1,0 +1,697 @@
+"""Extract: problems, signatures and self-contained references from Python source.
+
+A *candidate* is a top-level ``def`` with a docstring. From it we take
+
+* the **problem text**: the docstring's first paragraph (the first one left non-empty
+  once doctest lines are removed);
+* the **signature**: the ``def`` line with its type hints and defaults;
+* the **reference**: the function's body plus the *context* it needs to run alone,
+  i.e. the module's imports and module-level helpers (functions, classes, constants) it
+  reads, found by name analysis (:mod:`symtable`, so comprehensions, lambdas and
+  nested functions are scoped exactly as Python scopes them), transitively.
+
+A function whose names cannot all be resolved this way is dropped, with a reason
+(:class:`Drop`). Nothing here imports or runs the code it reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import importlib.util
+import os
+import re
+import symtable
+import sysconfig
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datagen.config import DatagenConfig
+
+# Builtins a function may use; the module dunders (``__name__``, ``__file__``...) are
+# its own module's, so they are not "builtins" here.
+_BUILTINS = frozenset(
+    n for n in dir(builtins) if not n.startswith("__") or n in ("__import__", "__debug__")
+)
+_FUTURE_ANNOTATIONS = "from __future__ import annotations\n"
+_DOCTEST_PROMPT = re.compile(r"^\s*(>>>|\.\.\.)(\s|$)")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One ``.py`` file to extract from."""
+
+    module: str
+    """Dotted module name (``json.decoder``; for a plain folder, the relative path)."""
+    path: str
+    """Where the file is, for reports."""
+    package: str | None = None
+    """The package relative imports resolve against; None: they cannot be resolved
+    (a plain folder), and functions that need them are dropped."""
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A function (or file) left out, and why."""
+
+    module: str
+    """Module of the function."""
+    name: str
+    """Function name (``<file>`` for a file that could not be read or parsed)."""
+    line: int
+    """Line of the ``def`` (0 for a file)."""
+    stage: str
+    """Pipeline stage that dropped it: extract, inputs, dedup, oracle, mutation, verify."""
+    reason: str
+    """A short stable key, e.g. ``no_hints`` or ``nondeterministic``."""
+    detail: str = ""
+    """Free text: the unresolved name, the failing input..."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ExtractedFunction:
+    """A candidate function with everything later stages need, as plain data."""
+
+    module: str
+    """Dotted module name."""
+    path: str
+    """Source file."""
+    name: str
+    """Function name (the task's entry point)."""
+    line: int
+    """Line of the ``def``."""
+    problem: str
+    """The problem text (docstring's first paragraph, doctest lines removed)."""
+    signature: str
+    """The ``def`` line with hints and defaults, ending in ``:``."""
+    context: str
+    """Imports and helpers the function needs, in module order (may be empty)."""
+    body: str
+    """The function body without its docstring, in its original indentation."""
+    indent: str
+    """The body's indentation (used for the docstring we write)."""
+    source: str
+    """The whole original function (``def`` to end), for mutation and deduplication."""
+    doctests: tuple[str, ...] = field(default_factory=tuple)
+    """Source of the docstring's doctest examples (``>>>`` stripped)."""
+    constants: tuple[Any, ...] = field(default_factory=tuple)
+    """Literal ints, floats and short strings in the body (used as input values)."""
+
+    @property
+    def qualname(self) -> str:
+        """``module.name``."""
+        return f"{self.module}.{self.name}"
+
+    def header(self, examples: Iterable[tuple[str, str]] = ()) -> str:
+        """Context, ``def`` line and a docstring: the problem text, then doctest
+        examples given as ``(call, result)`` source pairs."""
+        return (
+            self.context
+            + self.signature
+            + "\n"
+            + docstring_block(self.problem, examples, self.indent)
+        )
+
+    def program(self, examples: Iterable[tuple[str, str]] = ()) -> str:
+        """The complete reference program: :meth:`header` plus the body."""
+        return self.header(examples) + self.body
+
+
+def docstring_block(problem: str, examples: Iterable[tuple[str, str]], indent: str) -> str:
+    """A triple-quoted docstring, indented, that renders back to the given text."""
+
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+    lines = problem.splitlines() or [""]
+    examples = list(examples)
+    if examples:
+        lines.append("")
+        for call, result in examples:
+            lines += [f">>> {call}", result]
+    out = [indent + '"""' + escape(lines[0])]
+    out += [(indent + escape(line)) if line.strip() else "" for line in lines[1:]]
+    if len(lines) > 1:
+        out.append(indent + '"""')
+    else:
+        out[0] += '"""'
+    return "\n".join(out) + "\n"
+
+
+# --- finding source files ---------------------------------------------------------------
+
+
+def _walk_py(root: Path, exclude: Iterable[str]) -> list[Path]:
+    skip = set(exclude)
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        # Sorted in place so the walk order (and so the output) never depends on the OS.
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in skip and not d.startswith(".") and "-" not in d
+        )
+        found += [Path(dirpath) / f for f in sorted(filenames) if f.endswith(".py")]
+    return found
+
+
+def _module_name(rel: Path, prefix: str = "") -> str:
+    parts = list(rel.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    name = ".".join(parts)
+    if prefix:
+        return f"{prefix}.{name}" if name else prefix
+    return name or rel.stem
+
+
+def _package_of(module: str, is_init: bool) -> str:
+    return module if is_init else module.rpartition(".")[0]
+
+
+def find_sources(
+    source: str | os.PathLike[str], config: DatagenConfig | None = None
+) -> list[SourceFile]:
+    """The ``.py`` files of a source, in a stable order.
+
+    Args:
+        source: A folder (searched recursively), a ``.py`` file, ``"stdlib"`` (the
+            standard library's pure-Python modules), or the name of an installed
+            module or package (found with :func:`importlib.util.find_spec`, which
+            imports the parents of a dotted name but never the module itself).
+        config: For ``exclude`` (directory names to skip).
+
+    Raises:
+        FileNotFoundError: nothing of that name.
+    """
+    config = config or DatagenConfig()
+    text = os.fspath(source)
+    path = Path(text)
+    if path.is_dir():
+        return [
+            SourceFile(_module_name(p.relative_to(path)), str(p), None)
+            for p in _walk_py(path, config.exclude)
+        ]
+    if path.is_file() and path.suffix == ".py":
+        return [SourceFile(path.stem, str(path), None)]
+    if text == "stdlib":
+        root = Path(sysconfig.get_paths()["stdlib"])
+        out = []
+        for p in _walk_py(root, config.exclude):
+            rel = p.relative_to(root)
+            module = _module_name(rel)
+            out.append(SourceFile(module, str(p), _package_of(module, p.name == "__init__.py")))
+        return out
+    try:
+        spec = importlib.util.find_spec(text)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise FileNotFoundError(
+            f"datagen source {text!r}: not a folder, a .py file, 'stdlib' or an installed module"
+        )
+    if spec.submodule_search_locations:
+        out = []
+        for location in spec.submodule_search_locations:
+            root = Path(location)
+            for p in _walk_py(root, config.exclude):
+                module = _module_name(p.relative_to(root), prefix=text)
+                out.append(SourceFile(module, str(p), _package_of(module, p.name == "__init__.py")))
+        return out
+    origin = spec.origin if spec.origin and spec.origin.endswith(".py") else None
+    if origin is None:  # a frozen standard module (posixpath...): its source is still there
+        candidate = Path(sysconfig.get_paths()["stdlib"], *text.split(".")).with_suffix(".py")
+        origin = str(candidate) if candidate.is_file() else None
+    if origin is not None:
+        return [SourceFile(text, origin, text.rpartition(".")[0] or None)]
+    raise FileNotFoundError(f"datagen source {text!r}: not pure Python (origin {spec.origin})")
+
+
+# --- docstrings -------------------------------------------------------------------------
+
+
+def problem_text(docstring: str) -> str:
+    """The first paragraph left non-empty once doctest lines (``>>>``, ``...`` and
+    the output lines after them) are removed, with its lines stripped."""
+    for paragraph in re.split(r"\n\s*\n", docstring.strip()):
+        kept: list[str] = []
+        in_example = False
+        for line in paragraph.splitlines():
+            if _DOCTEST_PROMPT.match(line):
+                in_example = True
+                continue
+            if in_example:  # the example's expected output runs to the paragraph's end
+                continue
+            kept.append(line.strip())
+        text = "\n".join(kept).strip()
+        if text:
+            return text
+    return ""
+
+
+def doctest_sources(docstring: str) -> tuple[str, ...]:
+    """The source of each doctest example (``>>>`` with its ``...`` continuations)."""
+    out: list[str] = []
+    for line in docstring.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(">>>"):
+            out.append(stripped[3:].strip())
+        elif stripped.startswith("...") and out:
+            out[-1] += "\n" + stripped[3:].strip()
+    return tuple(out)
+
+
+# --- name analysis ----------------------------------------------------------------------
+
+
+def _strip_annotations(node: ast.AST) -> ast.AST:
+    """A copy without annotations: they are resolved softly (see module doc), and with
+    ``from __future__ import annotations`` they never run."""
+    node = copy.deepcopy(node)
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.arg):
+            sub.annotation = None
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            sub.returns = None
+        elif isinstance(sub, ast.AnnAssign):
+            sub.annotation = ast.Constant(None)
+    return node
+
+
+def _annotation_names(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+
+    def collect(expr: ast.AST | None) -> None:
+        if expr is None:
+            return
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.Name):
+                names.add(sub.id)
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                try:
+                    collect(ast.parse(sub.value, mode="eval"))
+                except SyntaxError:
+                    pass
+
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.arg):
+            collect(sub.annotation)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            collect(sub.returns)
+        elif isinstance(sub, ast.AnnAssign):
+            collect(sub.annotation)
+    return names
+
+
+def free_names(stmt: ast.stmt) -> tuple[set[str], bool]:
+    """Names a top-level statement reads from its module (annotations excluded), and
+    whether it assigns a global (a ``global`` declaration that is written)."""
+    source = ast.unparse(_strip_annotations(stmt))
+    table = symtable.symtable(source, "<datagen>", "exec")
+    needed: set[str] = set()
+    writes = False
+    for sym in table.get_symbols():
+        if sym.is_referenced() and not (sym.is_assigned() or sym.is_imported()):
+            needed.add(sym.get_name())
+
+    def visit(tab: symtable.SymbolTable) -> None:
+        nonlocal writes
+        for sym in tab.get_symbols():
+            if sym.is_declared_global() and sym.is_assigned():
+                writes = True
+            if sym.is_global() and sym.is_referenced():
+                needed.add(sym.get_name())
+        for child in tab.get_children():
+            visit(child)
+
+    for child in table.get_children():
+        visit(child)
+    return needed, writes
+
+
+class Unresolved(Exception):
+    """A name the function needs cannot be provided; ``args = (reason, detail)``."""
+
+
+@dataclass
+class _Binding:
+    index: int
+    alias: ast.alias | None = None
+
+
+class ModuleIndex:
+    """Where each module-level name is bound, for resolving a function's needs."""
+
+    def __init__(self, tree: ast.Module, lines: list[str], module: str, package: str | None):
+        self.tree = tree
+        self.lines = lines
+        self.module = module
+        self.package = package
+        self.bindings: dict[str, list[_Binding]] = {}
+        self.conditional: set[str] = set()
+        self.star = False
+        self.future_annotations = False
+        for i, stmt in enumerate(tree.body):
+            self._index(i, stmt)
+        self._spans = [self._span(s) for s in tree.body]
+        self._free_cache: dict[int, tuple[set[str], bool]] = {}
+
+    def _bind(self, name: str, index: int, alias: ast.alias | None = None) -> None:
+        self.bindings.setdefault(name, []).append(_Binding(index, alias))
+
+    def _index(self, i: int, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                self._bind(alias.asname or alias.name.split(".")[0], i, alias)
+        elif isinstance(stmt, ast.ImportFrom):
+            if stmt.module == "__future__":
+                if any(a.name == "annotations" for a in stmt.names):
+                    self.future_annotations = True
+                return
+            for alias in stmt.names:
+                if alias.name == "*":
+                    self.star = True
+                else:
+                    self._bind(alias.asname or alias.name, i, alias)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            self._bind(stmt.name, i)
+        elif isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+                return
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                        self._bind(sub.id, i)
+        else:
+            # if/try/for/with/while/match at module level: what they bind depends on
+            # how they ran, so a function needing such a name is not self-contained.
+            for sub in ast.walk(stmt):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    self.conditional.add(sub.id)
+                elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    self.conditional.add(sub.name)
+                elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                    for alias in sub.names:
+                        self.conditional.add(alias.asname or alias.name.split(".")[0])
+
+    def _span(self, stmt: ast.stmt) -> tuple[int, int]:
+        start = stmt.lineno
+        for deco in getattr(stmt, "decorator_list", []):
+            start = min(start, deco.lineno)
+        return start, stmt.end_lineno or stmt.lineno
+
+    def free(self, index: int) -> tuple[set[str], bool]:
+        """:func:`free_names` of statement ``index`` (cached)."""
+        if index not in self._free_cache:
+            self._free_cache[index] = free_names(self.tree.body[index])
+        return self._free_cache[index]
+
+    def text(self, index: int) -> str:
+        """A statement's original text, or its unparse when it shares lines."""
+        start, end = self._spans[index]
+        shared = any(j != index and s <= end and e >= start for j, (s, e) in enumerate(self._spans))
+        if shared:
+            return ast.unparse(self.tree.body[index]) + "\n"
+        return "".join(self.lines[start - 1 : end])
+
+    def absolute(self, stmt: ast.ImportFrom) -> str:
+        """The absolute module of a ``from`` import (relative ones resolved)."""
+        if not stmt.level:
+            return stmt.module or ""
+        if self.package is None:
+            raise Unresolved("relative_import", f"from {'.' * stmt.level}{stmt.module or ''}")
+        try:
+            return importlib.util.resolve_name("." * stmt.level + (stmt.module or ""), self.package)
+        except (ImportError, ValueError) as exc:
+            raise Unresolved("relative_import", str(exc)) from None
+
+    def resolve(self, target: int) -> tuple[str, bool]:
+        """The context statement ``target`` needs (its imports and helpers as source
+        text, in module order) and whether that context starts with
+        ``from __future__ import annotations``. Raises :class:`Unresolved`."""
+        name = self.tree.body[target].name  # type: ignore[attr-defined]
+        if len(self.bindings.get(name, [])) != 1 or name in self.conditional:
+            raise Unresolved("name_rebound", name)
+        stmts: set[int] = set()
+        imports: dict[int, list[ast.alias]] = {}
+        seen: set[str] = {name}
+        needed, writes = self.free(target)
+        if writes:
+            raise Unresolved("writes_globals", name)
+        queue = sorted(needed)
+        soft = set(_annotation_names(self.tree.body[target]))
+        while queue:
+            wanted = queue.pop(0)
+            if wanted in seen:
+                continue
+            seen.add(wanted)
+            if wanted in self.conditional:
+                raise Unresolved("unresolved_name", f"{wanted} (defined conditionally)")
+            if wanted not in self.bindings:
+                if wanted in _BUILTINS:
+                    continue
+                if self.star:
+                    raise Unresolved("star_import", wanted)
+                raise Unresolved("unresolved_name", wanted)
+            for binding in self.bindings[wanted]:
+                stmt = self.tree.body[binding.index]
+                if binding.alias is not None:
+                    aliases = imports.setdefault(binding.index, [])
+                    if binding.alias not in aliases:
+                        aliases.append(binding.alias)
+                    continue
+                if binding.index in stmts:
+                    continue
+                stmts.add(binding.index)
+                more, writes = self.free(binding.index)
+                if writes:
+                    raise Unresolved("writes_globals", wanted)
+                queue += sorted(more - seen)
+                soft |= _annotation_names(stmt)
+        # Annotations are resolved softly: an import that provides one is kept (the
+        # signature reads better with it); anything else is left to the future import.
+        future = self.future_annotations
+        for hint_name in sorted(soft - seen):
+            bound = self.bindings.get(hint_name, [])
+            if len(bound) == 1 and bound[0].alias is not None and hint_name not in self.conditional:
+                aliases = imports.setdefault(bound[0].index, [])
+                if bound[0].alias not in aliases:
+                    aliases.append(bound[0].alias)
+            elif hint_name not in _BUILTINS:
+                future = True
+        parts = [_FUTURE_ANNOTATIONS] if future else []
+        for index in sorted(stmts | set(imports)):
+            stmt = self.tree.body[index]
+            if index in imports:
+                parts.append(self._import_text(stmt, imports[index]))
+            else:
+                parts.append(self.text(index))
+        return _layout(parts), future
+
+    def _import_text(self, stmt: ast.stmt, aliases: list[ast.alias]) -> str:
+        if isinstance(stmt, ast.Import):
+            node: ast.stmt = ast.Import(names=aliases)
+        else:
+            assert isinstance(stmt, ast.ImportFrom)
+            node = ast.ImportFrom(module=self.absolute(stmt), names=aliases, level=0)
+        return ast.unparse(node) + "\n"
+
+
+def _layout(parts: list[str]) -> str:
+    """Join context statements: a blank line after the imports and around every
+    statement that spans several lines."""
+    out: list[str] = []
+    previous = ""
+    for part in parts:
+        part = part if part.endswith("\n") else part + "\n"
+        is_import = part.startswith(("import ", "from "))
+        was_import = previous.startswith(("import ", "from "))
+        multi = part.count("\n") > 1 or previous.count("\n") > 1
+        if previous and (multi or was_import != is_import):
+            out.append("\n")
+        out.append(part)
+        previous = part
+    return "".join(out)
+
+
+# --- one function -----------------------------------------------------------------------
+
+
+def _is_generator(fn: ast.FunctionDef) -> bool:
+    """True if ``fn`` itself (not a nested function) yields."""
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _mined_constants(fn: ast.FunctionDef) -> tuple[Any, ...]:
+    """Literal ints, floats and short strings of the body, in first-seen order."""
+    body = fn.body[1:] if _has_docstring(fn) else fn.body
+    seen: dict[tuple[str, Any], Any] = {}
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if not isinstance(node, ast.Constant) or isinstance(node.value, bool):
+                continue
+            value = node.value
+            if isinstance(value, int) and abs(value) <= 10**6:
+                seen.setdefault(("int", value), value)
+            elif isinstance(value, float) and abs(value) <= 1e6:
+                seen.setdefault(("float", value), value)
+            elif isinstance(value, str) and len(value) <= 12:
+                seen.setdefault(("str", value), value)
+    return tuple(seen.values())[:24]
+
+
+def _has_docstring(fn: ast.FunctionDef) -> bool:
+    return (
+        bool(fn.body)
+        and isinstance(fn.body[0], ast.Expr)
+        and isinstance(fn.body[0].value, ast.Constant)
+        and isinstance(fn.body[0].value.value, str)
+    )
+
+
+def _signature(fn: ast.FunctionDef, lines: list[str]) -> str:
+    """The ``def`` line(s) as written, or re-rendered when the docstring shares a line
+    with them."""
+    doc_line = fn.body[0].lineno
+    if doc_line > fn.lineno:
+        text = "".join(lines[fn.lineno - 1 : doc_line - 1]).rstrip()
+        if text.endswith(":"):
+            return text
+    node = copy.copy(fn)
+    node.body = [ast.Pass()]
+    node.decorator_list = []
+    return ast.unparse(node).split("\n", 1)[0]
+
+
+def _body(fn: ast.FunctionDef, lines: list[str]) -> tuple[str, str]:
+    """The body after the docstring, as original text, and its indentation."""
+    rest = fn.body[1:]
+    first = rest[0]
+    start = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
+    doc_end = fn.body[0].end_lineno or fn.body[0].lineno
+    if start <= doc_end or start <= fn.lineno:  # a body sharing a line: re-render it
+        text = "".join("    " + line + "\n" for s in rest for line in ast.unparse(s).splitlines())
+        return text, "    "
+    text = "".join(lines[start - 1 : fn.end_lineno])
+    indent = re.match(r"[ \t]*", lines[start - 1]).group(0)  # type: ignore[union-attr]
+    return text, indent or "    "
+
+
+def extract_file(
+    source: SourceFile, config: DatagenConfig | None = None, text: str | None = None
+) -> tuple[list[ExtractedFunction], list[Drop], int]:
+    """Candidates of one file, the drops, and how many top-level functions it has.
+
+    Args:
+        source: The file (its module name and package resolve relative imports).
+        config: Limits and options (:class:`DatagenConfig`).
+        text: The file's text, if already read (e.g. from a dataset's ``content``).
+    """
+    config = config or DatagenConfig()
+    try:
+        if text is None:
+            text = Path(source.path).read_text(encoding="utf-8")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # old escapes in old code are not our business
+            tree = ast.parse(text)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError) as exc:
+        return [], [Drop(source.module, "<file>", 0, "extract", "unreadable", repr(exc)[:200])], 0
+    lines = [line + "\n" for line in text.split("\n")]
+    index: ModuleIndex | None = None
+    found: list[ExtractedFunction] = []
+    drops: list[Drop] = []
+    seen = 0
+    for i, stmt in enumerate(tree.body):
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        seen += 1
+
+        def drop(reason: str, detail: str = "", stmt: ast.stmt = stmt) -> None:
+            drops.append(
+                Drop(source.module, stmt.name, stmt.lineno, "extract", reason, detail)  # type: ignore[attr-defined]
+            )
+
+        if isinstance(stmt, ast.AsyncFunctionDef):
+            drop("async")
+            continue
+        if not config.include_private and stmt.name.startswith("_"):
+            drop("private")
+            continue
+        docstring = ast.get_docstring(stmt)
+        if not docstring:
+            drop("no_docstring")
+            continue
+        if stmt.decorator_list:
+            drop("decorated", ast.unparse(stmt.decorator_list[0]))
+            continue
+        if _is_generator(stmt):
+            drop("generator")
+            continue
+        if len(stmt.body) < 2:
+            drop("empty_body")
+            continue
+        problem = problem_text(docstring)
+        if len(problem.split()) < config.min_doc_words:
+            drop("short_docstring", problem[:80])
+            continue
+        n_lines = (stmt.end_lineno or stmt.lineno) - stmt.lineno + 1
+        if n_lines > config.max_function_lines:
+            drop("too_long", f"{n_lines} lines")
+            continue
+        if index is None:
+            index = ModuleIndex(tree, lines, source.module, source.package)
+        try:
+            context, _ = index.resolve(i)
+        except Unresolved as exc:
+            drop(*exc.args)
+            continue
+        except (SyntaxError, RecursionError, ValueError) as exc:  # symtable on odd code
+            drop("unresolved_name", repr(exc)[:200])
+            continue
+        if context.count("\n") > config.max_context_lines:
+            drop("too_long", f"context of {context.count(chr(10))} lines")
+            continue
+        body, indent = _body(stmt, lines)
+        found.append(
+            ExtractedFunction(
+                module=source.module,
+                path=source.path,
+                name=stmt.name,
+                line=stmt.lineno,
+                problem=problem,
+                signature=_signature(stmt, lines),
+                context=context + ("\n" if context else ""),
+                body=body,
+                indent=indent,
+                source=index.text(i),
+                doctests=doctest_sources(docstring),
+                constants=_mined_constants(stmt),
+            )
+        )
+    return found, drops, seen
+
+
+def extract(
+    sources: Iterable[SourceFile], config: DatagenConfig | None = None
+) -> Iterator[tuple[SourceFile, list[ExtractedFunction], list[Drop], int]]:
+    """:func:`extract_file` over many files, in order (serial; the pipeline
+    parallelises over files itself)."""
+    for source in sources:
+        functions, drops, seen = extract_file(source, config)
+        yield source, functions, drops, seen

@@ -1,0 +1,479 @@
+"""Oracle: expected outputs from running the reference in the project's sandbox.
+
+Nothing of the reference runs in this process. For each function the sandbox runs
+its reference program with a small *probe* appended (:data:`PROBE`), and every test
+is a ``call`` of the probe's ``__datagen_call__(key, *args)``, which
+
+* seeds ``random`` with ``key`` (the harness seeds every child with 0, which would
+  hide a function's use of randomness),
+* sends ``sys.stdout``/``sys.stderr`` to a buffer for the call, and
+* records, with an audit hook (:pep:`578`) active only during the call, the side
+  effects the interpreter reports: files opened for writing or created, moved or
+  removed (``file_write``), files read outside the Python installation or folders
+  listed (``file_read``), environment or working-directory changes
+  (``environment``), sockets (``network``), processes (``process``), ``input()``
+  (``stdin``), ctypes and sqlite (``ffi``),
+
+and returns ``(value, effects)``. The sandbox sends that back as data and the parent
+reads it from the test's ``actual`` field (the ``repr`` of the decoded value).
+
+A function's inputs run twice in one sandbox (``A``: every input, then every input
+again, each with the same random seed both times) and the inputs that survive run
+once more, in reverse order, in a second sandbox (``B``) whose workers have another
+``PYTHONHASHSEED`` and whose calls get other random seeds. A case is kept when
+
+* it returns, within ``case_timeout_s`` (and the whole run within
+  ``function_timeout_s``), without raising;
+* its value is JSON data (tuples are read as lists; sets, bytes, dicts with
+  non-string keys, NaN and infinities are not) and its ``repr`` fits the sandbox's
+  200-character ``actual`` field;
+* the probe saw no side effect and nothing was printed.
+
+A function is dropped when its outputs differ between the two passes in ``A``
+(``global_state``: a call depends on earlier calls), between ``A`` and ``B``
+(``nondeterministic``: hash order, randomness, time...), when every kept case gives
+the same value (``constant_output``), when no case survives (the most telling case
+reason: ``raises_always``, ``timeout``, ``side_effects``, ``non_serialisable``...), or
+when fewer than ``min_tests`` cases survive (``too_few_cases``).
+
+What is not detected: reads of process-wide state that the sandbox keeps constant
+(environment variables, the file system seen through ``os.stat``, the locale), and
+writes that raise no audit event (``setattr`` on other modules, ``locale.setlocale``,
+``sys.setrecursionlimit``) unless they change a later call's output.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from code_env.sandbox import Limits, Sandbox, TestResult
+from code_env.sandbox import sandbox as _sandbox_module
+from code_env.tasks import Task, TestCase
+from datagen.config import DatagenConfig
+from datagen.extract import Drop, ExtractedFunction
+
+#: Appended to each reference program, with ``__DATAGEN_TARGET__`` replaced by the
+#: function's name as a string literal (see :func:`probe_program`).
+PROBE = """
+
+def __datagen_install__(target_name):
+    import io
+    import os
+    import random
+    import sys
+
+    target = globals()[target_name]
+    prefixes = tuple(
+        sorted({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix) if p})
+    )
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+    writes = (
+        "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link",
+        "os.symlink", "os.truncate", "os.utime", "os.chflags", "os.lchflags", "os.lchmod",
+        "os.lchown", "os.mkfifo", "os.mknod", "os.removexattr", "os.setxattr", "shutil.",
+        "tempfile.", "sqlite3.",
+    )
+    reads = ("os.listdir", "os.scandir", "glob.glob", "os.getxattr", "os.listxattr", "os.walk")
+    network = (
+        "socket.", "http.client.", "urllib.Request", "ftplib.", "smtplib.", "poplib.",
+        "imaplib.", "nntplib.", "telnetlib.", "webbrowser.",
+    )
+    processes = (
+        "subprocess.", "os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork",
+        "os.forkpty", "os.kill", "os.killpg", "pty.spawn", "os.startfile",
+    )
+    state = {"on": False, "fx": set()}
+
+    def hook(event, args):
+        if not state["on"]:
+            return
+        fx = state["fx"]
+        if event == "open":
+            path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            if isinstance(mode, str):
+                writing = any(c in mode for c in "wax+")
+            else:
+                writing = isinstance(flags, int) and bool(flags & write_flags)
+            if writing:
+                fx.add("file_write")
+            elif not (isinstance(path, str) and path.startswith(prefixes)):
+                fx.add("file_read")
+        elif event.startswith(writes):
+            fx.add("file_write")
+        elif event.startswith(reads):
+            fx.add("file_read")
+        elif event in ("os.putenv", "os.unsetenv", "os.chdir", "os.fchdir"):
+            fx.add("environment")
+        elif event.startswith(network):
+            fx.add("network")
+        elif event.startswith(processes):
+            fx.add("process")
+        elif event == "builtins.input":
+            fx.add("stdin")
+        elif event.startswith(("ctypes.", "syslog.", "winreg.", "msvcrt.")):
+            fx.add("ffi")
+
+    sys.addaudithook(hook)
+
+    def call(key, *args):
+        random.seed(key)
+        saved = sys.stdout, sys.stderr
+        buffer = io.StringIO()
+        sys.stdout = sys.stderr = buffer
+        state["fx"] = set()
+        state["on"] = True
+        try:
+            value = target(*args)
+        finally:
+            state["on"] = False
+            sys.stdout, sys.stderr = saved
+        fx = state["fx"]
+        if buffer.getvalue():
+            fx.add("print")
+        return value, ",".join(sorted(fx))
+
+    def probe():
+        return hash("datagen hash probe")
+
+    return call, probe
+
+
+__datagen_call__, __datagen_probe__ = __datagen_install__(__DATAGEN_TARGET__)
+del __datagen_install__
+"""
+
+#: Case reasons, most telling first (a function with no kept case is dropped for the
+#: most common one, ties broken in this order).
+CASE_REASONS = (
+    "side_effects",
+    "non_serialisable",
+    "too_large",
+    "timeout",
+    "limit",
+    "raises",
+)
+_FUNCTION_REASON = {"raises": "raises_always"}
+_TIMEOUTS = ("timeout",)
+_LIMITS = ("memoryerror", "outputlimit", "segfault", "killed", "exit", "notrun", "stopped")
+
+_ENV_LOCK = threading.Lock()
+
+
+class HashSeededSandbox(Sandbox):
+    """A :class:`~code_env.sandbox.Sandbox` whose workers run under another
+    ``PYTHONHASHSEED``.
+
+    The sandbox gives every worker the fixed environment ``WORKER_ENV`` (hash seed 0)
+    and has no option to change it, so this subclass swaps the seed into that
+    mapping while one of *its* workers starts (under a lock; the mapping is restored
+    at once). Workers started meanwhile by other sandboxes in other threads would see
+    the swapped seed too. The oracle does not take the swap on trust: it checks that
+    the two sandboxes hash differently (:meth:`Oracle.check_hash_seeds`) before its
+    first batch. Fork backend only.
+    """
+
+    def __init__(self, hash_seed: int, **kwargs: Any) -> None:
+        if kwargs.get("backend", "fork") != "fork":
+            raise ValueError("HashSeededSandbox supports the fork backend only")
+        self.hash_seed = str(int(hash_seed))
+        super().__init__(**kwargs)
+
+    def _worker(self, slot: int) -> Any:
+        with _ENV_LOCK:
+            env = _sandbox_module.WORKER_ENV
+            saved = env.get("PYTHONHASHSEED")
+            env["PYTHONHASHSEED"] = self.hash_seed
+            try:
+                return super()._worker(slot)
+            finally:
+                if saved is None:
+                    env.pop("PYTHONHASHSEED", None)
+                else:
+                    env["PYTHONHASHSEED"] = saved
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input and the reference's output on it."""
+
+    args: list[Any]
+    """Positional arguments (JSON data)."""
+    expected: Any
+    """The output as JSON data (tuples became lists)."""
+    shown: str
+    """``repr`` of the output as the function returned it (a tuple stays a tuple),
+    for the prompt's examples."""
+
+
+@dataclass
+class Labelled:
+    """What the oracle made of one function."""
+
+    function: ExtractedFunction
+    """The function."""
+    cases: list[Case] = field(default_factory=list)
+    """Kept cases, in input order."""
+    drop: Drop | None = None
+    """Why the function was dropped, or None."""
+    case_reasons: Counter[str] = field(default_factory=Counter)
+    """Why cases were dropped (reason: count)."""
+
+
+@dataclass(frozen=True)
+class _Obs:
+    """One observed call: ``kind`` is ``value``, a case reason, and ``detail``."""
+
+    kind: str
+    value: Any = None
+    detail: str = ""
+
+    def same(self, other: _Obs) -> bool:
+        if self.kind != other.kind:
+            return False
+        if self.kind == "value":
+            return _json_equal(self.value, other.value)
+        return self.kind != "raises" or self.detail == other.detail
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    # Exact equality (floats to the bit): outputs of one reference should agree exactly.
+    return type(a) is type(b) and repr(a) == repr(b)
+
+
+def to_json_data(value: Any, depth: int = 0) -> tuple[bool, Any]:
+    """``(True, data)`` with tuples as lists if ``value`` is JSON data, else ``(False, None)``."""
+    if depth > 50:
+        return False, None
+    if value is None or isinstance(value, (bool, int, str)):
+        return True, value
+    if isinstance(value, float):
+        return (True, value) if math.isfinite(value) else (False, None)
+    if isinstance(value, (list, tuple)):
+        out = []
+        for v in value:
+            ok, data = to_json_data(v, depth + 1)
+            if not ok:
+                return False, None
+            out.append(data)
+        return True, out
+    if isinstance(value, dict):
+        result = {}
+        for k, v in value.items():
+            ok, data = to_json_data(v, depth + 1)
+            if not isinstance(k, str) or not ok:
+                return False, None
+            result[k] = data
+        return True, result
+    return False, None
+
+
+def observe(result: TestResult) -> _Obs:
+    """Decode one probe call's verdict into an observation."""
+    if result.error is not None:
+        if result.error in _TIMEOUTS:
+            return _Obs("timeout", detail=result.error)
+        if result.error in _LIMITS:
+            return _Obs("limit", detail=result.error)
+        return _Obs("raises", detail=result.error)
+    actual = result.actual
+    if actual is None:
+        return _Obs("non_serialisable", detail=result.message[:120])
+    if not actual.endswith(")"):  # the sandbox cut a long repr short
+        return _Obs("too_large", detail=f"{len(actual)}+ characters")
+    try:
+        pair = ast.literal_eval(actual)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _Obs("non_serialisable", detail=actual[:120])
+    if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], str)):
+        return _Obs("non_serialisable", detail="malformed probe value")
+    value, effects = pair
+    if effects:
+        return _Obs("side_effects", value=value, detail=effects)
+    ok, _ = to_json_data(value)
+    if not ok:
+        return _Obs("non_serialisable", value=value, detail=type(value).__name__)
+    return _Obs("value", value=value)
+
+
+def probe_program(fn: ExtractedFunction) -> str:
+    """The reference program of ``fn`` with :data:`PROBE` appended."""
+    return fn.program() + PROBE.replace("__DATAGEN_TARGET__", repr(fn.name))
+
+
+def _limits(config: DatagenConfig) -> Limits:
+    return Limits(
+        timeout_s=config.case_timeout_s,
+        total_timeout_s=config.function_timeout_s,
+        memory_mb=config.memory_mb,
+    )
+
+
+def _probe_task(fn: ExtractedFunction, rows: Sequence[Sequence[Any]], keys: Sequence[int]) -> Task:
+    tests = [
+        TestCase(kind="call", fn="__datagen_call__", args=[k, *row], expected=None)
+        for k, row in zip(keys, rows, strict=True)
+    ]
+    tests.append(TestCase(kind="call", fn="__datagen_probe__", args=[], expected=None))
+    return Task(
+        task_id=f"datagen/{fn.qualname}", prompt=fn.problem, tests=tests, entry_point=fn.name
+    )
+
+
+def _hash_of(result: TestResult) -> int | None:
+    try:
+        value = ast.literal_eval(result.actual or "")
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+class Oracle:
+    """Labels functions' inputs with the reference's outputs (see the module doc).
+
+    Owns two :class:`HashSeededSandbox` es (``A`` and ``B``); use as a context manager
+    or call :meth:`close`. :attr:`sandbox` (``A``) is free for other runs too.
+    """
+
+    def __init__(self, config: DatagenConfig, workers: int = 1) -> None:
+        self.config = config
+        common = {
+            "workers": workers,
+            "limits": _limits(config),
+            "cache_size": 0,
+            "site_packages": config.site_packages,
+        }
+        # Two hash seeds that differ from each other and from the sandbox's default 0.
+        self.seeds = (1 + 2 * config.seed, 2 + 2 * config.seed)
+        self.sandbox = HashSeededSandbox(self.seeds[0], **common)
+        self.sandbox_b = HashSeededSandbox(self.seeds[1], **common)
+        self._hashes: tuple[int, int] | None = None
+
+    def close(self) -> None:
+        """Stop both sandboxes."""
+        self.sandbox.close()
+        self.sandbox_b.close()
+
+    def __enter__(self) -> Oracle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check_hash_seeds(self) -> tuple[int, int]:
+        """The probe hash under ``A`` and under ``B``; raises ``RuntimeError`` unless
+        they differ (i.e. unless the two sandboxes really run under different seeds)."""
+        program = "def __datagen_probe__():\n    return hash('datagen hash probe')\n"
+        task = Task(
+            task_id="datagen/hash-probe",
+            prompt="probe",
+            tests=[TestCase(kind="call", fn="__datagen_probe__", args=[], expected=None)],
+            entry_point="__datagen_probe__",
+        )
+        a = _hash_of(self.sandbox.run(program, task).tests[0])
+        b = _hash_of(self.sandbox_b.run(program, task).tests[0])
+        if a is None or b is None or a == b:
+            raise RuntimeError(
+                "datagen could not run the oracle's two passes under different "
+                f"PYTHONHASHSEED values (probe hashes {a} and {b}); the sandbox's worker "
+                "environment may have changed"
+            )
+        return a, b
+
+    def label(
+        self, items: Sequence[tuple[ExtractedFunction, Sequence[Sequence[Any]]]]
+    ) -> list[Labelled]:
+        """Outputs for each ``(function, input rows)``, or why the function is dropped."""
+        if self._hashes is None:
+            self._hashes = self.check_hash_seeds()
+        first = []
+        for fn, rows in items:
+            keys = [1_000_003 * self.seeds[0] + i for i in range(len(rows))] * 2
+            task = _probe_task(fn, list(rows) * 2, keys)
+            first.append((probe_program(fn), task))
+        results_a = self.sandbox.run_many(first)
+        out: list[Labelled] = []
+        second: list[tuple[str, Task]] = []
+        pending: list[tuple[Labelled, Sequence[Sequence[Any]], list[int], dict[int, Any]]] = []
+        for (fn, rows), (program, _), res in zip(items, first, results_a, strict=True):
+            labelled = Labelled(fn)
+            out.append(labelled)
+            n = len(rows)
+            if len(res.tests) != 2 * n + 1:  # the program did not compile or import
+                labelled.drop = self._drop(fn, "import_error", f"{res.subtype}: {res.message}")
+                continue
+            obs = [observe(t) for t in res.tests[:-1]]
+            if res.stdout.strip() or res.stderr.strip():  # printed around the probe
+                obs = [
+                    o if o.kind != "value" else _Obs("side_effects", detail="print") for o in obs
+                ]
+            values: dict[int, Any] = {}
+            for i in range(n):
+                one, two = obs[i], obs[n + i]
+                if "timeout" in (one.kind, two.kind):
+                    labelled.case_reasons["timeout"] += 1
+                elif not one.same(two):
+                    labelled.drop = self._drop(fn, "global_state", f"input {list(rows[i])!r}")
+                    break
+                elif one.kind != "value":
+                    labelled.case_reasons[one.kind] += 1
+                else:
+                    values[i] = one.value
+            if labelled.drop is not None or not self._enough(labelled, list(values.values())):
+                continue
+            order = sorted(values, reverse=True)  # reversed: order-dependent calls show
+            keys = [1_000_003 * self.seeds[1] + i for i in order]
+            second.append((program, _probe_task(fn, [rows[i] for i in order], keys)))
+            pending.append((labelled, rows, order, values))
+        results_b = self.sandbox_b.run_many(second) if second else []
+        for (labelled, rows, order, values), res in zip(pending, results_b, strict=True):
+            fn = labelled.function
+            if len(res.tests) != len(order) + 1:
+                labelled.drop = self._drop(fn, "nondeterministic", f"B pass: {res.subtype}")
+                continue
+            kept: dict[int, Any] = {}
+            for i, test in zip(order, res.tests[:-1], strict=True):
+                seen = observe(test)
+                if seen.kind == "timeout":
+                    labelled.case_reasons["timeout"] += 1
+                elif seen.kind != "value" or not _json_equal(seen.value, values[i]):
+                    labelled.drop = self._drop(fn, "nondeterministic", f"input {list(rows[i])!r}")
+                    break
+                else:
+                    kept[i] = values[i]
+            if labelled.drop is not None or not self._enough(labelled, list(kept.values())):
+                continue
+            labelled.cases = [
+                Case(list(rows[i]), to_json_data(kept[i])[1], repr(kept[i])) for i in sorted(kept)
+            ]
+        return out
+
+    def _drop(self, fn: ExtractedFunction, reason: str, detail: str = "") -> Drop:
+        return Drop(fn.module, fn.name, fn.line, "oracle", reason, detail[:300])
+
+    def _enough(self, labelled: Labelled, values: list[Any]) -> bool:
+        """Set the function's drop if its kept values cannot make a task."""
+        fn = labelled.function
+        if not values:
+            reasons = labelled.case_reasons
+            if not reasons:
+                labelled.drop = self._drop(fn, "no_inputs")
+                return False
+            top = max(reasons.values())
+            reason = next(r for r in CASE_REASONS if reasons.get(r) == top)
+            labelled.drop = self._drop(fn, _FUNCTION_REASON.get(reason, reason), str(dict(reasons)))
+            return False
+        if len(values) > 1 and all(_json_equal(v, values[0]) for v in values):
+            labelled.drop = self._drop(fn, "constant_output", repr(values[0])[:100])
+            return False
+        if len(values) < self.config.min_tests:
+            labelled.drop = self._drop(
+                fn, "too_few_cases", f"{len(values)} kept, {dict(labelled.case_reasons)}"
+            )
+            return False
+        return True

@@ -1,0 +1,352 @@
+"""The datagen pipeline: sources in, tasks (JSONL) and a report out.
+
+Stages: extract (:mod:`datagen.extract`) and plan inputs (:mod:`datagen.hints`,
+:mod:`datagen.inputs`) per file, in parallel processes; deduplicate
+(:mod:`datagen.dedup`); label with the oracle (:mod:`datagen.oracle`); run mutants
+and pick tests (:mod:`datagen.mutation`); build tasks; re-run every reference against
+its tests in a fresh default sandbox; write.
+
+Determinism: each function's random choices (inputs, mutant sample) are seeded from
+``config.seed`` and the function's module, name and line, never from the order or
+process it is handled in, so the same sources and seed give the same tasks whatever
+``workers`` is. The exception is the sandbox's clock: a case or mutant whose run time
+is near a time limit may land on either side of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from code_env.sandbox import Sandbox
+from code_env.tasks import Task, TestCase, write_jsonl
+from datagen.config import DatagenConfig
+from datagen.dedup import deduplicate
+from datagen.extract import Drop, ExtractedFunction, SourceFile, extract_file, find_sources
+from datagen.hints import HintError, Plan, plan_parameters
+from datagen.inputs import generate_inputs
+from datagen.mutation import (
+    greedy_select,
+    kill_matrix,
+    make_mutants,
+    mutation_score,
+    output_key,
+)
+from datagen.oracle import Case, Oracle
+from datagen.report import DatagenReport
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A function ready for the sandbox: its parameter plan and input rows."""
+
+    function: ExtractedFunction
+    """The extracted function."""
+    plan: Plan
+    """How its parameters are filled."""
+    rows: list[list[Any]]
+    """Argument rows to label."""
+
+
+def function_seed(seed: int, fn: ExtractedFunction, purpose: str = "inputs") -> int:
+    """A seed for one function's random choices, from the run's seed and the function's
+    identity only (stable across processes and hash seeds)."""
+    text = f"{seed}\x00{fn.module}\x00{fn.name}\x00{fn.line}\x00{purpose}"
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def prepare_file(
+    source: SourceFile, config: DatagenConfig
+) -> tuple[list[Candidate], list[Drop], int]:
+    """Extract one file's functions and plan their inputs (runs in worker processes)."""
+    functions, drops, seen = extract_file(source, config)
+    candidates: list[Candidate] = []
+    for fn in functions:
+        try:
+            plan = plan_parameters(fn)
+        except HintError as exc:
+            drops.append(Drop(fn.module, fn.name, fn.line, "inputs", *exc.args))
+            continue
+        except (SyntaxError, ValueError, RecursionError) as exc:
+            drops.append(Drop(fn.module, fn.name, fn.line, "inputs", "unsupported_hint", repr(exc)))
+            continue
+        rows = generate_inputs(fn, plan, config, function_seed(config.seed, fn))
+        if len(rows) < config.min_tests:
+            drops.append(
+                Drop(fn.module, fn.name, fn.line, "inputs", "too_few_inputs", str(len(rows)))
+            )
+            continue
+        candidates.append(Candidate(fn, plan, rows))
+    return candidates, drops, seen
+
+
+def _prepare_star(
+    args: tuple[SourceFile, DatagenConfig],
+) -> tuple[list[Candidate], list[Drop], int]:
+    return prepare_file(*args)
+
+
+def _workers(config: DatagenConfig) -> int:
+    if config.workers is not None:
+        return config.workers
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _bar(total: int, desc: str, unit: str, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, dynamic_ncols=True)
+
+
+def prepare(
+    files: Sequence[SourceFile], config: DatagenConfig, workers: int
+) -> Iterable[tuple[list[Candidate], list[Drop], int]]:
+    """:func:`prepare_file` over ``files``, results in file order; parallel over
+    ``workers`` processes. They are spawned, not forked (the caller may hold threads
+    and sandboxes), so a script calling this with ``workers > 1`` needs the usual
+    ``if __name__ == "__main__":`` guard."""
+    bar = _bar(len(files), "extract", "file", config.progress)
+    try:
+        if workers > 1 and len(files) > 1:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                chunk = max(1, min(16, len(files) // (4 * workers)))
+                for result in pool.map(
+                    _prepare_star, [(f, config) for f in files], chunksize=chunk
+                ):
+                    bar.update(1)
+                    yield result
+        else:
+            for f in files:
+                result = prepare_file(f, config)
+                bar.update(1)
+                yield result
+    finally:
+        bar.close()
+
+
+def _call_text(name: str, args: Sequence[Any]) -> str:
+    return f"{name}({', '.join(repr(a) for a in args)})"
+
+
+def build_task(
+    fn: ExtractedFunction,
+    cases: Sequence[Case],
+    chosen: Sequence[int],
+    config: DatagenConfig,
+    metadata: dict[str, Any],
+    task_id: str | None = None,
+    preferred: Sequence[Sequence[Any]] = (),
+) -> Task:
+    """The task for ``fn`` with the ``chosen`` cases as hidden tests and
+    ``config.n_examples`` of them as examples, shown in the prompt: those whose
+    arguments are in ``preferred`` (the docstring's own examples) first, then the
+    shortest."""
+    picked = [cases[i] for i in chosen]
+    tests = [TestCase(kind="call", fn=fn.name, args=c.args, expected=c.expected) for c in picked]
+    liked = {repr(list(row)) for row in preferred}
+    by_size = sorted(
+        range(len(picked)),
+        key=lambda i: (
+            repr(picked[i].args) not in liked,
+            len(repr(picked[i].args)) + len(picked[i].shown),
+            i,
+        ),
+    )
+    shown = sorted(by_size[: config.n_examples])
+    examples = [(_call_text(fn.name, picked[i].args), picked[i].shown) for i in shown]
+    header = fn.header(examples)
+    meta = {"source": "datagen", "module": fn.module, "function": fn.name, "line": fn.line}
+    if config.split is not None:
+        meta["split"] = config.split
+    meta.update(metadata)
+    return Task(
+        task_id=task_id or f"datagen/{fn.qualname}",
+        prompt=header,
+        tests=tests,
+        example_tests=[tests[i] for i in shown],
+        entry_point=fn.name,
+        solutions=[fn.body],
+        metadata=meta,
+        program_prefix=header,
+    )
+
+
+def _process_chunk(
+    oracle: Oracle,
+    chunk: Sequence[Candidate],
+    config: DatagenConfig,
+    report: DatagenReport,
+    ids: set[str],
+) -> list[Task]:
+    """Label, mutate and select for a chunk of candidates; the tasks they give (drops
+    and scores go to ``report``; ``ids`` holds the task ids taken so far)."""
+    plans = {id(c.function): c.plan for c in chunk}
+    jobs = []
+    for item in oracle.label([(c.function, c.rows) for c in chunk]):
+        report.case_reasons.update(item.case_reasons)
+        if item.drop is not None:
+            report.drops.append(item.drop)
+            continue
+        fn = item.function
+        seed = function_seed(config.seed, fn, "mutants")
+        mutants = make_mutants(fn.source, config.max_mutants, seed)
+        if not mutants:
+            report.drops.append(Drop(fn.module, fn.name, fn.line, "mutation", "no_mutants"))
+            continue
+        jobs.append((fn, mutants, item.cases))
+    tasks = []
+    for (fn, mutants, cases), killed in zip(
+        jobs, kill_matrix(oracle.sandbox, jobs, config), strict=True
+    ):
+        doctests = plans[id(fn)].doctest_rows
+        liked = {repr(list(row)) for row in doctests}
+        from_doc = [i for i, c in enumerate(cases) if repr(c.args) in liked]
+        chosen = greedy_select(
+            killed,
+            len(cases),
+            config.max_tests,
+            config.min_tests,
+            [output_key(c) for c in cases],
+            first=from_doc[: config.n_examples],
+        )
+        score = mutation_score(killed, chosen) or 0.0
+        report.all_scores.append(score)
+        if score < config.min_mutation_score:
+            report.drops.append(
+                Drop(fn.module, fn.name, fn.line, "mutation", "low_mutation_score", f"{score:.3f}")
+            )
+            continue
+        task_id = f"datagen/{fn.qualname}"
+        if task_id in ids:
+            task_id = f"{task_id}@{fn.line}"
+        ids.add(task_id)
+        meta = {
+            "mutation_score": round(score, 4),
+            "mutants": len(mutants),
+            "mutants_killed": sum(1 for row in killed if any(row[t] for t in chosen)),
+            "cases": len(cases),
+            "seed": config.seed,
+        }
+        tasks.append(build_task(fn, cases, chosen, config, meta, task_id, doctests))
+    return tasks
+
+
+def run_datagen(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    config: DatagenConfig | None = None,
+    report_dir: str | os.PathLike[str] | None = None,
+) -> DatagenReport:
+    """Generate tasks with unit tests from code, write them and a report.
+
+    Args:
+        sources: One or more folders, ``.py`` files, installed module or package
+            names, or ``"stdlib"`` (see :func:`datagen.extract.find_sources`).
+        out: The tasks file (``.jsonl`` or ``.jsonl.gz``), loadable with
+            ``code_env.load_tasks(out)``.
+        config: Options (:class:`DatagenConfig`).
+        report_dir: Where ``report.json``, ``drops.jsonl`` and
+            ``mutation_scores.png`` go; default: ``out``'s folder.
+
+    Returns:
+        The :class:`DatagenReport` (also written to ``report_dir``). When no task
+        survives, ``out`` is not written (an existing file there is removed: a task
+        file must hold at least one task).
+    """
+    config = config or DatagenConfig()
+    started = time.perf_counter()
+    source_list = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    out_path = Path(out)
+    report = DatagenReport(
+        [os.fspath(s) for s in source_list], str(out_path), config=config.to_dict()
+    )
+    files: list[SourceFile] = []
+    seen_paths: set[str] = set()
+    for source in source_list:
+        for f in find_sources(source, config):
+            if f.path not in seen_paths:
+                seen_paths.add(f.path)
+                files.append(f)
+    report.n_files = len(files)
+    workers = _workers(config)
+
+    # Extract and plan, in parallel; then drop near-duplicates (first one wins).
+    t0 = time.perf_counter()
+    candidates: list[Candidate] = []
+    for found, drops, seen in prepare(files, config, workers):
+        candidates += found
+        report.drops += drops
+        report.functions_seen += seen
+    unique: list[Candidate] = []
+    for cand, first in deduplicate(candidates, lambda c: c.function.source):
+        fn = cand.function
+        if first is not None:
+            detail = first.function.qualname
+            report.drops.append(Drop(fn.module, fn.name, fn.line, "dedup", "duplicate", detail))
+        elif config.max_functions is None or len(unique) < config.max_functions:
+            unique.append(cand)
+    report.candidates = len(unique)
+    report.stage_s["extract"] = time.perf_counter() - t0
+
+    # Label, mutate, select: chunk by chunk through the sandboxes.
+    t0 = time.perf_counter()
+    tasks: list[Task] = []
+    ids: set[str] = set()
+    with (
+        _bar(len(unique), "datagen", "fn", config.progress) as bar,
+        Oracle(config, workers=workers) as oracle,
+    ):
+        for start in range(0, len(unique), config.chunk_size):
+            chunk = unique[start : start + config.chunk_size]
+            tasks += _process_chunk(oracle, chunk, config, report, ids)
+            bar.update(len(chunk))
+    report.stage_s["sandbox"] = time.perf_counter() - t0
+
+    # Every reference must pass its own tests in a fresh, default sandbox (the env's).
+    if config.verify and tasks:
+        t0 = time.perf_counter()
+        with Sandbox(workers=workers, site_packages=config.site_packages, cache_size=0) as sandbox:
+            results = sandbox.run_many(
+                [(t.program(t.solutions[0]), t) for t in tasks], progress=config.progress
+            )
+        kept = []
+        for task, res in zip(tasks, results, strict=True):
+            if res.passed:
+                kept.append(task)
+            else:
+                meta = task.metadata
+                detail = f"{res.outcome.value} {res.subtype or ''} {res.message[:200]}"
+                report.drops.append(
+                    Drop(
+                        meta["module"],
+                        meta["function"],
+                        meta["line"],
+                        "verify",
+                        "reference_fails",
+                        detail,
+                    )
+                )
+        tasks = kept
+        report.stage_s["verify"] = time.perf_counter() - t0
+
+    for task in tasks:
+        report.tests_per_task.append(len(task.tests))
+        report.mutation_scores.append(float(task.metadata["mutation_score"]))
+    report.tasks = len(tasks)
+    if tasks:
+        write_jsonl(tasks, out_path)
+    elif out_path.exists():  # no tasks: leave no stale file that looks like this run's
+        out_path.unlink()
+    report.elapsed_s = time.perf_counter() - started
+    report.write(Path(report_dir) if report_dir is not None else out_path.parent)
+    return report

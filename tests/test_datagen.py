@@ -1,0 +1,598 @@
+"""datagen: extraction, typed inputs, the sandboxed oracle's rejection rules, mutation
+analysis, and a tiny end-to-end run whose tasks load and pass in a fresh sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from code_env import load_tasks
+from code_env.sandbox import Sandbox
+from datagen import (
+    DatagenConfig,
+    HintError,
+    Oracle,
+    extract_file,
+    find_sources,
+    generate_inputs,
+    greedy_select,
+    kill_matrix,
+    make_mutants,
+    mutation_score,
+    normalized_key,
+    plan_parameters,
+    run_datagen,
+)
+from datagen.extract import SourceFile, problem_text
+from datagen.oracle import Case
+from datagen.pipeline import function_seed
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: Small and quick: few inputs, short time limits, one sandbox worker.
+FAST = {
+    "workers": 1,
+    "progress": False,
+    "max_inputs": 8,
+    "min_tests": 3,
+    "max_tests": 6,
+    "case_timeout_s": 0.5,
+    "function_timeout_s": 2.0,
+    "max_mutants": 20,
+}
+
+REJECTS = '''
+import os
+import random
+import tempfile
+
+_calls = []
+
+
+def roll(n: int) -> int:
+    """Roll a six-sided die and add n to the result."""
+    return n + random.randint(1, 6)
+
+
+def set_order(words: list[str]) -> str:
+    """Join the distinct words in the order a set keeps them."""
+    return "|".join(set(words))
+
+
+def tick(x: int) -> int:
+    """Count this call and add the count to x."""
+    _calls.append(x)
+    return x + len(_calls)
+
+
+def shout(text: str) -> str:
+    """Print the text in capitals and return it unchanged."""
+    print(text.upper())
+    return text
+
+
+def save(name: str) -> int:
+    """Write the name to a temporary file and return its length."""
+    with tempfile.TemporaryFile("w") as fh:
+        fh.write(name)
+    return len(name)
+
+
+def set_env(value: str) -> str:
+    """Store the value in the process environment and return it."""
+    os.environ["DATAGEN_TEST"] = value
+    return value
+
+
+def forever(n: int) -> int:
+    """Count upwards from n and never stop."""
+    while True:
+        n += 1
+
+
+def distinct(xs: list[int]) -> set:
+    """Return the distinct items of xs as a set."""
+    return set(xs)
+
+
+def seven(x: int) -> int:
+    """Return seven, whatever x is."""
+    return 7
+
+
+def boom(x: int) -> int:
+    """Refuse every input with an error."""
+    raise ValueError(x)
+
+
+def untyped(a, b):
+    """Add two things that have no type hints."""
+    return a + b
+
+
+def clamp(x: int, lo: int, hi: int) -> int:
+    """Clamp x into the closed range from lo to hi."""
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+'''
+
+GOOD = '''
+import math
+from typing import List, Optional
+
+SCALE = 3
+UNUSED = object()
+
+
+def _scale(x):
+    return x * SCALE
+
+
+def scaled_sum(nums: List[int], offset: int = 0) -> int:
+    """Sum the numbers after scaling each by the module's factor, plus an offset.
+
+    >>> scaled_sum([1, 2], 1)
+    10
+
+    More text that is not part of the problem.
+    """
+    total = offset
+    for n in nums:
+        total += _scale(n)
+    return total
+
+
+def count_vowels(text: str) -> int:
+    """Count the vowels (a, e, i, o, u) in the text, ignoring case.
+
+    >>> count_vowels("Hello")
+    2
+    """
+    return sum(1 for ch in text.lower() if ch in "aeiou")
+
+
+def hypot(a: float, b: Optional[float] = None) -> float:
+    """Length of the hypotenuse of a right triangle with legs a and b (b defaults to a)."""
+    if b is None:
+        b = a
+    return math.sqrt(a * a + b * b)
+
+
+def first_word(sentence, sep=" "):
+    """Return the first word of the sentence, words separated by sep.
+
+    >>> first_word("hello big world")
+    'hello'
+    """
+    parts = sentence.split(sep)
+    return parts[0] if parts else ""
+'''
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def rejects(tmp_path_factory):
+    """The extracted functions of REJECTS, by name."""
+    folder = tmp_path_factory.mktemp("rejects")
+    _write(folder, "rejects.py", REJECTS)
+    (source,) = find_sources(folder)
+    functions, drops, seen = extract_file(source, DatagenConfig(**FAST))
+    assert seen == 12 and not drops, drops
+    return {fn.name: fn for fn in functions}
+
+
+@pytest.fixture(scope="module")
+def labelled(rejects):
+    """The oracle's verdict on every typed function of REJECTS, from one batch."""
+    config = DatagenConfig(**FAST)
+    items = []
+    for fn in rejects.values():
+        if fn.name == "untyped":
+            continue
+        plan = plan_parameters(fn)
+        items.append((fn, generate_inputs(fn, plan, config, function_seed(0, fn))))
+    with Oracle(config) as oracle:
+        return {item.function.name: item for item in oracle.label(items)}
+
+
+# --- extraction -------------------------------------------------------------------------
+
+
+def test_extract_problem_signature_and_self_contained_context(tmp_path):
+    _write(tmp_path, "good.py", GOOD)
+    (source,) = find_sources(tmp_path / "good.py")
+    functions, drops, seen = extract_file(source, DatagenConfig())
+    by_name = {fn.name: fn for fn in functions}
+    assert seen == 5
+    assert [(d.name, d.reason) for d in drops] == [("_scale", "no_docstring")]
+    fn = by_name["scaled_sum"]
+    assert fn.problem == (
+        "Sum the numbers after scaling each by the module's factor, plus an offset."
+    )
+    assert fn.signature == "def scaled_sum(nums: List[int], offset: int = 0) -> int:"
+    # The helper, the constant it reads and the typing import are in; nothing else is.
+    assert "def _scale(x):" in fn.context and "SCALE = 3" in fn.context
+    assert "from typing import List" in fn.context
+    assert "UNUSED" not in fn.context and "import math" not in fn.context
+    assert fn.doctests == ("scaled_sum([1, 2], 1)",)
+    compile(fn.program(), "<reference>", "exec")  # the reference stands alone
+    assert "import math" in by_name["hypot"].context
+
+
+def test_extract_drops_what_cannot_stand_alone(tmp_path):
+    _write(
+        tmp_path,
+        "bad.py",
+        '''
+        try:
+            from fastlib import speedy
+        except ImportError:
+            speedy = None
+
+        COUNT = 0
+
+
+        def uses_missing(x: int) -> int:
+            """Call a name the module never defines."""
+            return missing(x)
+
+
+        def uses_conditional(x: int) -> int:
+            """Call a helper bound only inside a try statement."""
+            return speedy(x)
+
+
+        def bumps(x: int) -> int:
+            """Add one to a module-level counter and return x."""
+            global COUNT
+            COUNT += 1
+            return x
+
+
+        def gen(n: int):
+            """Yield the numbers below n."""
+            yield from range(n)
+
+
+        def tiny(x: int) -> int:
+            """Short."""
+            return x
+        ''',
+    )
+    (source,) = find_sources(tmp_path)
+    functions, drops, _ = extract_file(source, DatagenConfig())
+    assert functions == []
+    assert {d.name: d.reason for d in drops} == {
+        "uses_missing": "unresolved_name",
+        "uses_conditional": "unresolved_name",
+        "bumps": "writes_globals",
+        "gen": "generator",
+        "tiny": "short_docstring",
+    }
+
+
+def test_problem_text_removes_doctest_lines():
+    doc = ">>> f(1)\n2\n\nAdd one to x.\n>>> f(2)\n3\n\nDetails."
+    assert problem_text(doc) == "Add one to x."
+
+
+def test_find_sources_installed_module_and_missing():
+    (source,) = find_sources("colorsys")
+    assert source.module == "colorsys" and source.path.endswith("colorsys.py")
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        find_sources("no_such_module_datagen")
+
+
+# --- types and inputs -------------------------------------------------------------------
+
+
+def test_parameters_from_hints_defaults_and_doctests(tmp_path, rejects):
+    _write(tmp_path, "good.py", GOOD)
+    (source,) = find_sources(tmp_path / "good.py")
+    by_name = {fn.name: fn for fn in extract_file(source, DatagenConfig())[0]}
+    plan = plan_parameters(by_name["scaled_sum"])
+    assert [(p.name, p.hint.describe(), p.source) for p in plan.params] == [
+        ("nums", "list[int]", "annotation"),
+        ("offset", "int", "annotation"),
+    ]
+    assert plan.doctest_rows == (([1, 2], 1),)
+    plan = plan_parameters(by_name["first_word"])  # no hints: doctest and default
+    assert [(p.hint.describe(), p.source) for p in plan.params] == [
+        ("str", "doctest"),
+        ("str", "default"),
+    ]
+    assert plan_parameters(by_name["hypot"]).params[1].hint.describe() == "float | None"
+    with pytest.raises(HintError) as info:
+        plan_parameters(rejects["untyped"])
+    assert info.value.args[0] == "no_hints"
+
+
+def test_inputs_are_bounded_seeded_and_include_boundaries(rejects):
+    config = DatagenConfig(max_inputs=24)
+    fn = rejects["clamp"]
+    plan = plan_parameters(fn)
+    rows = generate_inputs(fn, plan, config, seed=7)
+    assert rows == generate_inputs(fn, plan, config, seed=7)
+    assert rows != generate_inputs(fn, plan, config, seed=8)
+    assert len(rows) == 24 and len({json.dumps(r) for r in rows}) == 24
+    assert [0, 0, 0] in rows and [-1, 0, 0] in rows and [0, 0, 1] in rows
+    assert all(len(r) == 3 and all(isinstance(v, int) for v in r) for r in rows)
+    assert all(abs(v) <= config.wide_int_range + 1 for r in rows for v in r)
+    fn = rejects["set_order"]
+    rows = generate_inputs(fn, plan_parameters(fn), config, seed=7)
+    assert [[]] in rows and [[""]] in rows  # empty, and one element
+    assert all(len(r[0]) <= config.max_list_size for r in rows)
+    assert all(len(w) <= config.max_text_size for r in rows for w in r[0])
+
+
+def test_inputs_are_the_same_in_another_process_and_hash_seed(rejects):
+    fn = rejects["set_order"]
+    config = DatagenConfig()
+    here = generate_inputs(fn, plan_parameters(fn), config, seed=3)
+    code = textwrap.dedent(
+        f"""
+        import json, pathlib
+        from datagen import DatagenConfig, extract_file, generate_inputs, plan_parameters
+        from datagen.extract import SourceFile
+        fns, _, _ = extract_file(SourceFile("rejects", {fn.path!r}))
+        fn = next(f for f in fns if f.name == "set_order")
+        print(json.dumps(generate_inputs(fn, plan_parameters(fn), DatagenConfig(), seed=3)))
+        """
+    )
+    env = dict(os.environ, PYTHONHASHSEED="12345", OMP_NUM_THREADS="1")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    assert json.loads(out.stdout) == here
+
+
+def test_hypothesis_engine_is_bounded_and_leaves_no_folder(rejects, tmp_path, monkeypatch):
+    pytest.importorskip("hypothesis")
+    monkeypatch.chdir(tmp_path)
+    config = DatagenConfig(generator="hypothesis", max_inputs=16)
+    fn = rejects["set_order"]
+    plan = plan_parameters(fn)
+    rows = generate_inputs(fn, plan, config, seed=5)
+    assert rows == generate_inputs(fn, plan, config, seed=5)  # same process: same rows
+    assert len(rows) == 16
+    assert all(isinstance(w, str) and len(w) <= 8 for r in rows for w in r[0])
+    assert all(len(r[0]) <= config.max_list_size for r in rows)
+    assert not (tmp_path / ".hypothesis").exists()
+
+
+# --- the oracle's rejection rules -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("roll", "nondeterministic"),  # randomness: other random seeds in the second pass
+        ("set_order", "nondeterministic"),  # hash order: another PYTHONHASHSEED
+        ("tick", "global_state"),  # a call depends on the calls before it
+        ("shout", "side_effects"),  # prints
+        ("save", "side_effects"),  # writes a file
+        ("set_env", "side_effects"),  # changes the environment
+        ("forever", "timeout"),  # never terminates
+        ("distinct", "non_serialisable"),  # a set is not JSON data
+        ("seven", "constant_output"),
+        ("boom", "raises_always"),
+    ],
+)
+def test_oracle_rejects(labelled, name, reason):
+    item = labelled[name]
+    assert item.drop is not None and item.drop.reason == reason, (item.drop, item.case_reasons)
+    assert item.drop.stage == "oracle" and item.cases == []
+
+
+def test_oracle_labels_a_clean_function(labelled, rejects):
+    item = labelled["clamp"]
+    assert item.drop is None
+    assert len(item.cases) >= 3
+    for case in item.cases:
+        x, lo, hi = case.args
+        assert case.expected == (lo if x < lo else hi if x > hi else x)
+
+
+# --- mutation analysis ------------------------------------------------------------------
+
+
+def test_mutants_cover_the_operators_and_are_seeded():
+    source = textwrap.dedent(
+        '''
+        def f(xs: list[int], k: int) -> int:
+            """Doc."""
+            total = 0
+            for x in xs:
+                if x > k and x != 3:
+                    total += x * 2
+                else:
+                    raise ValueError("never mutated")
+            return total
+        '''
+    )
+    mutants = make_mutants(source, max_mutants=100)
+    assert {m.operator for m in mutants} == {
+        "arithmetic",
+        "comparison",
+        "constant",
+        "boolean",
+        "return_none",
+        "remove_branch",
+    }
+    # Raise messages are never mutated (removing the branch that raises is fine).
+    assert all("never mutated" in m.source or "raise" not in m.source for m in mutants)
+    assert all("xs: list[int]" in m.source for m in mutants)  # signature untouched
+    assert len({m.source for m in mutants}) == len(mutants)
+    few = make_mutants(source, max_mutants=4, seed=1)
+    assert len(few) == 4 and few == make_mutants(source, max_mutants=4, seed=1)
+
+
+def test_greedy_selection_and_score():
+    killed = [
+        [True, False, False, False],
+        [True, True, False, False],
+        [False, False, True, False],
+        [False, False, False, False],  # equivalent: nothing kills it
+    ]
+    assert greedy_select(killed, 4, max_tests=8, min_tests=1) == [0, 2]
+    assert mutation_score(killed, [0, 2]) == 0.75
+    # Filling up to min_tests prefers outputs not yet chosen.
+    assert greedy_select(killed, 4, 8, 3, outputs=["a", "a", "b", "c"]) == [0, 2, 3]
+    assert greedy_select(killed, 4, max_tests=1, min_tests=1) == [0]
+    assert mutation_score([], [0]) is None
+
+
+def test_weak_tests_score_below_strong_tests(rejects):
+    fn = rejects["clamp"]
+    mutants = make_mutants(fn.source, max_mutants=50)
+    weak = [Case([5, 0, 10], 5, "5")]  # only the middle of the range
+    strong = [
+        *weak,
+        Case([-3, 0, 10], 0, "0"),
+        Case([0, 0, 10], 0, "0"),
+        Case([10, 0, 10], 10, "10"),
+        Case([12, 0, 10], 10, "10"),
+        Case([-1, -2, 4], -1, "-1"),
+    ]
+    config = DatagenConfig(**FAST)
+    with Sandbox(workers=1) as sandbox:
+        weak_m, strong_m = kill_matrix(
+            sandbox, [(fn, mutants, weak), (fn, mutants, strong)], config
+        )
+    weak_score = mutation_score(weak_m, range(len(weak)))
+    strong_score = mutation_score(strong_m, range(len(strong)))
+    assert weak_score is not None and strong_score is not None
+    assert weak_score < 0.5 < strong_score
+    # The strong set kills every mutant the weak one does, and more.
+    assert all(any(s) for w, s in zip(weak_m, strong_m, strict=True) if any(w))
+
+
+def test_dedup_key_ignores_names_docs_and_hints():
+    a = 'def f(x: int) -> int:\n    """Doc."""\n    y = x + 1\n    return y\n'
+    b = "def g(value):\n    result = value + 1\n    return result\n"
+    c = "def g(value):\n    result = value + 2\n    return result\n"
+    assert normalized_key(a) == normalized_key(b)
+    assert normalized_key(a) != normalized_key(c)
+
+
+# --- the pipeline -----------------------------------------------------------------------
+
+
+def test_end_to_end_tasks_load_and_pass(tmp_path):
+    src = tmp_path / "src"
+    _write(src, "good.py", GOOD)
+    renamed = GOOD.replace("count_vowels", "vowels").replace("text", "s")
+    _write(src, "more.py", renamed)  # near-duplicates: names differ
+    out = tmp_path / "out" / "tasks.jsonl"
+    config = DatagenConfig(**{**FAST, "min_mutation_score": 0.5})
+    report = run_datagen(src, out, config)
+    tasks = load_tasks(out)
+    names = sorted(t.entry_point for t in tasks)
+    assert names == ["count_vowels", "first_word", "hypot", "scaled_sum"], report.summary()
+    assert report.tasks == 4 and report.functions_seen == 10
+    assert report.dropped["duplicate"] == 4
+    for task in tasks:
+        assert 3 <= len(task.tests) <= 6
+        assert 1 <= len(task.example_tests) <= 2
+        assert all(t in task.tests for t in task.example_tests)
+        assert all(t.kind == "call" for t in task.tests)
+        assert task.prompt == task.program_prefix
+        assert task.metadata["mutation_score"] >= 0.5 and task.split == "train"
+        assert ">>> " in task.prompt
+    scaled = tasks.get("datagen/good.scaled_sum")
+    assert "def scaled_sum(nums: List[int], offset: int = 0) -> int:" in scaled.prompt
+    assert "Sum the numbers after scaling" in scaled.prompt
+    assert ">>> scaled_sum([1, 2], 1)\n    10" in scaled.prompt  # its own doctest shown
+    with Sandbox(workers=1) as sandbox:
+        results = sandbox.run_many([(t.program(t.solutions[0]), t) for t in tasks])
+    assert all(r.passed for r in results), [r.message for r in results]
+    written = json.loads((out.parent / "report.json").read_text())
+    assert written["tasks"] == 4 and written["tests_per_task"]
+    assert (out.parent / "mutation_scores.png").stat().st_size > 0
+    assert (out.parent / "drops.jsonl").read_text().count("\n") == len(report.drops)
+    # The same seed gives the same file.
+    again = tmp_path / "again" / "tasks.jsonl"
+    run_datagen(src, again, config)
+    assert again.read_text() == out.read_text()
+
+
+def test_tasks_work_in_the_env(tmp_path):
+    import gymnasium as gym
+
+    import code_env  # noqa: F401  (registers the env)
+
+    src = tmp_path / "src"
+    _write(src, "good.py", GOOD.split("def hypot")[0])
+    out = tmp_path / "tasks.jsonl"
+    run_datagen(src, out, DatagenConfig(**FAST))
+    env = gym.make("CodeSynthesis-v0", tasks=str(out))
+    try:
+        task = load_tasks(out)[0]
+        reward, result = env.unwrapped.score(task.solutions[0], task_id=task.task_id)
+        assert result.passed and reward == 1.0
+    finally:
+        env.close()
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="max_tests"):
+        DatagenConfig(min_tests=9, max_tests=8)
+    with pytest.raises(ValueError, match="generator"):
+        DatagenConfig(generator="quickcheck")
+    with pytest.raises(ValueError, match="min_mutation_score"):
+        DatagenConfig(min_mutation_score=1.5)
+    with pytest.raises(ValueError, match="case_timeout_s"):
+        DatagenConfig(case_timeout_s=0)
+
+
+def test_cli_parser_builds_the_config():
+    from datagen.cli import add_parser, config_from_args
+
+    parser = argparse.ArgumentParser(prog="code-synthesis")
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["datagen", "some/dir", "--seed", "3", "--max-tests", "6", "--quiet", "--no-verify"]
+    )
+    config = config_from_args(args)
+    assert args.sources == ["some/dir"] and callable(args.func)
+    assert (config.seed, config.max_tests, config.progress, config.verify) == (3, 6, False, False)
+    assert parser.parse_args(["datagen"]).sources == ["stdlib"]
+
+
+def test_source_file_text_argument():
+    text = 'def f(x: int) -> int:\n    """Return x doubled, as an int."""\n    return 2 * x\n'
+    functions, drops, seen = extract_file(SourceFile("m", "<memory>"), text=text)
+    assert seen == 1 and not drops and functions[0].body == "    return 2 * x\n"
+
+
+def test_stdlib_example_smoke(tmp_path):
+    sys.path.insert(0, str(REPO_ROOT / "examples"))
+    try:
+        import datagen_stdlib
+    finally:
+        sys.path.pop(0)
+    summary = datagen_stdlib.main(["--small", "--out", str(tmp_path / "tasks.jsonl")])
+    assert summary["tasks"] >= 1
+    assert summary["reference_pass_rate"] == 1.0
+    assert summary["median_tests"] >= 5
