@@ -6,7 +6,9 @@
 >>> tasks = load_tasks("tasks.jsonl")  # doctest: +SKIP
 
 Stages, one module each: :mod:`datagen.extract` (problems, signatures, self-contained
-references), :mod:`datagen.hints` and :mod:`datagen.inputs` (typed inputs),
+references; from folders, packages, the standard library or Hugging Face datasets),
+:mod:`datagen.hints` and :mod:`datagen.inputs` (typed inputs), :mod:`datagen.infer`
+(types for unhinted parameters, from their use and from trial calls in the sandbox),
 :mod:`datagen.oracle` (expected outputs from the sandbox, with the determinism and
 side-effect checks), :mod:`datagen.mutation` (mutants, greedy test choice, scores),
 :mod:`datagen.dedup`, :mod:`datagen.pipeline` and :mod:`datagen.report`. This package
@@ -15,8 +17,16 @@ imports ``code_env`` and never ``agents``.
 
 from datagen.config import DatagenConfig
 from datagen.dedup import normalized_key
-from datagen.extract import Drop, ExtractedFunction, SourceFile, extract_file, find_sources
-from datagen.hints import Hint, HintError, Plan, plan_parameters
+from datagen.extract import (
+    Drop,
+    ExtractedFunction,
+    SourceFile,
+    dataset_sources,
+    extract_file,
+    find_sources,
+)
+from datagen.hints import Hint, HintError, Plan, plan_parameters, untyped_parameters
+from datagen.infer import Untypable, infer_candidates, parameter_evidence, usage_candidates
 from datagen.inputs import generate_inputs
 from datagen.mutation import Mutant, greedy_select, kill_matrix, make_mutants, mutation_score
 from datagen.oracle import Case, HashSeededSandbox, Labelled, Oracle
@@ -37,15 +47,21 @@ __all__ = [
     "Oracle",
     "Plan",
     "SourceFile",
+    "Untypable",
     "build_task",
+    "dataset_sources",
     "extract_file",
     "find_sources",
     "generate_inputs",
     "greedy_select",
+    "infer_candidates",
     "kill_matrix",
     "make_mutants",
     "mutation_score",
     "normalized_key",
+    "parameter_evidence",
     "plan_parameters",
     "run_datagen",
+    "untyped_parameters",
+    "usage_candidates",
 ]

@@ -11,13 +11,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from datagen.config import DatagenConfig
+from datagen.config import INFER_TYPES, DatagenConfig
 
 DESCRIPTION = (
     "Generate programming tasks with unit tests from Python code (arXiv 2310.13669's data "
     "side): take top-level functions with a docstring, use the docstring's first paragraph "
     "as the problem and the def line as the signature, generate inputs from the type hints "
-    "(or defaults and doctests), label them by running the function in the sandbox, keep "
+    "(or defaults and doctests, else from how the body uses them, checked by trial calls "
+    "in the sandbox), label them by running the function in the sandbox, keep "
     "the deterministic, side-effect-free, non-constant ones, and pick the tests that kill "
     "the most mutants. Writes the tasks (JSONL, loadable with code_env.load_tasks) and "
     "report.json, drops.jsonl and mutation_scores.png beside them."
@@ -31,8 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sources",
         nargs="*",
         default=["stdlib"],
-        help="folders, .py files, installed module/package names, or 'stdlib' (the "
-        "standard library's pure-Python modules; the default)",
+        help="folders, .py files, installed module/package names, 'stdlib' (the "
+        "standard library's pure-Python modules; the default), Hugging Face datasets of "
+        "code as hf:NAME or hf:NAME:SPLIT (e.g. hf:NAME:train[:1000]), or folders written "
+        "by Dataset.save_to_disk",
     )
     parser.add_argument(
         "--out",
@@ -94,6 +97,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="input engine: seeded (reproducible anywhere; default) or hypothesis",
     )
     parser.add_argument(
+        "--infer-types",
+        choices=INFER_TYPES,
+        default=d.infer_types,
+        help="types for parameters without hint, default or doctest: none (drop the "
+        "function, the spec's rule), usage (from how the body uses them), usage+probe "
+        f"(try the likeliest in the sandbox; default: {d.infer_types})",
+    )
+    parser.add_argument(
+        "--dataset-column",
+        default=d.dataset_column,
+        help=f"column with the code, for hf:NAME sources (default: {d.dataset_column})",
+    )
+    parser.add_argument(
         "--site-packages",
         action="store_true",
         help="let references import installed packages in the sandbox",
@@ -124,6 +140,8 @@ def config_from_args(args: argparse.Namespace) -> DatagenConfig:
         case_timeout_s=args.case_timeout,
         function_timeout_s=max(DatagenConfig.function_timeout_s, args.case_timeout),
         generator=args.generator,
+        infer_types=args.infer_types,
+        dataset_column=args.dataset_column,
         site_packages=args.site_packages,
         verify=not args.no_verify,
     )

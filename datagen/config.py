@@ -21,6 +21,10 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 )
 
 
+#: The values of :attr:`DatagenConfig.infer_types`.
+INFER_TYPES: tuple[str, ...] = ("none", "usage", "usage+probe")
+
+
 @dataclass
 class DatagenConfig:
     """Every knob of :func:`datagen.run_datagen`; errors name the field and the value."""
@@ -33,6 +37,8 @@ class DatagenConfig:
     """Show tqdm progress bars."""
     max_functions: int | None = None
     """Stop after this many extracted candidate functions (quick runs); None: all."""
+    dataset_column: str = "content"
+    """The column with the code, for Hugging Face dataset sources."""
     include_private: bool = True
     """Also take functions whose name starts with an underscore."""
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
@@ -46,6 +52,21 @@ class DatagenConfig:
     generator: str = "seeded"
     """Input engine: ``"seeded"`` (own generators on ``random.Random``, reproducible in
     any process) or ``"hypothesis"`` (hypothesis strategies; see :mod:`datagen.inputs`)."""
+    infer_types: str = "usage+probe"
+    """Types for required parameters without a hint, default or doctest value (see
+    :mod:`datagen.infer`): ``"none"`` drops such functions (the spec's rule);
+    ``"usage"`` takes the type the body's use of the parameter suggests most;
+    ``"usage+probe"`` (default) tries the likeliest combinations in the sandbox and
+    keeps the one the function returns data on most often."""
+    probe_types: int = 3
+    """Candidate types per parameter a probe tries."""
+    probe_max_combos: int = 8
+    """Most type combinations probed per function."""
+    probe_rows: int = 6
+    """Random argument rows per probed combination."""
+    probe_min_share: float = 0.5
+    """A probed combination qualifies when the function returns data (no exception,
+    no side effect) on at least this share of its rows."""
     max_inputs: int = 24
     """Candidate inputs generated per function (boundary, doctest, mined and random)."""
     int_range: int = 10
@@ -89,6 +110,9 @@ class DatagenConfig:
     def __post_init__(self) -> None:
         for name in (
             "max_inputs",
+            "probe_types",
+            "probe_max_combos",
+            "probe_rows",
             "int_range",
             "wide_int_range",
             "max_list_size",
@@ -120,6 +144,15 @@ class DatagenConfig:
         if self.generator not in ("seeded", "hypothesis"):
             raise ValueError(
                 f"DatagenConfig.generator must be 'seeded' or 'hypothesis', got {self.generator!r}"
+            )
+        if self.infer_types not in INFER_TYPES:
+            raise ValueError(
+                f"DatagenConfig.infer_types must be one of {', '.join(map(repr, INFER_TYPES))}, "
+                f"got {self.infer_types!r}"
+            )
+        if not 0.0 < self.probe_min_share <= 1.0:
+            raise ValueError(
+                f"DatagenConfig.probe_min_share must be in (0, 1], got {self.probe_min_share!r}"
             )
         if self.n_examples not in (1, 2):
             raise ValueError(f"DatagenConfig.n_examples must be 1 or 2, got {self.n_examples!r}")

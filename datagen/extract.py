@@ -12,6 +12,10 @@ A *candidate* is a top-level ``def`` with a docstring. From it we take
 
 A function whose names cannot all be resolved this way is dropped, with a reason
 (:class:`Drop`). Nothing here imports or runs the code it reads.
+
+Sources (:func:`find_sources`): folders, files, installed modules and packages, the
+standard library, and Hugging Face datasets of code (one file per row, from a
+``content`` column; :func:`dataset_sources`).
 """
 
 from __future__ import annotations
@@ -51,7 +55,9 @@ class SourceFile:
     """Where the file is, for reports."""
     package: str | None = None
     """The package relative imports resolve against; None: they cannot be resolved
-    (a plain folder), and functions that need them are dropped."""
+    (a plain folder, a dataset row), and functions that need them are dropped."""
+    text: str | None = field(default=None, repr=False, compare=False)
+    """The file's text when it is not on disk (a dataset row's ``content``)."""
 
 
 @dataclass(frozen=True)
@@ -175,24 +181,114 @@ def _package_of(module: str, is_init: bool) -> str:
     return module if is_init else module.rpartition(".")[0]
 
 
-def find_sources(
-    source: str | os.PathLike[str], config: DatagenConfig | None = None
+def is_dataset(source: Any) -> bool:
+    """Duck-typed: a ``datasets.Dataset`` (or ``DatasetDict``), without importing it."""
+    return hasattr(source, "column_names") and not isinstance(source, (str, os.PathLike))
+
+
+def _is_saved_dataset(path: Path) -> bool:
+    """A folder written by ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk``."""
+    return (path / "dataset_dict.json").is_file() or (
+        (path / "state.json").is_file() and (path / "dataset_info.json").is_file()
+    )
+
+
+_PATH_COLUMNS = ("path", "max_stars_repo_path", "file_path", "filepath", "filename")
+
+
+def dataset_sources(
+    dataset: Any, name: str = "dataset", column: str = "content", split: str | None = None
 ) -> list[SourceFile]:
+    """One :class:`SourceFile` per row of a Hugging Face dataset of code, its text from
+    ``column``; rows whose ``column`` is not a string are skipped.
+
+    Args:
+        dataset: A ``datasets.Dataset``, or a ``DatasetDict`` (its ``split``, else
+            ``"train"``, else its only split).
+        name: Names the rows: module ``{name}.row{i}`` (``name`` cut to identifier
+            characters), path ``{name}#{i}`` plus the row's file path when a column
+            such as ``path`` or ``max_stars_repo_path`` gives one.
+        column: The column with the code.
+        split: The split of a ``DatasetDict``.
+
+    Raises:
+        FileNotFoundError: no such column or split.
+    """
+    if not hasattr(dataset, "features"):  # a DatasetDict
+        splits = list(dataset.keys())
+        chosen = split or (
+            "train" if "train" in splits else splits[0] if len(splits) == 1 else None
+        )
+        if chosen not in splits:
+            raise FileNotFoundError(
+                f"dataset {name!r} has the splits {', '.join(splits)}: name one "
+                "(hf:NAME:SPLIT), or pass that split's Dataset"
+            )
+        dataset = dataset[chosen]
+    if column not in dataset.column_names:
+        raise FileNotFoundError(
+            f"dataset {name!r} has no column {column!r} (columns: "
+            f"{', '.join(dataset.column_names)}); set DatagenConfig.dataset_column"
+        )
+    prefix = re.sub(r"\W+", "_", name).strip("_") or "dataset"
+    path_column = next((c for c in _PATH_COLUMNS if c in dataset.column_names), None)
+    wanted = [column] + ([path_column] if path_column else [])
+    out = []
+    for i, row in enumerate(dataset.select_columns(wanted)):
+        text = row[column]
+        if not isinstance(text, str):
+            continue
+        where = f"{name}#{i}"
+        if path_column and isinstance(row[path_column], str):
+            where += f":{row[path_column]}"
+        out.append(SourceFile(f"{prefix}.row{i}", where, None, text))
+    return out
+
+
+def _load_dataset(spec: str, column: str) -> list[SourceFile]:
+    """``hf:NAME[:SPLIT]``: a dataset on the Hub (or in its cache), or one saved with
+    ``save_to_disk`` when NAME is such a folder."""
+    import datasets
+
+    name, _, split = spec.partition(":")
+    local = Path(name)
+    if local.is_dir() and _is_saved_dataset(local):
+        loaded = datasets.load_from_disk(str(local))
+        label = local.resolve().name or name
+    else:
+        loaded = datasets.load_dataset(name, split=split or None)
+        label = name
+    return dataset_sources(loaded, label, column, split or None)
+
+
+def find_sources(source: Any, config: DatagenConfig | None = None) -> list[SourceFile]:
     """The ``.py`` files of a source, in a stable order.
 
     Args:
         source: A folder (searched recursively), a ``.py`` file, ``"stdlib"`` (the
-            standard library's pure-Python modules), or the name of an installed
+            standard library's pure-Python modules), the name of an installed
             module or package (found with :func:`importlib.util.find_spec`, which
-            imports the parents of a dotted name but never the module itself).
-        config: For ``exclude`` (directory names to skip).
+            imports the parents of a dotted name but never the module itself), or a
+            Hugging Face dataset of code (one file per row, its text in the
+            ``config.dataset_column`` column, ``"content"`` by default): a
+            ``datasets.Dataset`` or ``DatasetDict``, ``"hf:NAME"`` or
+            ``"hf:NAME:SPLIT"`` (``datasets.load_dataset``; SPLIT may be a slice
+            such as ``train[:1000]``), or a folder written by ``save_to_disk``
+            (``datasets.load_from_disk``).
+        config: For ``exclude`` (directory names to skip) and ``dataset_column``.
 
     Raises:
         FileNotFoundError: nothing of that name.
     """
     config = config or DatagenConfig()
+    if is_dataset(source):
+        return dataset_sources(source, "dataset", config.dataset_column)
     text = os.fspath(source)
+    if text.startswith("hf:"):
+        return _load_dataset(text[3:], config.dataset_column)
     path = Path(text)
+    if path.is_dir() and _is_saved_dataset(path):
+        return _load_dataset(text, config.dataset_column)
     if path.is_dir():
         return [
             SourceFile(_module_name(p.relative_to(path)), str(p), None)
@@ -600,10 +696,13 @@ def extract_file(
     Args:
         source: The file (its module name and package resolve relative imports).
         config: Limits and options (:class:`DatagenConfig`).
-        text: The file's text, if already read (e.g. from a dataset's ``content``).
+        text: The file's text, if already read (default: ``source.text``, else the
+            file at ``source.path``).
     """
     config = config or DatagenConfig()
     try:
+        if text is None:
+            text = source.text
         if text is None:
             text = Path(source.path).read_text(encoding="utf-8")
         text = text.replace("\r\n", "\n").replace("\r", "\n")

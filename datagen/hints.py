@@ -1,17 +1,23 @@
 """Parameter types: read from type hints, or inferred from defaults and doctests.
 
+(That is the spec's rule. Parameters it leaves untyped can be given guessed types,
+see :mod:`datagen.infer`, through :func:`plan_parameters`'s ``guesses``.)
+
 Types are read from the annotation's *syntax* (nothing is imported or evaluated), into
 a small :class:`Hint` tree over the values a ``call`` test can carry: JSON data
-(ints, floats, bools, strings, None, lists, string-keyed dicts). Hints outside it
-(``tuple``, ``set``, ``bytes``, classes...) are unsupported: such arguments would
-reach the function as lists or not at all, so its tests would not test what the
-signature promises.
+(ints, floats, bools, strings, None, lists, string-keyed dicts), plus, at a
+parameter's top level (or with None, as in ``Optional[bytes]``), ``bytes``, tuples
+(``tuple[int, ...]``, ``tuple[int, str]``) and sets of leaves, which travel as JSON
+and are converted in the sandbox by the task's setup code (:mod:`datagen.adapt`).
+Other hints (``bytearray``, ``list[bytes]``, ``dict[int, str]``, classes...) are
+unsupported: such arguments could not reach the function as what the signature
+promises.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +26,11 @@ from datagen.extract import ExtractedFunction
 LEAVES = ("int", "float", "bool", "str", "none")
 _LIST_NAMES = {"list", "List", "Sequence", "MutableSequence", "Iterable", "Collection"}
 _DICT_NAMES = {"dict", "Dict", "Mapping", "MutableMapping"}
+#: Kinds whose values reach the function through a conversion (:mod:`datagen.adapt`).
+ADAPTED = ("bytes", "tuple", "fixed_tuple", "set")
+_BYTES_NAMES = {"bytes", "ByteString"}
+_TUPLE_NAMES = {"tuple", "Tuple"}
+_SET_NAMES = {"set", "Set", "AbstractSet", "MutableSet", "frozenset", "FrozenSet"}
 _LEAF_NAMES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "None": "none"}
 
 
@@ -33,11 +44,15 @@ class Hint:
 
     kind: str
     """``int``, ``float``, ``bool``, ``str``, ``none``, ``list``, ``dict`` (string keys),
-    ``union`` or ``literal``."""
+    ``union`` or ``literal``; or one of the :data:`ADAPTED` kinds, ``bytes``, ``tuple``
+    (``tuple[T, ...]``), ``fixed_tuple`` (``tuple[A, B]``) or ``set``, whose values
+    travel as JSON carriers (a latin-1 string, lists) and are converted in the sandbox
+    (:mod:`datagen.adapt`)."""
     items: tuple[Hint, ...] = ()
-    """Element type (list), value type (dict), or members (union)."""
+    """Element type (list, tuple, set), value type (dict), members (union, fixed
+    tuple)."""
     values: tuple[Any, ...] = ()
-    """The allowed values of a ``literal``."""
+    """The allowed values of a ``literal``; ``("frozenset",)`` for a frozenset."""
 
     def describe(self) -> str:
         """Python-like text, e.g. ``list[int]``."""
@@ -48,6 +63,12 @@ class Hint:
             return " | ".join(h.describe() for h in self.items)
         if self.kind == "literal":
             return f"Literal[{', '.join(repr(v) for v in self.values)}]"
+        if self.kind == "tuple":
+            return f"tuple[{self.items[0].describe()}, ...]"
+        if self.kind == "fixed_tuple":
+            return f"tuple[{', '.join(h.describe() for h in self.items)}]"
+        if self.kind == "set":
+            return f"{self.values[0] if self.values else 'set'}[{self.items[0].describe()}]"
         return "None" if self.kind == "none" else self.kind
 
     def accepts(self, value: Any) -> bool:
@@ -73,10 +94,28 @@ class Hint:
             return isinstance(value, dict) and all(
                 isinstance(key, str) and self.items[0].accepts(v) for key, v in value.items()
             )
+        # Adapted kinds: ``value`` is the JSON carrier (see datagen.adapt).
+        if k == "bytes":
+            return isinstance(value, str) and all(ord(c) < 256 for c in value)
+        if k == "tuple":
+            return isinstance(value, list) and all(self.items[0].accepts(v) for v in value)
+        if k == "fixed_tuple":
+            return (
+                isinstance(value, list)
+                and len(value) == len(self.items)
+                and all(h.accepts(v) for h, v in zip(self.items, value, strict=True))
+            )
+        if k == "set":
+            return (
+                isinstance(value, list)
+                and all(self.items[0].accepts(v) for v in value)
+                and len({repr(v) for v in value}) == len(value)
+            )
         return False
 
 
 INT, FLOAT, BOOL, STR, NONE = (Hint(k) for k in LEAVES)
+BYTES = Hint("bytes")
 
 
 def union(members: Iterable[Hint]) -> Hint:
@@ -99,17 +138,55 @@ def _base_name(node: ast.expr) -> str | None:
 
 
 def hint_from_annotation(node: ast.expr) -> Hint:
-    """The :class:`Hint` of an annotation's syntax; :class:`HintError` if unsupported."""
+    """The :class:`Hint` of an annotation's syntax; :class:`HintError` if unsupported
+    (adapted kinds, see :data:`ADAPTED`, anywhere but at the top, or in a union with
+    anything but None, are)."""
+    hint = _parse(node)
+    _check_adapted(hint, top=True)
+    return hint
+
+
+def _set_values(name: str | None) -> tuple[str, ...]:
+    return ("frozenset",) if name in ("frozenset", "FrozenSet") else ()
+
+
+def _check_adapted(hint: Hint, top: bool) -> None:
+    if hint.kind in ADAPTED:
+        if not top:
+            raise HintError("unsupported_hint", f"{hint.describe()} inside another type")
+        for item in hint.items:
+            _check_adapted(item, top=False)
+        if hint.kind == "set" and not all(_hashable(i) for i in hint.items):
+            raise HintError("unsupported_hint", f"{hint.describe()}: items must be leaves")
+    elif hint.kind == "union" and top:
+        adapted = [m for m in hint.items if m.kind in ADAPTED]
+        others = [m for m in hint.items if m.kind not in ADAPTED]
+        if adapted and (len(adapted) > 1 or any(m.kind != "none" for m in others)):
+            raise HintError("unsupported_hint", f"{hint.describe()}: ambiguous as data")
+        for m in hint.items:
+            _check_adapted(m, top=m.kind in ADAPTED)
+    else:
+        for item in hint.items:
+            _check_adapted(item, top=False)
+
+
+def _hashable(hint: Hint) -> bool:
+    if hint.kind == "union":
+        return all(_hashable(m) for m in hint.items)
+    return hint.kind in LEAVES or hint.kind == "literal"
+
+
+def _parse(node: ast.expr) -> Hint:
     if isinstance(node, ast.Constant):
         if node.value is None:
             return NONE
         if isinstance(node.value, str):  # a string (forward-reference) annotation
             try:
-                return hint_from_annotation(ast.parse(node.value, mode="eval").body)
+                return _parse(ast.parse(node.value, mode="eval").body)
             except SyntaxError:
                 raise HintError("unsupported_hint", node.value) from None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return union([hint_from_annotation(node.left), hint_from_annotation(node.right)])
+        return union([_parse(node.left), _parse(node.right)])
     name = _base_name(node)
     if name in _LEAF_NAMES:
         return Hint(_LEAF_NAMES[name])
@@ -117,21 +194,27 @@ def hint_from_annotation(node: ast.expr) -> Hint:
         return Hint("list", (INT,))  # a bare ``list``: a list of ints is a fair guess
     if name in _DICT_NAMES:
         return Hint("dict", (INT,))
+    if name in _BYTES_NAMES:
+        return BYTES
+    if name in _TUPLE_NAMES:
+        return Hint("tuple", (INT,))
+    if name in _SET_NAMES:
+        return Hint("set", (INT,), _set_values(name))
     if isinstance(node, ast.Subscript):
         base = _base_name(node.value)
         args = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
         if base in _LIST_NAMES and len(args) == 1:
-            return Hint("list", (hint_from_annotation(args[0]),))
+            return Hint("list", (_parse(args[0]),))
         if base in _DICT_NAMES and len(args) == 2:
-            if hint_from_annotation(args[0]) != STR:
+            if _parse(args[0]) != STR:
                 raise HintError("unsupported_hint", "dict keys other than str cannot be data")
-            return Hint("dict", (hint_from_annotation(args[1]),))
+            return Hint("dict", (_parse(args[1]),))
         if base == "Optional" and len(args) == 1:
-            return union([hint_from_annotation(args[0]), NONE])
+            return union([_parse(args[0]), NONE])
         if base == "Union":
-            return union(hint_from_annotation(a) for a in args)
+            return union(_parse(a) for a in args)
         if base == "Annotated" and args:
-            return hint_from_annotation(args[0])
+            return _parse(args[0])
         if base == "Literal":
             values = []
             for arg in args:
@@ -141,6 +224,13 @@ def hint_from_annotation(node: ast.expr) -> Hint:
                     raise HintError("unsupported_hint", ast.unparse(node))
                 values.append(arg.value)
             return Hint("literal", values=tuple(values))
+        if base in _TUPLE_NAMES:
+            if len(args) == 2 and isinstance(args[1], ast.Constant) and args[1].value is ...:
+                return Hint("tuple", (_parse(args[0]),))
+            if args and not any(isinstance(a, ast.Constant) and a.value is ... for a in args):
+                return Hint("fixed_tuple", tuple(_parse(a) for a in args))
+        if base in _SET_NAMES and len(args) == 1:
+            return Hint("set", (_parse(args[0]),), _set_values(base))
     raise HintError("unsupported_hint", ast.unparse(node))
 
 
@@ -175,7 +265,10 @@ class Param:
     hint: Hint
     """Its type."""
     source: str
-    """``annotation``, ``default`` or ``doctest``: where the type came from."""
+    """Where the type came from: ``annotation``, ``default``, ``doctest``, ``fixed``
+    (passed as exactly its default), or, for types :mod:`datagen.infer` guessed,
+    ``usage`` (the body's use of the parameter) or ``probe`` (chosen among those
+    guesses by trial calls in the sandbox)."""
     examples: tuple[Any, ...] = field(default_factory=tuple)
     """Values known to suit it: the default and the doctests' arguments."""
 
@@ -232,11 +325,36 @@ def _is_data(value: Any) -> bool:
     return True
 
 
-def plan_parameters(fn: ExtractedFunction) -> Plan:
+def plan_parameters(
+    fn: ExtractedFunction,
+    guesses: Mapping[str, Hint] | None = None,
+    guess_source: str = "usage",
+) -> Plan:
     """Type every positional parameter from its hint, else its default, else the
-    doctests; raises :class:`HintError` (``no_hints``, ``unsupported_hint``,
+    doctests (the spec's rule), else, for a required parameter with none of these,
+    from ``guesses`` (types inferred by :mod:`datagen.infer`, recorded with source
+    ``guess_source``); raises :class:`HintError` (``no_hints``, ``unsupported_hint``,
     ``keyword_only``, ``no_parameters``) when the function cannot be called with
     generated data."""
+    return _plan(fn, guesses or {}, guess_source, None)
+
+
+def untyped_parameters(fn: ExtractedFunction) -> list[str]:
+    """The required parameters that have no hint, default or doctest value: the ones
+    :func:`plan_parameters` needs guesses for (empty when it needs none). Raises
+    :class:`HintError` for the reasons no guess can fix (``unsupported_hint``,
+    ``keyword_only``, ``no_parameters``...)."""
+    missing: list[str] = []
+    _plan(fn, {}, "usage", missing)
+    return missing
+
+
+def _plan(
+    fn: ExtractedFunction,
+    guesses: Mapping[str, Hint],
+    guess_source: str,
+    missing: list[str] | None,
+) -> Plan:
     tree = ast.parse(fn.source)
     node = tree.body[0]
     assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -282,6 +400,12 @@ def plan_parameters(fn: ExtractedFunction) -> Plan:
                 if fixed
                 else None
             )
+            continue
+        if hint is None and problem[0] == "no_hints" and arg.arg in guesses:
+            hint, source = guesses[arg.arg], guess_source
+        if hint is None and problem[0] == "no_hints" and missing is not None:
+            missing.append(arg.arg)
+            planned.append(Param(arg.arg, INT, "missing"))
             continue
         if hint is None:
             raise HintError(*problem)

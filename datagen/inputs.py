@@ -11,6 +11,9 @@ Rows come, in this order, from
    of at most ``max_list_size`` items, strings of at most ``max_text_size``
    characters), where a leaf is sometimes one of the values in 2.
 
+Values of the adapted kinds (``bytes``, tuples, sets; :mod:`datagen.adapt`) are made
+as their JSON carriers: latin-1 text, lists (a set's without repeats).
+
 Determinism: the ``"seeded"`` engine (the default) draws from ``random.Random(seed)``
 only, so the same seed gives the same rows in any process, under any
 ``PYTHONHASHSEED``, whatever else is imported. The ``"hypothesis"`` engine draws the
@@ -38,6 +41,8 @@ from datagen.hints import Hint, Plan
 
 #: Characters of generated strings: mostly letters, some digits, spaces, punctuation.
 ALPHABET = string.ascii_lowercase * 3 + string.ascii_uppercase + string.digits + " -_.,:/"
+#: Characters of generated ``bytes`` (as latin-1 text): the alphabet and a few others.
+BYTE_ALPHABET = ALPHABET + "=\n\x00\x7f\x80\xe9\xff"
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,18 @@ def special_values(hint: Hint, pools: Pools) -> list[Any]:
         return [None]
     if k == "literal":
         return list(hint.values)
-    if k == "list":
+    if k == "bytes":  # carried as latin-1 text (datagen.adapt)
+        return [v for v in pools.strs if all(ord(c) < 256 for c in v)]
+    if k == "fixed_tuple":
+        firsts = [special_values(h, pools) for h in hint.items]
+        rows = [[f[0] for f in firsts]]
+        rows += [
+            [f[1] if j == i else f[0] for j, f in enumerate(firsts)]
+            for i in range(len(firsts))
+            if len(firsts[i]) > 1
+        ]
+        return rows
+    if k in ("list", "tuple", "set"):
         inner = special_values(hint.items[0], pools)
         return [[], [inner[0]]] + ([[inner[1]]] if len(inner) > 1 else [])
     if k == "dict":
@@ -136,6 +152,13 @@ class SeededGenerator:
             if special:
                 return rng.choice(self.pools.strs)
             return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, cfg.max_text_size)))
+        if k == "bytes":  # latin-1 text: mostly the string alphabet, some high bytes
+            if special:
+                return rng.choice(special_values(hint, self.pools) or [""])
+            n = rng.randint(0, cfg.max_text_size)
+            return "".join(rng.choice(BYTE_ALPHABET) for _ in range(n))
+        if k == "fixed_tuple":
+            return [self.value(h, depth + 1) for h in hint.items]
         if k == "none":
             return None
         if k == "literal":
@@ -143,8 +166,10 @@ class SeededGenerator:
         if k == "union":
             return self.value(rng.choice(hint.items), depth)
         size = rng.randint(0, cfg.max_list_size if depth < 2 else 1)
-        if k == "list":
+        if k in ("list", "tuple"):
             return [self.value(hint.items[0], depth + 1) for _ in range(size)]
+        if k == "set":
+            return list(_unique([self.value(hint.items[0], depth + 1) for _ in range(size)]))
         if k == "dict":
             keys = _unique([self.value(Hint("str"), depth + 1)[:4] or "k" for _ in range(size)])
             return {key: self.value(hint.items[0], depth + 1) for key in keys}
@@ -183,6 +208,10 @@ def _hypothesis_rows(
             return st.one_of(
                 st.sampled_from(pools.strs), st.text(ALPHABET, max_size=config.max_text_size)
             )
+        if k == "bytes":
+            return st.text(BYTE_ALPHABET, max_size=config.max_text_size)
+        if k == "fixed_tuple":
+            return st.tuples(*(strategy(h, depth + 1) for h in hint.items)).map(list)
         if k == "none":
             return st.none()
         if k == "literal":
@@ -190,8 +219,10 @@ def _hypothesis_rows(
         if k == "union":
             return st.one_of(*(strategy(h, depth) for h in hint.items))
         size = config.max_list_size if depth < 2 else 1
-        if k == "list":
+        if k in ("list", "tuple"):
             return st.lists(strategy(hint.items[0], depth + 1), max_size=size)
+        if k == "set":
+            return st.lists(strategy(hint.items[0], depth + 1), max_size=size, unique_by=repr)
         return st.dictionaries(
             st.text(ALPHABET, min_size=1, max_size=4),
             strategy(hint.items[0], depth + 1),

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from code_env.sandbox import Limits, Sandbox
 from code_env.tasks import Task, TestCase
+from datagen.adapt import TEST_FN, setup_code
 from datagen.config import DatagenConfig
 from datagen.extract import ExtractedFunction
 from datagen.oracle import Case
@@ -184,28 +185,40 @@ def make_mutants(source: str, max_mutants: int, seed: int = 0) -> list[Mutant]:
     return mutants
 
 
-def call_tests(fn: ExtractedFunction, cases: Sequence[Case]) -> list[TestCase]:
-    """The ``call`` tests of ``cases``."""
-    return [TestCase(kind="call", fn=fn.name, args=c.args, expected=c.expected) for c in cases]
+def call_tests(
+    fn: ExtractedFunction, cases: Sequence[Case], call: str | None = None
+) -> list[TestCase]:
+    """The ``call`` tests of ``cases`` (calling ``call``, default the function)."""
+    return [
+        TestCase(kind="call", fn=call or fn.name, args=c.args, expected=c.expected) for c in cases
+    ]
 
 
 def kill_matrix(
     sandbox: Sandbox,
     jobs: Sequence[tuple[ExtractedFunction, Sequence[Mutant], Sequence[Case]]],
     config: DatagenConfig,
+    adapters: Sequence[Sequence[str] | None] | None = None,
 ) -> list[list[list[bool]]]:
     """For each ``(function, mutants, cases)``: ``killed[m][t]``, whether test ``t``
-    kills mutant ``m``. All mutants of all jobs run in one parallel batch."""
+    kills mutant ``m``. All mutants of all jobs run in one parallel batch.
+    ``adapters[j]``: the decoders of job ``j`` when its tests go through the
+    :mod:`datagen.adapt` wrapper (None: they call the function)."""
     limits = Limits(
         timeout_s=config.case_timeout_s,
         total_timeout_s=max(config.mutant_budget_s, config.case_timeout_s),
         memory_mb=config.memory_mb,
     )
     batch: list[tuple[str, Task, list[TestCase]]] = []
-    for fn, mutants, cases in jobs:
-        tests = call_tests(fn, cases)
+    for j, (fn, mutants, cases) in enumerate(jobs):
+        adapter = adapters[j] if adapters is not None else None
+        tests = call_tests(fn, cases, TEST_FN if adapter is not None else None)
         task = Task(
-            task_id=f"datagen/{fn.qualname}", prompt=fn.problem, tests=tests, entry_point=fn.name
+            task_id=f"datagen/{fn.qualname}",
+            prompt=fn.problem,
+            tests=tests,
+            entry_point=fn.name,
+            setup_code=setup_code(fn.name, adapter) if adapter is not None else "",
         )
         batch += [(fn.context + m.source, task, tests) for m in mutants]
     results = sandbox.run_many(batch, limits=limits) if batch else []

@@ -2,8 +2,10 @@
 
 Nothing of the reference runs in this process. For each function the sandbox runs
 its reference program with a small *probe* appended (:data:`PROBE`), and every test
-is a ``call`` of the probe's ``__datagen_call__(key, *args)``, which
+is a ``call`` of the probe's ``__datagen_call__(key, decoders, *args)``, which
 
+* decodes the arguments that travel as JSON carriers (``bytes``, tuples, sets:
+  :mod:`datagen.adapt`),
 * seeds ``random`` with ``key`` (the harness seeds every child with 0, which would
   hide a function's use of randomness),
 * sends ``sys.stdout``/``sys.stderr`` to a buffer for the call, and
@@ -14,8 +16,10 @@ is a ``call`` of the probe's ``__datagen_call__(key, *args)``, which
   (``environment``), sockets (``network``), processes (``process``), ``input()``
   (``stdin``), ctypes and sqlite (``ffi``),
 
-and returns ``(value, effects)``. The sandbox sends that back as data and the parent
-reads it from the test's ``actual`` field (the ``repr`` of the decoded value).
+and returns ``(value, effects, adapted)``, the value *encoded* as data (bytes and sets
+as tagged dicts, tuple and dict subclasses as plain ones; ``adapted`` says whether
+anything needed that, :mod:`datagen.adapt`). The sandbox sends that back as data and
+the parent reads it from the test's ``actual`` field (the ``repr`` of the value).
 
 A function's inputs run twice in one sandbox (``A``: every input, then every input
 again, each with the same random seed both times) and the inputs that survive run
@@ -24,7 +28,7 @@ once more, in reverse order, in a second sandbox (``B``) whose workers have anot
 
 * it returns, within ``case_timeout_s`` (and the whole run within
   ``function_timeout_s``), without raising;
-* its value is JSON data (tuples are read as lists; sets, bytes, dicts with
+* its encoded value is JSON data (tuples are read as lists; objects, dicts with
   non-string keys, NaN and infinities are not) and its ``repr`` fits the sandbox's
   200-character ``actual`` field;
 * the probe saw no side effect and nothing was printed.
@@ -55,12 +59,16 @@ from typing import Any
 from code_env.sandbox import Limits, Sandbox, TestResult
 from code_env.sandbox import sandbox as _sandbox_module
 from code_env.tasks import Task, TestCase
+from datagen.adapt import ADAPTER_SOURCE, is_encoded, render_value
 from datagen.config import DatagenConfig
 from datagen.extract import Drop, ExtractedFunction
 
 #: Appended to each reference program, with ``__DATAGEN_TARGET__`` replaced by the
-#: function's name as a string literal (see :func:`probe_program`).
-PROBE = """
+#: function's name as a string literal (see :func:`probe_program`); it starts with
+#: :data:`datagen.adapt.ADAPTER_SOURCE`.
+PROBE = (
+    ADAPTER_SOURCE
+    + """
 
 def __datagen_install__(target_name):
     import io
@@ -121,8 +129,11 @@ def __datagen_install__(target_name):
 
     sys.addaudithook(hook)
 
-    def call(key, *args):
+    def call(key, decoders, *args):
         random.seed(key)
+        args = [__datagen_decode__(d, a) for d, a in zip(decoders, args)] + list(
+            args[len(decoders):]
+        )
         saved = sys.stdout, sys.stderr
         buffer = io.StringIO()
         sys.stdout = sys.stderr = buffer
@@ -136,7 +147,12 @@ def __datagen_install__(target_name):
         fx = state["fx"]
         if buffer.getvalue():
             fx.add("print")
-        return value, ",".join(sorted(fx))
+        changed = []
+        try:
+            value = __datagen_encode__(value, changed)
+        except Exception:
+            pass  # left as it is: the parent finds it is not data
+        return value, ",".join(sorted(fx)), bool(changed)
 
     def probe():
         return hash("datagen hash probe")
@@ -147,6 +163,7 @@ def __datagen_install__(target_name):
 __datagen_call__, __datagen_probe__ = __datagen_install__(__DATAGEN_TARGET__)
 del __datagen_install__
 """
+)
 
 #: Case reasons, most telling first (a function with no kept case is dropped for the
 #: most common one, ties broken in this order).
@@ -207,8 +224,12 @@ class Case:
     expected: Any
     """The output as JSON data (tuples became lists)."""
     shown: str
-    """``repr`` of the output as the function returned it (a tuple stays a tuple),
-    for the prompt's examples."""
+    """The output as Python source, as the function returned it (a tuple stays a
+    tuple, bytes and sets are literals; :func:`datagen.adapt.render_value`), for the
+    prompt's examples."""
+    adapted: bool = False
+    """The output needed encoding to be data (bytes, a set, a named tuple, a dict
+    subclass; :mod:`datagen.adapt`): the task's tests must call the wrapper."""
 
 
 @dataclass
@@ -226,14 +247,15 @@ class Labelled:
 
 
 @dataclass(frozen=True)
-class _Obs:
+class Observation:
     """One observed call: ``kind`` is ``value``, a case reason, and ``detail``."""
 
     kind: str
     value: Any = None
     detail: str = ""
+    adapted: bool = False
 
-    def same(self, other: _Obs) -> bool:
+    def same(self, other: Observation) -> bool:
         if self.kind != other.kind:
             return False
         if self.kind == "value":
@@ -273,32 +295,35 @@ def to_json_data(value: Any, depth: int = 0) -> tuple[bool, Any]:
     return False, None
 
 
-def observe(result: TestResult) -> _Obs:
+def observe(result: TestResult) -> Observation:
     """Decode one probe call's verdict into an observation."""
     if result.error is not None:
         if result.error in _TIMEOUTS:
-            return _Obs("timeout", detail=result.error)
+            return Observation("timeout", detail=result.error)
         if result.error in _LIMITS:
-            return _Obs("limit", detail=result.error)
-        return _Obs("raises", detail=result.error)
+            return Observation("limit", detail=result.error)
+        return Observation("raises", detail=result.error)
     actual = result.actual
     if actual is None:
-        return _Obs("non_serialisable", detail=result.message[:120])
+        return Observation("non_serialisable", detail=result.message[:120])
     if not actual.endswith(")"):  # the sandbox cut a long repr short
-        return _Obs("too_large", detail=f"{len(actual)}+ characters")
+        return Observation("too_large", detail=f"{len(actual)}+ characters")
     try:
         pair = ast.literal_eval(actual)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return _Obs("non_serialisable", detail=actual[:120])
-    if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], str)):
-        return _Obs("non_serialisable", detail="malformed probe value")
-    value, effects = pair
+        return Observation("non_serialisable", detail=actual[:120])
+    if not (isinstance(pair, tuple) and len(pair) == 3 and isinstance(pair[1], str)):
+        return Observation("non_serialisable", detail="malformed probe value")
+    value, effects, adapted = pair
     if effects:
-        return _Obs("side_effects", value=value, detail=effects)
+        return Observation("side_effects", value=value, detail=effects)
     ok, _ = to_json_data(value)
     if not ok:
-        return _Obs("non_serialisable", value=value, detail=type(value).__name__)
-    return _Obs("value", value=value)
+        return Observation("non_serialisable", value=value, detail=type(value).__name__)
+    return Observation("value", value=value, adapted=bool(adapted))
+
+
+Decoders = Sequence[str]
 
 
 def probe_program(fn: ExtractedFunction) -> str:
@@ -314,10 +339,15 @@ def _limits(config: DatagenConfig) -> Limits:
     )
 
 
-def _probe_task(fn: ExtractedFunction, rows: Sequence[Sequence[Any]], keys: Sequence[int]) -> Task:
+def _probe_task(
+    fn: ExtractedFunction,
+    rows: Sequence[Sequence[Any]],
+    keys: Sequence[int],
+    decoders: Sequence[Decoders],
+) -> Task:
     tests = [
-        TestCase(kind="call", fn="__datagen_call__", args=[k, *row], expected=None)
-        for k, row in zip(keys, rows, strict=True)
+        TestCase(kind="call", fn="__datagen_call__", args=[k, list(d), *row], expected=None)
+        for k, d, row in zip(keys, decoders, rows, strict=True)
     ]
     tests.append(TestCase(kind="call", fn="__datagen_probe__", args=[], expected=None))
     return Task(
@@ -385,22 +415,58 @@ class Oracle:
             )
         return a, b
 
+    def probe(
+        self,
+        items: Sequence[tuple[ExtractedFunction, Sequence[Sequence[Any]], Sequence[Decoders]]],
+    ) -> list[list[Observation] | None]:
+        """One pass of each function's rows in sandbox ``A`` (no second pass, no
+        checks across calls): what each call did, or None for a function whose
+        program did not run. Used to choose among guessed parameter types
+        (:mod:`datagen.infer`); the oracle's own checks run later on the inputs
+        of the combination chosen."""
+        jobs = []
+        for fn, rows, decoders in items:
+            keys = [1_000_003 * self.seeds[0] + i for i in range(len(rows))]
+            jobs.append((probe_program(fn), _probe_task(fn, rows, keys, decoders)))
+        results = self.sandbox.run_many(jobs) if jobs else []
+        out: list[list[Observation] | None] = []
+        for (_, rows, _), res in zip(items, results, strict=True):
+            if len(res.tests) != len(rows) + 1:
+                out.append(None)
+                continue
+            obs = [observe(t) for t in res.tests[:-1]]
+            if res.stdout.strip() or res.stderr.strip():
+                obs = [
+                    o if o.kind != "value" else Observation("side_effects", detail="print")
+                    for o in obs
+                ]
+            out.append(obs)
+        return out
+
     def label(
-        self, items: Sequence[tuple[ExtractedFunction, Sequence[Sequence[Any]]]]
+        self,
+        items: Sequence[tuple[ExtractedFunction, Sequence[Sequence[Any]]]],
+        decoders: Sequence[Decoders] | None = None,
     ) -> list[Labelled]:
-        """Outputs for each ``(function, input rows)``, or why the function is dropped."""
+        """Outputs for each ``(function, input rows)``, or why the function is dropped.
+        ``decoders[j]``: how item ``j``'s arguments are decoded (:mod:`datagen.adapt`;
+        default: none)."""
         if self._hashes is None:
             self._hashes = self.check_hash_seeds()
+        decs = list(decoders) if decoders is not None else [()] * len(items)
         first = []
-        for fn, rows in items:
+        for (fn, rows), dec in zip(items, decs, strict=True):
             keys = [1_000_003 * self.seeds[0] + i for i in range(len(rows))] * 2
-            task = _probe_task(fn, list(rows) * 2, keys)
+            task = _probe_task(fn, list(rows) * 2, keys, [dec] * (2 * len(rows)))
             first.append((probe_program(fn), task))
         results_a = self.sandbox.run_many(first)
         out: list[Labelled] = []
         second: list[tuple[str, Task]] = []
-        pending: list[tuple[Labelled, Sequence[Sequence[Any]], list[int], dict[int, Any]]] = []
-        for (fn, rows), (program, _), res in zip(items, first, results_a, strict=True):
+        pending: list[tuple[Labelled, Sequence[Sequence[Any]], list[int], dict[int, Any], int]] = []
+        adapted: dict[tuple[int, int], bool] = {}
+        for j, ((fn, rows), (program, _), res) in enumerate(
+            zip(items, first, results_a, strict=True)
+        ):
             labelled = Labelled(fn)
             out.append(labelled)
             n = len(rows)
@@ -410,7 +476,8 @@ class Oracle:
             obs = [observe(t) for t in res.tests[:-1]]
             if res.stdout.strip() or res.stderr.strip():  # printed around the probe
                 obs = [
-                    o if o.kind != "value" else _Obs("side_effects", detail="print") for o in obs
+                    o if o.kind != "value" else Observation("side_effects", detail="print")
+                    for o in obs
                 ]
             values: dict[int, Any] = {}
             for i in range(n):
@@ -424,14 +491,16 @@ class Oracle:
                     labelled.case_reasons[one.kind] += 1
                 else:
                     values[i] = one.value
+                    adapted[j, i] = one.adapted
             if labelled.drop is not None or not self._enough(labelled, list(values.values())):
                 continue
             order = sorted(values, reverse=True)  # reversed: order-dependent calls show
             keys = [1_000_003 * self.seeds[1] + i for i in order]
-            second.append((program, _probe_task(fn, [rows[i] for i in order], keys)))
-            pending.append((labelled, rows, order, values))
+            task = _probe_task(fn, [rows[i] for i in order], keys, [decs[j]] * len(order))
+            second.append((program, task))
+            pending.append((labelled, rows, order, values, j))
         results_b = self.sandbox_b.run_many(second) if second else []
-        for (labelled, rows, order, values), res in zip(pending, results_b, strict=True):
+        for (labelled, rows, order, values, j), res in zip(pending, results_b, strict=True):
             fn = labelled.function
             if len(res.tests) != len(order) + 1:
                 labelled.drop = self._drop(fn, "nondeterministic", f"B pass: {res.subtype}")
@@ -449,7 +518,13 @@ class Oracle:
             if labelled.drop is not None or not self._enough(labelled, list(kept.values())):
                 continue
             labelled.cases = [
-                Case(list(rows[i]), to_json_data(kept[i])[1], repr(kept[i])) for i in sorted(kept)
+                Case(
+                    list(rows[i]),
+                    to_json_data(kept[i])[1],
+                    render_value(kept[i]),
+                    adapted[j, i] or is_encoded(kept[i]),
+                )
+                for i in sorted(kept)
             ]
         return out
 

@@ -1,16 +1,19 @@
 """The datagen pipeline: sources in, tasks (JSONL) and a report out.
 
 Stages: extract (:mod:`datagen.extract`) and plan inputs (:mod:`datagen.hints`,
-:mod:`datagen.inputs`) per file, in parallel processes; deduplicate
-(:mod:`datagen.dedup`); label with the oracle (:mod:`datagen.oracle`); run mutants
-and pick tests (:mod:`datagen.mutation`); build tasks; re-run every reference against
-its tests in a fresh default sandbox; write.
+:mod:`datagen.infer` for unhinted parameters, :mod:`datagen.inputs`) per file, in
+parallel processes; deduplicate (:mod:`datagen.dedup`); then, chunk by chunk in the
+sandbox: probe the guessed types of unhinted parameters (``infer_types=
+"usage+probe"``), label with the oracle (:mod:`datagen.oracle`), run mutants and pick
+tests (:mod:`datagen.mutation`), build tasks (with the :mod:`datagen.adapt` wrapper
+where bytes, tuples or sets need it); re-run every reference against its tests in a
+fresh default sandbox; write.
 
-Determinism: each function's random choices (inputs, mutant sample) are seeded from
-``config.seed`` and the function's module, name and line, never from the order or
-process it is handled in, so the same sources and seed give the same tasks whatever
-``workers`` is. The exception is the sandbox's clock: a case or mutant whose run time
-is near a time limit may land on either side of it.
+Determinism: each function's random choices (inputs, probe rows, mutant sample) are
+seeded from ``config.seed`` and the function's module, name and line, never from the
+order or process it is handled in, so the same sources and seed give the same tasks
+whatever ``workers`` is. The exception is the sandbox's clock: a case, probe or mutant
+whose run time is near a time limit may land on either side of it.
 """
 
 from __future__ import annotations
@@ -27,10 +30,27 @@ from typing import Any
 
 from code_env.sandbox import Sandbox
 from code_env.tasks import Task, TestCase, write_jsonl
+from datagen.adapt import TEST_FN, decoders, render_call, setup_code
 from datagen.config import DatagenConfig
 from datagen.dedup import deduplicate
-from datagen.extract import Drop, ExtractedFunction, SourceFile, extract_file, find_sources
+from datagen.extract import (
+    Drop,
+    ExtractedFunction,
+    SourceFile,
+    dataset_sources,
+    extract_file,
+    find_sources,
+    is_dataset,
+)
 from datagen.hints import HintError, Plan, plan_parameters
+from datagen.infer import (
+    ProbeSet,
+    Untypable,
+    choose_combination,
+    infer_candidates,
+    probe_combinations,
+    type_summary,
+)
 from datagen.inputs import generate_inputs
 from datagen.mutation import (
     greedy_select,
@@ -52,7 +72,10 @@ class Candidate:
     plan: Plan
     """How its parameters are filled."""
     rows: list[list[Any]]
-    """Argument rows to label."""
+    """Argument rows to label (empty while ``probes`` is pending)."""
+    probes: ProbeSet | None = None
+    """Type combinations still to try in the sandbox (``infer_types="usage+probe"``);
+    ``plan`` is then only the best-ranked guess."""
 
 
 def function_seed(seed: int, fn: ExtractedFunction, purpose: str = "inputs") -> int:
@@ -66,14 +89,28 @@ def prepare_file(
     source: SourceFile, config: DatagenConfig
 ) -> tuple[list[Candidate], list[Drop], int]:
     """Extract one file's functions and plan their inputs (runs in worker processes)."""
-    functions, drops, seen = extract_file(source, config)
+    functions, drops, seen = extract_file(source, config, source.text)
     candidates: list[Candidate] = []
     for fn in functions:
         try:
             plan = plan_parameters(fn)
         except HintError as exc:
-            drops.append(Drop(fn.module, fn.name, fn.line, "inputs", *exc.args))
-            continue
+            if exc.args[0] != "no_hints" or config.infer_types == "none":
+                drops.append(Drop(fn.module, fn.name, fn.line, "inputs", *exc.args))
+                continue
+            # Beyond the spec's rule: guess the missing types (datagen.infer).
+            try:
+                guesses = infer_candidates(fn, config)
+                if config.infer_types == "usage":
+                    plan = plan_parameters(fn, {n: c[0] for n, c in guesses.items()}, "usage")
+                else:
+                    seed = function_seed(config.seed, fn, "probe")
+                    probes = probe_combinations(fn, guesses, config, seed)
+                    candidates.append(Candidate(fn, probes.plans[0], [], probes))
+                    continue
+            except (HintError, Untypable) as again:
+                drops.append(Drop(fn.module, fn.name, fn.line, "inputs", *again.args))
+                continue
         except (SyntaxError, ValueError, RecursionError) as exc:
             drops.append(Drop(fn.module, fn.name, fn.line, "inputs", "unsupported_hint", repr(exc)))
             continue
@@ -134,10 +171,6 @@ def prepare(
         bar.close()
 
 
-def _call_text(name: str, args: Sequence[Any]) -> str:
-    return f"{name}({', '.join(repr(a) for a in args)})"
-
-
 def build_task(
     fn: ExtractedFunction,
     cases: Sequence[Case],
@@ -146,13 +179,16 @@ def build_task(
     metadata: dict[str, Any],
     task_id: str | None = None,
     preferred: Sequence[Sequence[Any]] = (),
+    adapter: Sequence[str] | None = None,
 ) -> Task:
     """The task for ``fn`` with the ``chosen`` cases as hidden tests and
     ``config.n_examples`` of them as examples, shown in the prompt: those whose
     arguments are in ``preferred`` (the docstring's own examples) first, then the
-    shortest."""
+    shortest. With an ``adapter`` (the parameters' decoders), the tests call the
+    :mod:`datagen.adapt` wrapper that the task's setup code defines."""
     picked = [cases[i] for i in chosen]
-    tests = [TestCase(kind="call", fn=fn.name, args=c.args, expected=c.expected) for c in picked]
+    call = TEST_FN if adapter is not None else fn.name
+    tests = [TestCase(kind="call", fn=call, args=c.args, expected=c.expected) for c in picked]
     liked = {repr(list(row)) for row in preferred}
     by_size = sorted(
         range(len(picked)),
@@ -163,22 +199,65 @@ def build_task(
         ),
     )
     shown = sorted(by_size[: config.n_examples])
-    examples = [(_call_text(fn.name, picked[i].args), picked[i].shown) for i in shown]
+    examples = [
+        (render_call(fn.name, adapter or (), picked[i].args), picked[i].shown) for i in shown
+    ]
     header = fn.header(examples)
     meta = {"source": "datagen", "module": fn.module, "function": fn.name, "line": fn.line}
     if config.split is not None:
         meta["split"] = config.split
     meta.update(metadata)
+    if adapter is not None:
+        meta["adapter"] = list(adapter)
     return Task(
         task_id=task_id or f"datagen/{fn.qualname}",
         prompt=header,
         tests=tests,
         example_tests=[tests[i] for i in shown],
         entry_point=fn.name,
+        setup_code=setup_code(fn.name, adapter) if adapter is not None else "",
         solutions=[fn.body],
         metadata=meta,
         program_prefix=header,
     )
+
+
+def resolve_probes(
+    oracle: Oracle, chunk: Sequence[Candidate], config: DatagenConfig, report: DatagenReport
+) -> list[Candidate]:
+    """Run the pending type probes of ``chunk`` in the sandbox (one job per
+    function) and give each probed candidate the chosen plan and its inputs; those
+    with no qualifying combination are dropped (``no_hints``, stage ``probe``)."""
+    probing = [c for c in chunk if c.probes is not None]
+    if not probing:
+        return list(chunk)
+    observations = oracle.probe(
+        [(c.function, c.probes.flat(), c.probes.flat_decoders()) for c in probing]  # type: ignore[union-attr]
+    )
+    resolved: dict[int, Candidate] = {}
+    for cand, obs in zip(probing, observations, strict=True):
+        fn, probes = cand.function, cand.probes
+        assert probes is not None
+        index, account = choose_combination(probes, obs, config)
+        if index is None:
+            detail = f"no type combination returned data: {account}"
+            report.drops.append(Drop(fn.module, fn.name, fn.line, "probe", "no_hints", detail))
+            continue
+        plan = probes.plans[index]
+        rows = generate_inputs(fn, plan, config, function_seed(config.seed, fn))
+        if len(rows) < config.min_tests:
+            report.drops.append(
+                Drop(fn.module, fn.name, fn.line, "inputs", "too_few_inputs", str(len(rows)))
+            )
+            continue
+        resolved[id(cand)] = Candidate(fn, plan, rows)
+    out = []
+    for cand in chunk:
+        if cand.probes is None:
+            out.append(cand)
+        elif id(cand) in resolved:
+            out.append(resolved[id(cand)])
+    return out
 
 
 def _process_chunk(
@@ -188,11 +267,19 @@ def _process_chunk(
     report: DatagenReport,
     ids: set[str],
 ) -> list[Task]:
-    """Label, mutate and select for a chunk of candidates; the tasks they give (drops
-    and scores go to ``report``; ``ids`` holds the task ids taken so far)."""
+    """Probe types, label, mutate and select for a chunk of candidates; the tasks
+    they give (drops and scores go to ``report``; ``ids`` holds the task ids taken so
+    far)."""
+    chunk = resolve_probes(oracle, chunk, config, report)
     plans = {id(c.function): c.plan for c in chunk}
+    report.inferred_candidates += sum(1 for c in chunk if _inferred(c.plan))
+    decs = {id(c.function): decoders(c.plan) for c in chunk}
     jobs = []
-    for item in oracle.label([(c.function, c.rows) for c in chunk]):
+    adapters: list[tuple[str, ...] | None] = []
+    labelled = oracle.label(
+        [(c.function, c.rows) for c in chunk], [decoders(c.plan) for c in chunk]
+    )
+    for item in labelled:
         report.case_reasons.update(item.case_reasons)
         if item.drop is not None:
             report.drops.append(item.drop)
@@ -204,9 +291,12 @@ def _process_chunk(
             report.drops.append(Drop(fn.module, fn.name, fn.line, "mutation", "no_mutants"))
             continue
         jobs.append((fn, mutants, item.cases))
+        # The wrapper of datagen.adapt, when arguments need decoding or outputs encoding.
+        needed = any(decs[id(fn)]) or any(c.adapted for c in item.cases)
+        adapters.append(decs[id(fn)] if needed else None)
     tasks = []
-    for (fn, mutants, cases), killed in zip(
-        jobs, kill_matrix(oracle.sandbox, jobs, config), strict=True
+    for (fn, mutants, cases), adapter, killed in zip(
+        jobs, adapters, kill_matrix(oracle.sandbox, jobs, config, adapters), strict=True
     ):
         doctests = plans[id(fn)].doctest_rows
         liked = {repr(list(row)) for row in doctests}
@@ -230,19 +320,33 @@ def _process_chunk(
         if task_id in ids:
             task_id = f"{task_id}@{fn.line}"
         ids.add(task_id)
+        types, sources = type_summary(plans[id(fn)])
         meta = {
+            "param_types": types,
+            "param_sources": sources,
             "mutation_score": round(score, 4),
             "mutants": len(mutants),
             "mutants_killed": sum(1 for row in killed if any(row[t] for t in chosen)),
             "cases": len(cases),
             "seed": config.seed,
         }
-        tasks.append(build_task(fn, cases, chosen, config, meta, task_id, doctests))
+        tasks.append(build_task(fn, cases, chosen, config, meta, task_id, doctests, adapter))
     return tasks
 
 
+def _describe(source: Any) -> str:
+    if is_dataset(source):
+        rows = getattr(source, "num_rows", None)
+        return f"<{type(source).__name__}: {rows} rows>"
+    return os.fspath(source)
+
+
+def _inferred(plan: Plan) -> bool:
+    return any(p.source in ("usage", "probe") for p in plan.params)
+
+
 def run_datagen(
-    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    sources: Any,
     out: str | os.PathLike[str],
     config: DatagenConfig | None = None,
     report_dir: str | os.PathLike[str] | None = None,
@@ -250,8 +354,10 @@ def run_datagen(
     """Generate tasks with unit tests from code, write them and a report.
 
     Args:
-        sources: One or more folders, ``.py`` files, installed module or package
-            names, or ``"stdlib"`` (see :func:`datagen.extract.find_sources`).
+        sources: One source or a list of them: folders, ``.py`` files, installed
+            module or package names, ``"stdlib"``, Hugging Face datasets of code
+            (a ``datasets.Dataset``, ``"hf:NAME[:SPLIT]"``, or a folder written by
+            ``save_to_disk``); see :func:`datagen.extract.find_sources`.
         out: The tasks file (``.jsonl`` or ``.jsonl.gz``), loadable with
             ``code_env.load_tasks(out)``.
         config: Options (:class:`DatagenConfig`).
@@ -265,15 +371,23 @@ def run_datagen(
     """
     config = config or DatagenConfig()
     started = time.perf_counter()
-    source_list = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    single = isinstance(sources, (str, os.PathLike)) or is_dataset(sources)
+    source_list = [sources] if single else list(sources)
     out_path = Path(out)
     report = DatagenReport(
-        [os.fspath(s) for s in source_list], str(out_path), config=config.to_dict()
+        [_describe(s) for s in source_list], str(out_path), config=config.to_dict()
     )
     files: list[SourceFile] = []
     seen_paths: set[str] = set()
+    in_memory = 0
     for source in source_list:
-        for f in find_sources(source, config):
+        if is_dataset(source):  # named dataset, dataset1, ...: their rows must not clash
+            name = f"dataset{in_memory or ''}"
+            in_memory += 1
+            found = dataset_sources(source, name, config.dataset_column)
+        else:
+            found = find_sources(source, config)
+        for f in found:
             if f.path not in seen_paths:
                 seen_paths.add(f.path)
                 files.append(f)
@@ -340,6 +454,8 @@ def run_datagen(
         report.stage_s["verify"] = time.perf_counter() - t0
 
     for task in tasks:
+        sources = task.metadata.get("param_sources", {}).values()
+        report.inferred_tasks += any(s in ("usage", "probe") for s in sources)
         report.tests_per_task.append(len(task.tests))
         report.mutation_scores.append(float(task.metadata["mutation_score"]))
     report.tasks = len(tasks)

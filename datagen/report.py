@@ -29,6 +29,11 @@ class DatagenReport:
     cut to ``max_functions``): the ones sent to the sandbox."""
     tasks: int = 0
     """Tasks written."""
+    inferred_candidates: int = 0
+    """Candidates that reached the oracle with a parameter type guessed by
+    :mod:`datagen.infer` (beyond the spec's hints/defaults/doctests rule)."""
+    inferred_tasks: int = 0
+    """Tasks written whose function has such a guessed parameter type."""
     drops: list[Drop] = field(default_factory=list)
     """Every dropped function, with stage, reason and detail."""
     case_reasons: Counter[str] = field(default_factory=Counter)
@@ -75,6 +80,10 @@ class DatagenReport:
             "functions_seen": self.functions_seen,
             "candidates": self.candidates,
             "tasks": self.tasks,
+            "inferred_types": {
+                "candidates": self.inferred_candidates,
+                "tasks": self.inferred_tasks,
+            },
             "dropped": self.dropped,
             "dropped_by_stage": {k: dict(v.most_common()) for k, v in by_stage.items()},
             "case_reasons": dict(self.case_reasons.most_common()),
@@ -99,6 +108,8 @@ class DatagenReport:
             f"{self.tasks} tasks written to {self.out}",
             f"files {self.n_files}, functions seen {self.functions_seen}, "
             f"candidates {self.candidates}, kept {self.tasks}",
+            f"types inferred (beyond hints, defaults, doctests): {self.inferred_candidates} "
+            f"reached the oracle, {self.inferred_tasks} kept",
             "dropped: " + ", ".join(f"{k} {v}" for k, v in self.dropped.items()),
             f"tests per task: {data['tests_per_task']}",
             "median mutation score: " + ("n/a" if median is None else f"{median:.3f}"),

@@ -19,10 +19,12 @@ from datagen import (
     DatagenConfig,
     HintError,
     Oracle,
+    Untypable,
     extract_file,
     find_sources,
     generate_inputs,
     greedy_select,
+    infer_candidates,
     kill_matrix,
     make_mutants,
     mutation_score,
@@ -97,9 +99,9 @@ def forever(n: int) -> int:
         n += 1
 
 
-def distinct(xs: list[int]) -> set:
-    """Return the distinct items of xs as a set."""
-    return set(xs)
+def quarter_turn(x: int) -> complex:
+    """Return x turned a quarter turn in the complex plane."""
+    return x * 1j
 
 
 def seven(x: int) -> int:
@@ -394,7 +396,7 @@ def test_hypothesis_engine_is_bounded_and_leaves_no_folder(rejects, tmp_path, mo
         ("save", "side_effects"),  # writes a file
         ("set_env", "side_effects"),  # changes the environment
         ("forever", "timeout"),  # never terminates
-        ("distinct", "non_serialisable"),  # a set is not JSON data
+        ("quarter_turn", "non_serialisable"),  # a complex number is not data
         ("seven", "constant_output"),
         ("boom", "raises_always"),
     ],
@@ -564,6 +566,10 @@ def test_config_is_validated():
         DatagenConfig(min_mutation_score=1.5)
     with pytest.raises(ValueError, match="case_timeout_s"):
         DatagenConfig(case_timeout_s=0)
+    with pytest.raises(ValueError, match="infer_types"):
+        DatagenConfig(infer_types="guess")
+    with pytest.raises(ValueError, match="probe_min_share"):
+        DatagenConfig(probe_min_share=0)
 
 
 def test_cli_parser_builds_the_config():
@@ -571,12 +577,13 @@ def test_cli_parser_builds_the_config():
 
     parser = argparse.ArgumentParser(prog="code-synthesis")
     add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        ["datagen", "some/dir", "--seed", "3", "--max-tests", "6", "--quiet", "--no-verify"]
-    )
+    flags = "--seed 3 --max-tests 6 --quiet --no-verify --infer-types usage --dataset-column code"
+    args = parser.parse_args(["datagen", "some/dir", *flags.split()])
     config = config_from_args(args)
     assert args.sources == ["some/dir"] and callable(args.func)
     assert (config.seed, config.max_tests, config.progress, config.verify) == (3, 6, False, False)
+    assert (config.infer_types, config.dataset_column) == ("usage", "code")
+    assert config_from_args(parser.parse_args(["datagen"])).infer_types == "usage+probe"
     assert parser.parse_args(["datagen"]).sources == ["stdlib"]
 
 
@@ -596,3 +603,196 @@ def test_stdlib_example_smoke(tmp_path):
     assert summary["tasks"] >= 1
     assert summary["reference_pass_rate"] == 1.0
     assert summary["median_tests"] >= 5
+
+
+# --- types beyond the spec's rule (datagen.infer) ---------------------------------------
+
+UNTYPED = '''
+def shout_words(text, times):
+    """Repeat the upper-cased text the given number of times, joined by spaces."""
+    return " ".join([text.upper()] * times)
+
+
+def total_length(words):
+    """Total number of characters over all the words, spaces stripped."""
+    return sum(len(w.strip()) for w in words)
+
+
+def mirror(x):
+    """Return x twice, followed by x reversed."""
+    return x * 2 + x[::-1]
+
+
+def frame_name(frame):
+    """Name of the code object running in the frame."""
+    return frame.f_code.co_name
+'''
+
+
+@pytest.fixture(scope="module")
+def untyped(tmp_path_factory):
+    """The extracted functions of UNTYPED, by name, and the file's folder."""
+    folder = tmp_path_factory.mktemp("untyped")
+    _write(folder, "untyped.py", UNTYPED)
+    (source,) = find_sources(folder)
+    functions, drops, _ = extract_file(source, DatagenConfig())
+    assert not drops, drops
+    return {fn.name: fn for fn in functions}, folder
+
+
+def test_usage_evidence_ranks_types_and_refuses_objects(untyped):
+    functions, _ = untyped
+    for fn in functions.values():  # the spec's rule alone types none of them
+        with pytest.raises(HintError, match="no_hints"):
+            plan_parameters(fn)
+    config = DatagenConfig(infer_types="usage")
+    guesses = infer_candidates(functions["shout_words"], config)
+    assert {n: c[0].describe() for n, c in guesses.items()} == {"text": "str", "times": "int"}
+    guesses = infer_candidates(functions["total_length"], config)
+    assert guesses["words"][0].describe() == "list[str]"  # the items are .strip()ped
+    # `x * 2` and `x[::-1]`: int and the sequences tie; int leads (the probe decides).
+    assert [h.describe() for h in infer_candidates(functions["mirror"], config)["x"]][:2] == [
+        "int",
+        "str",
+    ]
+    with pytest.raises(Untypable, match="used as an object"):
+        infer_candidates(functions["frame_name"], config)
+    guesses = infer_candidates(functions["shout_words"], config)
+    plan = plan_parameters(functions["shout_words"], {n: c[0] for n, c in guesses.items()})
+    assert [(p.hint.describe(), p.source) for p in plan.params] == [
+        ("str", "usage"),
+        ("int", "usage"),
+    ]
+
+
+def test_inferred_types_make_tasks_that_pass(untyped, tmp_path):
+    _, folder = untyped
+    out = tmp_path / "tasks.jsonl"
+    report = run_datagen(folder, out, DatagenConfig(**FAST))
+    tasks = {t.entry_point: t for t in load_tasks(out)}
+    assert set(tasks) == {"shout_words", "total_length", "mirror"}, report.summary()
+    meta = tasks["shout_words"].metadata
+    assert meta["param_types"] == {"text": "str", "times": "int"}
+    assert meta["param_sources"] == {"text": "probe", "times": "probe"}
+    assert tasks["total_length"].metadata["param_types"] == {"words": "list[str]"}
+    # Ranked first, int raises on x[::-1]: the probe keeps the next candidate.
+    assert tasks["mirror"].metadata["param_types"] == {"x": "str"}
+    (drop,) = [d for d in report.drops if d.name == "frame_name"]
+    assert (drop.stage, drop.reason) == ("inputs", "no_hints")
+    assert report.inferred_tasks == 3
+    with Sandbox(workers=1) as sandbox:
+        results = sandbox.run_many([(t.program(t.solutions[0]), t) for t in tasks.values()])
+    assert all(r.passed for r in results), [r.message for r in results]
+    # The spec's rule alone: every function is dropped for want of hints.
+    none = run_datagen(folder, tmp_path / "none.jsonl", DatagenConfig(**FAST, infer_types="none"))
+    assert none.tasks == 0 and none.dropped == {"no_hints": 4}
+
+
+# --- Hugging Face datasets as a source --------------------------------------------------
+
+
+def test_dataset_source(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    rows = {
+        "content": [textwrap.dedent(GOOD).lstrip(), "def broken(:\n", None],
+        "path": ["pkg/good.py", "pkg/broken.py", "pkg/empty.py"],
+    }
+    dataset = datasets.Dataset.from_dict(rows)
+    sources = find_sources(dataset)
+    assert [(s.module, s.path) for s in sources] == [
+        ("dataset.row0", "dataset#0:pkg/good.py"),
+        ("dataset.row1", "dataset#1:pkg/broken.py"),
+    ]  # a row without text is skipped
+    assert sources[0].text.startswith("import math")
+    # A saved dataset reads back the same, as a folder or as hf:FOLDER.
+    dataset.save_to_disk(str(tmp_path / "saved"))
+    for spec in (tmp_path / "saved", f"hf:{tmp_path / 'saved'}"):
+        again = find_sources(spec)
+        assert [s.text for s in again] == [s.text for s in sources]
+    with pytest.raises(FileNotFoundError, match="no column 'code'"):
+        find_sources(dataset, DatagenConfig(dataset_column="code"))
+    out = tmp_path / "tasks.jsonl"
+    report = run_datagen(dataset, out, DatagenConfig(**FAST))
+    assert sorted(t.entry_point for t in load_tasks(out)) == [
+        "count_vowels",
+        "first_word",
+        "hypot",
+        "scaled_sum",
+    ], report.summary()
+    assert report.sources == ["<Dataset: 3 rows>"] and report.n_files == 2
+    assert report.dropped.get("unreadable") == 1
+    assert load_tasks(out).get("datagen/dataset.row0.count_vowels") is not None
+
+
+# --- bytes, tuples and sets through the adapter (datagen.adapt) -------------------------
+
+ADAPTED = '''
+import base64
+from typing import Optional, Tuple
+
+
+def b64(data: bytes) -> bytes:
+    """Encode the bytes in base64, without a trailing newline."""
+    return base64.b64encode(data)
+
+
+def letters(text: str) -> set:
+    """The set of distinct letters of the text, in lower case."""
+    return {c.lower() for c in text if c.isalpha()}
+
+
+def span(pair: Tuple[int, int]) -> int:
+    """Width of the closed interval given as a pair of ends, in either order."""
+    lo, hi = pair
+    return abs(hi - lo) + 1
+
+
+def ascii_words(raw):
+    """Decode the ASCII bytes, unknown ones replaced, and split the text into words."""
+    return raw.decode("ascii", "replace").split()
+'''
+
+
+def test_adapted_hints_parse_only_at_the_top():
+    import ast as ast_module
+
+    from datagen.hints import hint_from_annotation
+
+    def parse(text):
+        return hint_from_annotation(ast_module.parse(text, mode="eval").body)
+
+    assert parse("bytes").describe() == "bytes"
+    assert parse("Optional[bytes]").describe() == "bytes | None"
+    assert parse("tuple[int, ...]").describe() == "tuple[int, ...]"
+    assert parse("Tuple[int, str]").describe() == "tuple[int, str]"
+    assert parse("FrozenSet[str]").describe() == "frozenset[str]"
+    for bad in ("list[bytes]", "Union[bytes, str]", "set[list[int]]", "dict[str, tuple]"):
+        with pytest.raises(HintError, match="unsupported_hint"):
+            parse(bad)
+
+
+def test_bytes_tuples_and_sets_make_tasks(tmp_path):
+    src = tmp_path / "src"
+    _write(src, "adapted.py", ADAPTED)
+    out = tmp_path / "tasks.jsonl"
+    report = run_datagen(src, out, DatagenConfig(**FAST))
+    tasks = {t.entry_point: t for t in load_tasks(out)}
+    assert set(tasks) == {"b64", "letters", "span", "ascii_words"}, report.summary()
+    b64 = tasks["b64"]
+    assert b64.metadata["adapter"] == ["bytes"]
+    assert all(t.fn == "__datagen_test__" for t in b64.tests)
+    assert all(set(t.expected) == {"__bytes__"} for t in b64.tests)
+    assert ">>> b64(b'" in b64.prompt and "    b'" in b64.prompt  # shown as Python values
+    assert tasks["letters"].metadata["adapter"] == [""]  # only the result is encoded
+    assert all(
+        t.expected["__set__"] == sorted(t.expected["__set__"]) for t in tasks["letters"].tests
+    )
+    assert tasks["span"].metadata["adapter"] == ["tuple"] and ">>> span((" in tasks["span"].prompt
+    words = tasks["ascii_words"].metadata
+    assert (words["param_types"], words["param_sources"]) == ({"raw": "bytes"}, {"raw": "probe"})
+    with Sandbox(workers=1) as sandbox:
+        results = sandbox.run_many([(t.program(t.solutions[0]), t) for t in tasks.values()])
+        assert all(r.passed for r in results), [r.message for r in results]
+        # Text where bytes are due fails, as it should.
+        wrong = sandbox.run(b64.program("    return base64.b64encode(data).decode()\n"), b64)
+        assert not wrong.passed
