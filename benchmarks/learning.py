@@ -442,6 +442,8 @@ def fmt(values: list[float | None], scale: float = 100.0, digits: int = 1) -> st
     if all(v is None for v in values):
         return "-"
     mean, std = mean_std(values)
+    if sum(v is not None for v in values) == 1:  # one run: no spread to show
+        return f"{mean * scale:.{digits}f}"
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
 
 
@@ -584,7 +586,9 @@ def extra_sections(
             "the rest refined or repaired); pass@k counts a task solved if any program passes "
             "the hidden tests; 1@k submits one program chosen by the example tests (plain: a "
             "uniform choice among those that pass them, expected value; Critic Sampling: the "
-            "top of its ranking by example tests and φ_test).",
+            "top of its ranking by example tests and φ_test). "
+            f"Seeds: {', '.join(sorted({s for p in cs_runs.values() for s in p}))} "
+            "(one run each; with one seed, no spread is shown).",
             "",
             markdown_table(header, rows),
         ]
@@ -760,6 +764,8 @@ def main(argv: list[str] | None = None) -> int:
             json_path.write_text(
                 json.dumps({"results": results, "critic_sampling": cs_runs}, indent=1)
             )
+        if any(name.startswith("coderl") for name in results):
+            shared_critic(setting)  # cached: its report goes into results.md
 
     order = [r for r in ROWS if r in results]
     results = {r: results[r] for r in order}
@@ -772,7 +778,10 @@ def main(argv: list[str] | None = None) -> int:
         argv if argv is not None else sys.argv[1:]
     )
     previous = saved.get("meta", {})
-    if previous.get("command") and previous["command"] != command.strip():
+    last = previous.get("command", "").splitlines()[-1:] or [""]
+    if previous.get("command") and last[0] == command.strip():
+        command = previous["command"]  # the same command again (a re-render): no new line
+    elif previous.get("command"):
         command = f"{previous['command']}\n# then, resumed with:\n{command}"
     meta = {
         "command": command.strip(),
