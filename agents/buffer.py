@@ -7,11 +7,14 @@ kept, docstrings and comments gone), as 2310.13669 filters its buffer with ASTs.
 
 from __future__ import annotations
 
-import ast
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from code_env.normalize import normalized_ast
+
+__all__ = ["Entry", "ReplayBuffer", "SelfImitation", "normalized_ast"]
 
 
 @dataclass(frozen=True)
@@ -23,47 +26,6 @@ class Entry:
     """The completion (what the model writes after the prompt)."""
     source: str
     """``"reference"`` or ``"sampled"``."""
-
-
-class _Renamer(ast.NodeTransformer):
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-
-    def _rename(self, name: str) -> str:
-        return self.names.setdefault(name, f"v{len(self.names)}")
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        return ast.copy_location(ast.Name(id=self._rename(node.id), ctx=node.ctx), node)
-
-    def visit_arg(self, node: ast.arg) -> ast.AST:
-        node.arg = self._rename(node.arg)
-        node.annotation = None
-        return node
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        node.name = self._rename(node.name)
-        node.returns = None
-        if (
-            node.body
-            and isinstance(node.body[0], ast.Expr)
-            and isinstance(getattr(node.body[0], "value", None), ast.Constant)
-            and isinstance(node.body[0].value.value, str)
-        ):
-            node.body = node.body[1:] or [ast.Pass()]
-        self.generic_visit(node)
-        return node
-
-
-def normalized_ast(program: str) -> str | None:
-    """A canonical text for a program's syntax tree, or None if it does not parse."""
-    try:
-        tree = ast.parse(program)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    try:
-        return ast.dump(_Renamer().visit(tree), annotate_fields=False)
-    except RecursionError:
-        return None
 
 
 class ReplayBuffer:
