@@ -254,20 +254,7 @@ class BaseAgent:
     ) -> BaseAgent:
         """Train until ``total_updates`` updates have been made (counting any before a
         resume). Returns the agent."""
-        if total_updates < 0:
-            raise ValueError(f"total_updates must be >= 0, got {total_updates}")
-        if isinstance(callback, Sequence):
-            callback = CallbackList(list(callback))
-        if callback is not None:
-            callback.init_callback(self)
-            callback.on_training_start()
-        bar = None
-        if progress and total_updates > self.n_updates:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=total_updates, initial=self.n_updates, desc=type(self).__name__, unit="update"
-            )
+        callback, bar = self._begin_learning(total_updates, callback, progress)
         try:
             while self.n_updates < total_updates:
                 start = time.perf_counter()
@@ -285,25 +272,66 @@ class BaseAgent:
                         "sandbox/cache_hit_rate": self.scorer.sandbox.stats.cache_hit_rate,
                     }
                 )
-                self.history.append({"update": self.n_updates, **metrics})
-                if self.logger is not None:
-                    self.logger.log(self.n_updates, metrics)
-                if self.run_dir is not None and self.n_updates % self.config.checkpoint_every == 0:
-                    self.save(self.run_dir / "checkpoint")
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(
-                        pass_rate=f"{metrics['rollout/pass_rate']:.2f}",
-                        reward=f"{metrics['rollout/reward_mean']:+.2f}",
-                    )
-                if callback is not None and not callback.on_step(self.n_updates, metrics):
+                if not self._record_update(metrics, bar, callback):
                     break
         finally:
-            if bar is not None:
-                bar.close()
-            if callback is not None:
-                callback.on_training_end()
+            self._end_learning(bar, callback)
         return self
+
+    def _begin_learning(
+        self,
+        total_updates: int,
+        callback: BaseCallback | Sequence[BaseCallback] | None,
+        progress: bool,
+        desc: str | None = None,
+    ) -> tuple[BaseCallback | None, Any]:
+        """Check ``total_updates``, start the callbacks and the progress bar; returns
+        ``(callback, bar)`` for :meth:`_record_update` and :meth:`_end_learning`."""
+        if total_updates < 0:
+            raise ValueError(f"total_updates must be >= 0, got {total_updates}")
+        if isinstance(callback, Sequence):
+            callback = CallbackList(list(callback))
+        if callback is not None:
+            callback.init_callback(self)
+            callback.on_training_start()
+        bar = None
+        if progress and total_updates > self.n_updates:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(
+                total=total_updates,
+                initial=self.n_updates,
+                desc=desc or type(self).__name__,
+                unit="update",
+            )
+        return callback, bar
+
+    def _record_update(
+        self, metrics: dict[str, Any], bar: Any, callback: BaseCallback | None
+    ) -> bool:
+        """Keep one update's metrics (history, ``metrics.jsonl``), checkpoint when due,
+        move the bar, and ask the callbacks; False if one of them stops training."""
+        self.history.append({"update": self.n_updates, **metrics})
+        if self.logger is not None:
+            self.logger.log(self.n_updates, metrics)
+        if self.run_dir is not None and self.n_updates % self.config.checkpoint_every == 0:
+            self.save(self.run_dir / "checkpoint")
+        if bar is not None:
+            bar.update(1)
+            if "rollout/pass_rate" in metrics:
+                bar.set_postfix(
+                    pass_rate=f"{metrics['rollout/pass_rate']:.2f}",
+                    reward=f"{metrics['rollout/reward_mean']:+.2f}",
+                )
+        return callback is None or callback.on_step(self.n_updates, metrics)
+
+    @staticmethod
+    def _end_learning(bar: Any, callback: BaseCallback | None) -> None:
+        """Close the progress bar and tell the callbacks training ended."""
+        if bar is not None:
+            bar.close()
+        if callback is not None:
+            callback.on_training_end()
 
     # --- evaluation -------------------------------------------------------------------------
 

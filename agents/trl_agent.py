@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 from agents.base import BaseAgent, Rollout
-from agents.callbacks import BaseCallback, CallbackList
+from agents.callbacks import BaseCallback
 from agents.config import AgentConfig, _positive
 
 if TYPE_CHECKING:
@@ -358,16 +358,7 @@ def _trainer_callback_class() -> type:
             return control
 
         def _finish(self, metrics: dict[str, Any], control: Any) -> None:
-            agent = self.agent
-            agent._record(metrics)
-            if self.bar is not None:
-                self.bar.update(1)
-                if "rollout/pass_rate" in metrics:
-                    self.bar.set_postfix(
-                        pass_rate=f"{metrics['rollout/pass_rate']:.2f}",
-                        reward=f"{metrics['rollout/reward_mean']:+.2f}",
-                    )
-            if self.callback is not None and not self.callback.on_step(agent.n_updates, metrics):
+            if not self.agent._record_update(metrics, self.bar, self.callback):
                 control.should_training_stop = True
 
     return AgentBridge
@@ -585,23 +576,9 @@ class TRLAgent(BaseAgent):
     ) -> TRLAgent:
         """Train with TRL until ``total_updates`` updates (optimizer steps) have been made,
         counting any before a resume. Returns the agent."""
-        if total_updates < 0:
-            raise ValueError(f"total_updates must be >= 0, got {total_updates}")
-        if isinstance(callback, Sequence):
-            callback = CallbackList(list(callback))
-        if callback is not None:
-            callback.init_callback(self)
-            callback.on_training_start()
-        bar = None
-        if progress and total_updates > self.n_updates:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=total_updates,
-                initial=self.n_updates,
-                desc=f"TRLAgent[{self.config.algorithm}]",
-                unit="update",
-            )
+        callback, bar = self._begin_learning(
+            total_updates, callback, progress, desc=f"TRLAgent[{self.config.algorithm}]"
+        )
         model = self.policy.model
         patched = _forward_owner(model)
         had_forward = "forward" in vars(patched)
@@ -625,10 +602,7 @@ class TRLAgent(BaseAgent):
             if not had_forward:
                 vars(patched).pop("forward", None)
             model.eval()
-            if bar is not None:
-                bar.close()
-            if callback is not None:
-                callback.on_training_end()
+            self._end_learning(bar, callback)
         return self
 
     def _step_metrics(self, step_seconds: float) -> dict[str, Any]:
@@ -676,14 +650,6 @@ class TRLAgent(BaseAgent):
             results,
             extra={"grade_s": sum(b.seconds for b in batches)},
         )
-
-    def _record(self, metrics: dict[str, Any]) -> None:
-        """History, ``metrics.jsonl`` and checkpoints, as the core's loop keeps them."""
-        self.history.append({"update": self.n_updates, **metrics})
-        if self.logger is not None:
-            self.logger.log(self.n_updates, metrics)
-        if self.run_dir is not None and self.n_updates % self.config.checkpoint_every == 0:
-            self.save(self.run_dir / "checkpoint")
 
     # --- checkpoints ----------------------------------------------------------------------
 
