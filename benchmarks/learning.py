@@ -65,6 +65,7 @@ KS = (1, 5, 16)
 MAX_NEW_TOKENS = 96
 TEMPERATURE = 1.0
 TOP_P = 0.95
+SAMPLING = {"max_new_tokens": MAX_NEW_TOKENS, "temperature": TEMPERATURE, "top_p": TOP_P}
 
 
 @dataclass
@@ -106,9 +107,7 @@ def evaluate(policy: Policy, tasks, setting: Setting, greedy_only: bool = False)
         sandbox=setting.sandbox,
         k=tuple(k for k in KS if k <= setting.eval_samples),
         n=setting.eval_samples,
-        max_new_tokens=MAX_NEW_TOKENS,
-        temperature=TEMPERATURE,
-        top_p=TOP_P,
+        **SAMPLING,
         greedy_only=greedy_only,
     )
 
@@ -194,9 +193,7 @@ def row_actor_critic(setting: Setting, seed: int) -> RowRun:
     config = ActorCriticConfig(
         model=setting.warm_path,
         seed=seed,
-        max_new_tokens=MAX_NEW_TOKENS,
-        temperature=TEMPERATURE,
-        top_p=TOP_P,
+        **SAMPLING,
     )
     agent = ActorCriticAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
     agent.add_references(setting.a_tasks)
@@ -255,9 +252,7 @@ def row_coderl(variant: str) -> Callable[[Setting, int], RowRun]:
             variant,
             model=setting.warm_path,
             seed=seed,
-            max_new_tokens=MAX_NEW_TOKENS,
-            temperature=TEMPERATURE,
-            top_p=TOP_P,
+            **SAMPLING,
             critic=shared_critic(setting)
             if TABLE2_VARIANTS[variant]["token_weights"] == "critic"
             else None,
@@ -282,9 +277,7 @@ def row_ppo(setting: Setting, seed: int) -> RowRun:
     config = PPOConfig(
         model=setting.warm_path,
         seed=seed,
-        max_new_tokens=MAX_NEW_TOKENS,
-        temperature=TEMPERATURE,
-        top_p=TOP_P,
+        **SAMPLING,
     )
     agent = PPOAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
     return train_agent(agent, setting)
@@ -298,9 +291,7 @@ def row_trl(algorithm: str) -> Callable[[Setting, int], RowRun]:
             algorithm=algorithm,
             model=setting.warm_path,
             seed=seed,
-            max_new_tokens=MAX_NEW_TOKENS,
-            temperature=TEMPERATURE,
-            top_p=TOP_P,
+            **SAMPLING,
         )
         agent = TRLAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
         return train_agent(agent, setting)
@@ -363,7 +354,7 @@ def critic_sampling_runs(
     critic_dir = Path(shared_critic(setting))
     repair_path = shared_repair_model(setting)
     repair = Policy(repair_path, reference=False)
-    generation = {"max_new_tokens": MAX_NEW_TOKENS, "temperature": TEMPERATURE, "top_p": TOP_P}
+
     out = saved
     for name, per_seed in models.items():
         for seed, path in per_seed.items():
@@ -373,12 +364,12 @@ def critic_sampling_runs(
             policy = Policy(path, reference=False)
             test_critic = OutcomeCritic.load(critic_dir / "test", policy.device)
             sampler = CriticSampler(
-                policy, test_critic, setting.sandbox, repair_policy=repair, **generation
+                policy, test_critic, setting.sandbox, repair_policy=repair, **SAMPLING
             )
             t = time.perf_counter()
             entry = {
                 split: compare_at_budget(
-                    policy, tasks, setting.sandbox, sampler, budget, **generation
+                    policy, tasks, setting.sandbox, sampler, budget, **SAMPLING
                 )
                 for split, tasks in (("B", setting.b_tasks), ("C", setting.c_tasks))
             }
