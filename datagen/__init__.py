@@ -12,56 +12,52 @@ references; from folders, packages, the standard library or Hugging Face dataset
 :mod:`datagen.oracle` (expected outputs from the sandbox, with the determinism and
 side-effect checks), :mod:`datagen.mutation` (mutants, greedy test choice, scores),
 :mod:`datagen.dedup`, :mod:`datagen.pipeline` and :mod:`datagen.report`. This package
-imports ``code_env`` and never ``agents``.
+imports ``code_env`` and never ``agents``. The names below are imported on first use,
+so the command line's parser stays quick.
 """
 
-from datagen.config import DatagenConfig
-from datagen.dedup import normalized_key
-from datagen.extract import (
-    Drop,
-    ExtractedFunction,
-    SourceFile,
-    dataset_sources,
-    extract_file,
-    find_sources,
-)
-from datagen.hints import Hint, HintError, Plan, plan_parameters, untyped_parameters
-from datagen.infer import Untypable, infer_candidates, parameter_evidence, usage_candidates
-from datagen.inputs import generate_inputs
-from datagen.mutation import Mutant, greedy_select, kill_matrix, make_mutants, mutation_score
-from datagen.oracle import Case, HashSeededSandbox, Labelled, Oracle
-from datagen.pipeline import build_task, run_datagen
-from datagen.report import DatagenReport
+from __future__ import annotations
 
-__all__ = [
-    "Case",
-    "DatagenConfig",
-    "DatagenReport",
-    "Drop",
-    "ExtractedFunction",
-    "HashSeededSandbox",
-    "Hint",
-    "HintError",
-    "Labelled",
-    "Mutant",
-    "Oracle",
-    "Plan",
-    "SourceFile",
-    "Untypable",
-    "build_task",
-    "dataset_sources",
-    "extract_file",
-    "find_sources",
-    "generate_inputs",
-    "greedy_select",
-    "infer_candidates",
-    "kill_matrix",
-    "make_mutants",
-    "mutation_score",
-    "normalized_key",
-    "parameter_evidence",
-    "plan_parameters",
-    "run_datagen",
-    "untyped_parameters",
-    "usage_candidates",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Case": "datagen.oracle",
+    "DatagenConfig": "datagen.config",
+    "DatagenReport": "datagen.report",
+    "Drop": "datagen.extract",
+    "ExtractedFunction": "datagen.extract",
+    "HashSeededSandbox": "datagen.oracle",
+    "Hint": "datagen.hints",
+    "HintError": "datagen.hints",
+    "Labelled": "datagen.oracle",
+    "Mutant": "datagen.mutation",
+    "Oracle": "datagen.oracle",
+    "Plan": "datagen.hints",
+    "SourceFile": "datagen.extract",
+    "Untypable": "datagen.infer",
+    "build_task": "datagen.pipeline",
+    "dataset_sources": "datagen.extract",
+    "extract_file": "datagen.extract",
+    "find_sources": "datagen.extract",
+    "generate_inputs": "datagen.inputs",
+    "greedy_select": "datagen.mutation",
+    "infer_candidates": "datagen.infer",
+    "kill_matrix": "datagen.mutation",
+    "make_mutants": "datagen.mutation",
+    "mutation_score": "datagen.mutation",
+    "normalized_key": "datagen.dedup",
+    "parameter_evidence": "datagen.infer",
+    "plan_parameters": "datagen.hints",
+    "run_datagen": "datagen.pipeline",
+    "untyped_parameters": "datagen.hints",
+    "usage_candidates": "datagen.infer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'datagen' has no attribute {name!r}")
