@@ -12,6 +12,14 @@ The learning benchmark of DESIGN.md, on 2 CPU cores:
 * **actor-critic**, **CodeRL A-D** (the paper's Table 2 models; and later agents): the
   warm-start trained on B with rewards only. CodeRL's critics are trained once on the
   warm-start's samples for B and shared by its rows, as the warm-start is.
+* **actor-critic+datagen**: the actor-critic row with generated tasks in its pool
+  (the paper's claim that generated tests are a useful learning signal): B plus
+  ``--datagen-count`` tasks (default: as many as B has) drawn by the seed from datagen's
+  tasks that fit the model, all without solutions; same updates, so B gets about half
+  the draws. The tasks come from ``--datagen-tasks PATH``, else from one datagen run on
+  the standard library (seed 0), cached like the warm-start. Evaluated on B and C; the
+  results compare it with the actor-critic row (B alone) when both are there:
+  ``--rows actor-critic,actor-critic+datagen --resume``.
 * **Critic Sampling**: plain sampling against CodeRL's Critic Sampling at the same
   budget (``--cs-budget`` programs per task), for the warm-start and CodeRL D, on B and
   C: pass@budget and 1@budget.
@@ -37,6 +45,7 @@ import inspect
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -83,6 +92,13 @@ class Setting:
     progress: bool
     critic_path: str | None = None
     """CodeRL's critics (trained on first use)."""
+    datagen_tasks: str | None = None
+    """The generated tasks of the actor-critic+datagen row (a tasks.jsonl); None:
+    generated from the standard library on first use and cached."""
+    datagen_count: int | None = None
+    """How many generated tasks join B in that row; None: as many as B has."""
+    datagen_info: dict[str, Any] | None = None
+    """What that row used (source, counts), filled on first use, for the results."""
 
 
 @dataclass
@@ -200,6 +216,126 @@ def row_actor_critic(setting: Setting, seed: int) -> RowRun:
     return train_agent(agent, setting)
 
 
+#: What the actor-critic+datagen row generates its tasks from (unless ``--datagen-tasks``
+#: names a file), and datagen's seed: one set of generated tasks shared by every seed.
+DATAGEN_SOURCE = "stdlib"
+DATAGEN_SEED = 0
+
+
+def shared_datagen(setting: Setting) -> str:
+    """The generated tasks' file: ``setting.datagen_tasks`` (``--datagen-tasks``) when
+    given, else datagen run once on :data:`DATAGEN_SOURCE` (every core, seed
+    :data:`DATAGEN_SEED`, default settings otherwise) and cached, keyed by what the
+    tasks depend on: datagen's code, its settings, the source, and the Python version
+    and installation whose standard library it reads."""
+    if setting.datagen_tasks is None:
+        import sysconfig
+
+        import datagen
+        from agents.tiny import default_cache_dir
+        from datagen import DatagenConfig, run_datagen
+
+        config = DatagenConfig(seed=DATAGEN_SEED, progress=setting.progress)
+        # workers and progress bars do not change the tasks (datagen's determinism)
+        settings = {k: v for k, v in config.to_dict().items() if k not in ("workers", "progress")}
+        code = [p.read_text() for p in sorted(Path(datagen.__file__).parent.glob("*.py"))]
+        source = DATAGEN_SOURCE
+        if source != "stdlib" and Path(source).exists():
+            source = str(Path(source).resolve())
+        key = hashlib.sha256(
+            json.dumps(
+                [source, sys.version, sysconfig.get_paths()["stdlib"], settings, code]
+            ).encode()
+        ).hexdigest()[:12]
+        folder = default_cache_dir() / "datagen" / f"{Path(source).name}-{key}"
+        tasks_file = folder / "tasks.jsonl"
+        if not (folder / "report.json").is_file():
+            print(f"datagen: tasks from {DATAGEN_SOURCE} (cached afterwards)", flush=True)
+            report = run_datagen(DATAGEN_SOURCE, tasks_file, config)
+            print(report.summary(), flush=True)
+        if not tasks_file.is_file():
+            raise RuntimeError(f"datagen wrote no tasks from {DATAGEN_SOURCE} (see {folder})")
+        setting.datagen_tasks = str(tasks_file)
+        setting.datagen_info = {
+            "source": f"datagen on {DATAGEN_SOURCE} (seed {DATAGEN_SEED}, default settings)"
+        }
+    return setting.datagen_tasks
+
+
+def datagen_pool(setting: Setting, seed: int):
+    """The actor-critic+datagen row's task pool: B plus ``setting.datagen_count``
+    generated tasks (default: as many as B has), all without their solutions.
+
+    The generated tasks are those that fit the model as B's do: the prompt leaves room
+    for ``MAX_NEW_TOKENS`` within the model's positions, and the reference solution
+    (plus the end-of-text token) fits in ``MAX_NEW_TOKENS`` (every built-in solution
+    does). Only the reference's length is read, never shown. The ones used are drawn
+    by ``seed`` from those, so the spread over seeds includes that choice."""
+    from transformers import AutoConfig
+
+    from code_env.tasks import TaskList
+    from code_env.tokenizer import load_tokenizer
+
+    path = shared_datagen(setting)
+    generated = load_tasks(path)
+    tokenizer = load_tokenizer(setting.warm_path)
+    model_config = AutoConfig.from_pretrained(setting.warm_path)
+    positions = getattr(model_config, "n_positions", None) or getattr(
+        model_config, "max_position_embeddings", None
+    )
+
+    def n_tokens(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False))
+
+    def fits(task) -> bool:
+        return (
+            bool(task.solutions)
+            and n_tokens(task.solutions[0]) + 1 <= MAX_NEW_TOKENS
+            and (positions is None or n_tokens(task.prompt) + MAX_NEW_TOKENS <= positions)
+        )
+
+    b_ids = {t.task_id for t in setting.b_tasks}
+    fitting = sorted(
+        (t for t in generated if t.task_id not in b_ids and fits(t)), key=lambda t: t.task_id
+    )
+    requested = len(setting.b_tasks) if setting.datagen_count is None else setting.datagen_count
+    chosen = random.Random(seed).sample(fitting, min(requested, len(fitting)))
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    setting.datagen_info = {
+        "source": "--datagen-tasks",  # unless shared_datagen generated them
+        **(setting.datagen_info or {}),
+        "tasks_file": Path(path).name,  # the name only: results are published
+        "sha256": digest,
+        "generated": len(generated),
+        "fit": len(fitting),
+        "requested": requested,
+        "count": len(chosen),
+        "b": len(setting.b_tasks),
+    }
+    return TaskList(
+        [*without_solutions(setting.b_tasks), *without_solutions(chosen)],
+        source=f"B + {len(chosen)} generated tasks (without solutions)",
+    )
+
+
+def row_actor_critic_datagen(setting: Setting, seed: int) -> RowRun:
+    """The actor-critic row with generated tasks beside B: the same agent, settings and
+    updates, A's solutions in its replay buffer, rewards only; its task pool is B plus
+    ``--datagen-count`` tasks (default: as many as B has) that datagen generated from
+    the standard library (see :func:`datagen_pool`). Each update draws its tasks
+    uniformly from the pool, so with the default mix about half the draws are B's: at
+    equal compute, the row asks whether generated tasks are worth some of B's rollouts.
+    Evaluated on B and C like every row."""
+    config = ActorCriticConfig(
+        model=setting.warm_path,
+        seed=seed,
+        **SAMPLING,
+    )
+    agent = ActorCriticAgent(datagen_pool(setting, seed), config, sandbox=setting.sandbox)
+    agent.add_references(setting.a_tasks)
+    return train_agent(agent, setting)
+
+
 def train_agent(agent: BaseAgent, setting: Setting) -> RowRun:
     """Train an agent for the setting's updates, with its learning curve, and evaluate."""
     curve = CurveCallback(setting, setting.eval_every)
@@ -305,6 +441,10 @@ ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
     "warm-start": ("warm-start (CE on A)", row_warm_start),
     "cross-entropy": ("cross-entropy, continued on A", row_cross_entropy),
     "actor-critic": ("actor-critic on B (rewards only)", row_actor_critic),
+    "actor-critic+datagen": (
+        "actor-critic on B + generated tasks (rewards only)",
+        row_actor_critic_datagen,
+    ),
     "coderl-A": ("CodeRL A: baseline, no critic", row_coderl("A")),
     "coderl-B": ("CodeRL B: critic, no baseline", row_coderl("B")),
     "coderl-C": ("CodeRL C: baseline, linear-decay values", row_coderl("C")),
@@ -586,6 +726,46 @@ def extra_sections(
     return lines
 
 
+def datagen_section(numbers: dict[str, Any], info: dict[str, Any] | None) -> list[str]:
+    """Markdown for the actor-critic+datagen row against the actor-critic row (B alone),
+    from the measured numbers; nothing unless both rows are in the results."""
+    if "actor-critic+datagen" not in numbers or "actor-critic" not in numbers:
+        return []
+    mixed, alone = numbers["actor-critic+datagen"], numbers["actor-critic"]
+
+    def pct(pair) -> str:
+        return f"{100 * pair[0]:.1f} ± {100 * pair[1]:.1f}%"
+
+    def verdict(key: str) -> str:
+        diff = 100 * (mixed[key][0] - alone[key][0])
+        if min(mixed["seeds"], alone["seeds"]) < 2:
+            return f"{diff:+.1f} points; one seed, so no spread to judge it by"
+        spread = 100 * max(mixed[key][1], alone[key][1])
+        within = "within" if abs(diff) <= spread else "beyond"
+        return f"{diff:+.1f} points, {within} the larger std over seeds, {spread:.1f}"
+
+    lines = ["", "## Do generated tasks help learning?", ""]
+    if info:
+        lines += [
+            f"The actor-critic+datagen row's pool: B ({info['b']} tasks) plus "
+            f"{info['count']} generated tasks, drawn by the seed from the {info['fit']} of "
+            f"{info['generated']} in `{info['tasks_file']}` (sha256 "
+            f"{info['sha256']}; {info['source']}) that fit the model as B's do (prompt plus "
+            f"{MAX_NEW_TOKENS} new tokens within its positions, reference within "
+            f"{MAX_NEW_TOKENS} tokens); solutions hidden, A's in the replay buffer. Same "
+            "updates and tasks per update as the actor-critic row, so B gets about "
+            f"{100 * info['b'] / (info['b'] + info['count']):.0f}% of its draws.",
+            "",
+        ]
+    lines.append(
+        f"Greedy pass@1 with generated tasks vs on B alone: on B {pct(mixed['b_greedy'])} "
+        f"vs {pct(alone['b_greedy'])} ({verdict('b_greedy')}); on C {pct(mixed['c_greedy'])} "
+        f"vs {pct(alone['c_greedy'])} ({verdict('c_greedy')}); seeds: {mixed['seeds']} and "
+        f"{alone['seeds']}."
+    )
+    return lines
+
+
 def write_markdown(
     path: Path,
     command: str,
@@ -683,6 +863,20 @@ def main(argv: list[str] | None = None) -> int:
         default="0",
         help="seeds of the Critic Sampling comparison (default: 0)",
     )
+    parser.add_argument(
+        "--datagen-tasks",
+        type=Path,
+        default=None,
+        help="generated tasks (a tasks.jsonl) for the actor-critic+datagen row (default: "
+        "datagen run once on the standard library, seed 0, and cached)",
+    )
+    parser.add_argument(
+        "--datagen-count",
+        type=int,
+        default=None,
+        help="generated tasks joining B in the actor-critic+datagen row, drawn by the seed "
+        "from those that fit the model (default: as many as B has)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
@@ -690,6 +884,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown rows {unknown}; valid: {', '.join(ROWS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.datagen_count is not None and args.datagen_count < 1:
+        parser.error(f"--datagen-count must be at least 1, got {args.datagen_count}")
+    if args.datagen_tasks is not None and not args.datagen_tasks.is_file():
+        parser.error(f"--datagen-tasks: no file {args.datagen_tasks}")
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "learning.json"
     saved = json.loads(json_path.read_text()) if args.resume and json_path.is_file() else {}
@@ -721,6 +919,8 @@ def main(argv: list[str] | None = None) -> int:
             args.eval_every,
             args.eval_samples,
             not args.quiet,
+            datagen_tasks=str(args.datagen_tasks) if args.datagen_tasks else None,
+            datagen_count=args.datagen_count,
         )
         for name in rows:
             for seed in seeds:
@@ -789,7 +989,10 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": ", ".join(map(str, seeds)),
         "n": args.eval_samples,
     }
+    if "actor-critic+datagen" in results:  # what it used: this run's, else the saved one
+        meta["datagen"] = setting.datagen_info or previous.get("datagen")
     extra = extra_sections(numbers, setting.critic_path, cs_runs, args.cs_budget, args.out)
+    extra += datagen_section(numbers, meta.get("datagen"))
     write_markdown(
         args.out / "results.md", command.strip(), header, table_rows, numbers, meta, png, extra
     )
