@@ -1,0 +1,50 @@
+"""benchmarks/train_throughput.py end to end at a tiny budget: every agent it names runs
+in its own process on the same saved model, and the JSON it writes holds what each
+measured (the figures themselves are the benchmark's business, not the test's)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from conftest import REPO_ROOT, TINY
+
+from agents import Policy
+
+pytest.importorskip("trl", reason="the GRPO row needs trl: pip install 'code-synthesis-rl[trl]'")
+
+
+@pytest.fixture(scope="module")
+def throughput():
+    spec = importlib.util.spec_from_file_location(
+        "train_throughput", REPO_ROOT / "benchmarks" / "train_throughput.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_agent_measured_in_its_own_process(throughput, tmp_path, capsys):
+    model = tmp_path / "tiny"
+    Policy("tiny", tiny_config=TINY, reference=False).save(model)
+    out = tmp_path / "throughput.json"
+    argv = [
+        "--agents", "ppo-1epoch,grpo", "--model", str(model), "--updates", "1",
+        "--warmup", "0", "--tasks-per-update", "2", "--samples-per-task", "2",
+        "--max-new-tokens", "6", "--out", str(out),
+    ]  # fmt: skip
+    assert throughput.main(argv) == 0
+    results = json.loads(out.read_text())["results"]
+    assert [r["agent"] for r in results] == ["ppo-1epoch", "grpo"]
+    assert [r["class"] for r in results] == ["PPOAgent", "TRLAgent"]
+    for r in results:
+        assert r["tokens"] > 0 and r["tokens_per_s"] > 0
+        assert r["peak_rss_mb"] > 0
+    printed = capsys.readouterr().out
+    assert "PPOAgent (ppo_epochs=1)" in printed and "TRL GRPO's tokens/s" in printed
+
+
+def test_unknown_agent_is_refused(throughput):
+    with pytest.raises(SystemExit):
+        throughput.main(["--agents", "ppo,sac"])
