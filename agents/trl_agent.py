@@ -144,6 +144,9 @@ class TRLConfig(AgentConfig):
 
     algorithm: str = "grpo"
     """``"grpo"`` (``trl.GRPOTrainer``) or ``"rloo"`` (``trl.RLOOTrainer``)."""
+    reward: str = "coderl"
+    """The env's own reward (CodeRL's graded −1 / −0.6 / −0.3 / +1), as PPO's: partial
+    credit per passed test pays programs that run and fail."""
     beta: float = 0.0
     """KL coefficient against the initial policy (0: no reference model is held; TRL's
     GRPO default; its RLOO default is 0.05)."""
