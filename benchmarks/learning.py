@@ -936,7 +936,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{100 * run.c['greedy_pass_at_1']:.1f}% [{time.perf_counter() - t:.0f} s]",
                     flush=True,
                 )
-                json_path.write_text(json.dumps({"results": results}, indent=1))
+                # the saved sections stay until this run rewrites them: a crash keeps them
+                json_path.write_text(json.dumps({**saved, "results": results}, indent=1))
 
         cs_runs: dict[str, Any] = saved.get("critic_sampling", {})
         if args.cs_budget and "coderl-D" in results:
@@ -953,7 +954,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             cs_runs = critic_sampling_runs(setting, models, args.cs_budget, cs_runs)
             json_path.write_text(
-                json.dumps({"results": results, "critic_sampling": cs_runs}, indent=1)
+                json.dumps({**saved, "results": results, "critic_sampling": cs_runs}, indent=1)
             )
         if any(name.startswith("coderl") for name in results):
             shared_critic(setting)  # cached: its report goes into results.md
