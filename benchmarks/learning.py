@@ -112,6 +112,8 @@ class RowRun:
     seconds: float = 0.0
     tokens_generated: int = 0
     model_path: str | None = None
+    """Relative to the cache folder (``agents.tiny.default_cache_dir``), so the published
+    results name no machine's paths."""
     """Where the trained policy was kept (rows whose models later steps reuse)."""
 
 
@@ -401,11 +403,19 @@ def row_coderl(variant: str) -> Callable[[Setting, int], RowRun]:
 
             keep = default_cache_dir() / "learning" / f"coderl-D-seed{seed}"
             agent.policy.save(keep)
-            run.model_path = str(keep)
+            run.model_path = str(keep.relative_to(default_cache_dir()))
         return run
 
     run_row.__doc__ = f"CodeRL, Table 2's model {variant}, on B with rewards only."
     return run_row
+
+
+def kept_model(path: str) -> Path:
+    """A kept model's folder from a row's ``model_path`` (relative to the cache folder;
+    results written before that may hold an absolute path)."""
+    from agents.tiny import default_cache_dir
+
+    return default_cache_dir() / path  # an absolute path stays as it is
 
 
 def row_ppo(setting: Setting, seed: int) -> RowRun:
@@ -945,11 +955,11 @@ def main(argv: list[str] | None = None) -> int:
             models = {
                 "warm-start": {seed: warm_path for seed in cs_seeds},
                 "coderl-D": {
-                    seed: run["model_path"]
+                    seed: str(kept_model(run["model_path"]))
                     for seed, run in results["coderl-D"].items()
                     if seed in cs_seeds
                     and run.get("model_path")
-                    and Path(run["model_path"]).is_dir()
+                    and kept_model(run["model_path"]).is_dir()
                 },
             }
             cs_runs = critic_sampling_runs(setting, models, args.cs_budget, cs_runs)
