@@ -31,7 +31,16 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-AGENTS = ("ppo", "ppo-1epoch", "actor-critic", "coderl", "grpo")
+#: row name -> (the agent's command-line name, settings beyond the shared ones, the
+#: suffix that tells the row apart in the table)
+AGENTS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "ppo": ("ppo", {}, ""),
+    "ppo-1epoch": ("ppo", {"ppo_epochs": 1}, " (ppo_epochs=1)"),
+    "actor-critic": ("actor-critic", {}, ""),
+    # the critic's cost is a one-off before RL
+    "coderl": ("coderl", {"token_weights": "none"}, ""),
+    "grpo": ("grpo", {"algorithm": "grpo"}, " (GRPO)"),
+}
 
 
 def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -47,20 +56,16 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
     a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
     model = args.model or str(warm_start(solution_pairs(a_tasks), progress=False, **WARM_START))
-    cls = agent_class("ppo" if name == "ppo-1epoch" else name)
+    agent_name, extra, _ = AGENTS[name]
+    cls = agent_class(agent_name)
     settings: dict[str, Any] = {
         "model": model,
         "seed": 0,
         "max_new_tokens": args.max_new_tokens,
         "tasks_per_update": args.tasks_per_update,
         "samples_per_task": args.samples_per_task,
+        **extra,
     }
-    if name == "grpo":
-        settings["algorithm"] = "grpo"
-    if name == "ppo-1epoch":
-        settings["ppo_epochs"] = 1
-    if name == "coderl":
-        settings["token_weights"] = "none"  # the critic's cost is a one-off before RL
     config = cls.config_class(**settings)
     with Sandbox() as sandbox:
         agent = cls(without_solutions(b_tasks), config, sandbox=sandbox)
@@ -90,8 +95,7 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def label(result: dict[str, Any]) -> str:
     """A row's name in the table: the class, and what distinguishes its settings."""
-    suffix = {"grpo": " (GRPO)", "ppo-1epoch": " (ppo_epochs=1)"}.get(result["agent"], "")
-    return result["class"] + suffix
+    return result["class"] + AGENTS[result["agent"]][2]
 
 
 def main(argv: list[str] | None = None) -> int:
