@@ -208,14 +208,25 @@ class CurveCallback(BaseCallback):
 
 def row_actor_critic(setting: Setting, seed: int) -> RowRun:
     """The actor-critic agent on B, rewards only; A's solutions in its replay buffer."""
-    config = ActorCriticConfig(
-        model=setting.warm_path,
-        seed=seed,
-        **SAMPLING,
-    )
-    agent = ActorCriticAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
+    return train_actor_critic(setting, seed, without_solutions(setting.b_tasks))
+
+
+def train_actor_critic(setting: Setting, seed: int, tasks) -> RowRun:
+    """The actor-critic agent learning from rewards on ``tasks`` (without solutions),
+    A's solutions in its replay buffer: the rows that differ only in their task pool."""
+    config = ActorCriticConfig(model=setting.warm_path, seed=seed, **SAMPLING)
+    agent = ActorCriticAgent(tasks, config, sandbox=setting.sandbox)
     agent.add_references(setting.a_tasks)
     return train_agent(agent, setting)
+
+
+def cache_folder(kind: str, name: str, depends_on: Any) -> Path:
+    """``<cache>/<kind>/<name>-<key>``: a folder for something the benchmark makes once,
+    keyed by the JSON of what it ``depends_on``, so a change there makes it anew."""
+    from agents.tiny import default_cache_dir
+
+    key = hashlib.sha256(json.dumps(depends_on).encode()).hexdigest()[:12]
+    return default_cache_dir() / kind / f"{name}-{key}"
 
 
 #: What the actor-critic+datagen row generates its tasks from (unless ``--datagen-tasks``
@@ -234,7 +245,6 @@ def shared_datagen(setting: Setting) -> str:
         import sysconfig
 
         import datagen
-        from agents.tiny import default_cache_dir
         from datagen import DatagenConfig, run_datagen
 
         config = DatagenConfig(seed=DATAGEN_SEED, progress=setting.progress)
@@ -244,12 +254,11 @@ def shared_datagen(setting: Setting) -> str:
         source = DATAGEN_SOURCE
         if source != "stdlib" and Path(source).exists():
             source = str(Path(source).resolve())
-        key = hashlib.sha256(
-            json.dumps(
-                [source, sys.version, sysconfig.get_paths()["stdlib"], settings, code]
-            ).encode()
-        ).hexdigest()[:12]
-        folder = default_cache_dir() / "datagen" / f"{Path(source).name}-{key}"
+        folder = cache_folder(
+            "datagen",
+            Path(source).name,
+            [source, sys.version, sysconfig.get_paths()["stdlib"], settings, code],
+        )
         tasks_file = folder / "tasks.jsonl"
         if not (folder / "report.json").is_file():
             print(f"datagen: tasks from {DATAGEN_SOURCE} (cached afterwards)", flush=True)
@@ -328,14 +337,7 @@ def row_actor_critic_datagen(setting: Setting, seed: int) -> RowRun:
     uniformly from the pool, so with the default mix about half the draws are B's: at
     equal compute, the row asks whether generated tasks are worth some of B's rollouts.
     Evaluated on B and C like every row."""
-    config = ActorCriticConfig(
-        model=setting.warm_path,
-        seed=seed,
-        **SAMPLING,
-    )
-    agent = ActorCriticAgent(datagen_pool(setting, seed), config, sandbox=setting.sandbox)
-    agent.add_references(setting.a_tasks)
-    return train_agent(agent, setting)
+    return train_actor_critic(setting, seed, datagen_pool(setting, seed))
 
 
 def train_agent(agent: BaseAgent, setting: Setting) -> RowRun:
@@ -357,16 +359,16 @@ def shared_critic(setting: Setting) -> str:
     shared by every CodeRL row and seed) and cached; their report is kept with the
     results."""
     from agents.critic import fit_critics
-    from agents.tiny import default_cache_dir
     from agents.train import TrainPlan, train_critics
 
     if setting.critic_path is None:
         # keyed by what the critics depend on, so a change of recipe trains anew
         recipe = inspect.getsource(train_critics) + inspect.getsource(fit_critics)
-        key = hashlib.sha256(
-            json.dumps([setting.warm_path, [t.task_id for t in setting.b_tasks], recipe]).encode()
-        ).hexdigest()[:12]
-        folder = default_cache_dir() / "critic" / f"{Path(setting.warm_path).name}-{key}"
+        folder = cache_folder(
+            "critic",
+            Path(setting.warm_path).name,
+            [setting.warm_path, [t.task_id for t in setting.b_tasks], recipe],
+        )
         if not (folder / "critic_report.json").is_file():
             plan = TrainPlan(setting.b_tasks, setting.a_tasks, setting.c_tasks)
             train_critics(
