@@ -3,7 +3,10 @@ module, and the tiny model's test size."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -14,6 +17,18 @@ APPS_DIR = SHARED_DATA / "apps_sample"
 
 #: A one-layer tiny model: the agents' tests train it in seconds.
 TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """A script that is not in a package (``benchmarks/``, ``scripts/``) imported as the
+    module ``name``, registered in ``sys.modules`` (dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
 
 needs_shared_mbpp = pytest.mark.skipif(
     not (MBPP_DIR / "mbpp.jsonl").is_file(),

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from code_env.sandbox import Limits, Outcome, Sandbox
 from code_env.tasks.model import Task
@@ -21,12 +20,7 @@ BUILDER = REPO_ROOT / "scripts" / "build_builtin_suite.py"
 
 def load_builder():
     """The builder script, imported as a module."""
-    spec = importlib.util.spec_from_file_location("build_builtin_suite", BUILDER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BUILDER, "build_builtin_suite")
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,10 @@ generated set is made once and cached, and the run reports on B and C."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import pytest
-from conftest import REPO_ROOT, TINY
+from conftest import REPO_ROOT, TINY, load_script
 
 from agents import Policy
 from agents.data import split_ab
@@ -42,16 +41,8 @@ def running_total(values: list[int]) -> list[int]:
 
 @pytest.fixture(scope="module")
 def learning():
-    spec = importlib.util.spec_from_file_location(
-        "learning_benchmark", REPO_ROOT / "benchmarks" / "learning.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+    yield load_script(REPO_ROOT / "benchmarks" / "learning.py", "learning_benchmark")
+    sys.modules.pop("learning_benchmark", None)
 
 
 def test_row_trains_on_b_plus_generated_tasks(learning, sandbox, tmp_path, monkeypatch):
@@ -117,7 +108,7 @@ def test_results_compare_with_b_alone_only_when_both_rows_exist(learning):
         "count": 75,
         "fit": 400,
         "generated": 900,
-        "tasks_file": "/x/tasks.jsonl",
+        "tasks_file": "tasks.jsonl",
         "sha256": "abc",
         "source": "--datagen-tasks",
     }

@@ -4,11 +4,11 @@ measured (the figures themselves are the benchmark's business, not the test's)."
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import sys
 
 import pytest
-from conftest import REPO_ROOT, TINY
+from conftest import REPO_ROOT, TINY, load_script
 
 from agents import Policy
 
@@ -17,12 +17,8 @@ pytest.importorskip("trl", reason="the GRPO row needs trl: pip install 'code-syn
 
 @pytest.fixture(scope="module")
 def throughput():
-    spec = importlib.util.spec_from_file_location(
-        "train_throughput", REPO_ROOT / "benchmarks" / "train_throughput.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    yield load_script(REPO_ROOT / "benchmarks" / "train_throughput.py", "train_throughput")
+    sys.modules.pop("train_throughput", None)
 
 
 def test_each_agent_measured_in_its_own_process(throughput, tmp_path, capsys):
