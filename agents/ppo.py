@@ -4,7 +4,8 @@
 Each update, on a rollout of sampled programs:
 
 1. score the rollout once with the current policy (``old`` log-probs), the frozen
-   reference, and the value head: per-token values ``V_t``;
+   reference, and the value head: per-token values ``V_t`` (when the whole rollout is one
+   minibatch, the first optimisation pass's forward is this scoring pass);
 2. per-token rewards: ``r_t = −β · (log π_old(a_t) − log π_ref(a_t))`` at every token,
    plus the env's reward at the last token;
 3. advantages by GAE(γ, λ) over each program's tokens, returns = advantages + values,
@@ -209,10 +210,19 @@ class PPOAgent(BaseAgent):
         cfg = self.config
         policy = self.policy
         prompts, completions = rollout.prompt_ids, rollout.completion_ids
+        n = len(completions)
+        # With one minibatch the first optimisation pass runs at the rollout's weights, so
+        # its forward is also the scoring pass (the model is in eval mode: no dropout).
+        first_pass = None
+        if cfg.minibatch_size >= n:
+            first_pass = policy.token_logprobs(prompts, completions, token_hidden=True)
+            old_logprobs, mask, states = (x.detach() for x in first_pass)
+        else:
+            with torch.no_grad():
+                old_logprobs, mask, states = policy.token_logprobs(
+                    prompts, completions, token_hidden=True
+                )
         with torch.no_grad():
-            old_logprobs, mask, states = policy.token_logprobs(
-                prompts, completions, token_hidden=True
-            )
             old_values = self._values(states) * mask
             ref_logprobs, _, _ = policy.token_logprobs(prompts, completions, reference=True)
             scores = torch.tensor(rollout.rewards, dtype=torch.float32, device=mask.device)
@@ -221,15 +231,20 @@ class PPOAgent(BaseAgent):
             if cfg.whiten_advantages:
                 advantages = masked_whiten(advantages, mask)
 
-        n = len(completions)
         stats: dict[str, list[float]] = {"pg": [], "vf": [], "clip": [], "grad": []}
         for _ in range(cfg.ppo_epochs):
             order = torch.randperm(n).tolist()
             for start in range(0, n, cfg.minibatch_size):
                 rows = order[start : start + cfg.minibatch_size]
-                logprobs, mb_mask, mb_states = policy.token_logprobs(
-                    [prompts[i] for i in rows], [completions[i] for i in rows], token_hidden=True
-                )
+                if first_pass is not None:
+                    logprobs, mb_mask, mb_states = first_pass
+                    rows, first_pass = list(range(n)), None
+                else:
+                    logprobs, mb_mask, mb_states = policy.token_logprobs(
+                        [prompts[i] for i in rows],
+                        [completions[i] for i in rows],
+                        token_hidden=True,
+                    )
                 # minibatch rows are right-aligned to their own longest program
                 width = logprobs.shape[1]
                 old_lp, adv, old_v, ret = (

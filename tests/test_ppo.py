@@ -141,3 +141,21 @@ def test_ppo_with_a_seq2seq_actor(tasks, sandbox):
     agent = PPOAgent(tasks, small_config(tiny={**TINY, "arch": "t5"}), sandbox=sandbox)
     agent.learn(1, progress=False)
     assert agent.policy.is_seq2seq and agent.n_updates == 1
+
+
+@pytest.mark.parametrize(("minibatch_size", "policy_passes"), [(4, 2), (2, 1 + 2 * 2)])
+def test_a_single_minibatch_rollout_is_scored_by_its_first_pass(
+    tasks, sandbox, minibatch_size, policy_passes
+):
+    """4 programs per update, 2 epochs: one minibatch needs no separate scoring pass."""
+    agent = PPOAgent(tasks, small_config(minibatch_size=minibatch_size), sandbox=sandbox)
+    calls = {"policy": 0, "reference": 0}
+    score = agent.policy.token_logprobs
+
+    def counted(prompts, completions, **kwargs):
+        calls["reference" if kwargs.get("reference") else "policy"] += 1
+        return score(prompts, completions, **kwargs)
+
+    agent.policy.token_logprobs = counted
+    agent.learn(1, progress=False)
+    assert calls == {"policy": policy_passes, "reference": 1}
