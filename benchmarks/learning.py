@@ -20,6 +20,10 @@ The learning benchmark of DESIGN.md, on 2 CPU cores:
   the standard library (seed 0), cached like the warm-start. Evaluated on B and C; the
   results compare it with the actor-critic row (B alone) when both are there:
   ``--rows actor-critic,actor-critic+datagen --resume``.
+* **ppo**, **grpo**, **rloo**: PPOAgent and TRL's GRPO and RLOO (through TRLAgent) on B,
+  rewards only, at their defaults; **ppo-2epochs**, **grpo-8x8** and **rloo-8x8** are
+  the same agents with half PPO's optimisation passes, or TRL's groups of 8 (8 tasks x
+  8 completions, the same 64 programs per update).
 * **Critic Sampling**: plain sampling against CodeRL's Critic Sampling at the same
   budget (``--cs-budget`` programs per task), for the warm-start and CodeRL D, on B and
   C: pass@budget and 1@budget.
@@ -33,7 +37,7 @@ The learning benchmark of DESIGN.md, on 2 CPU cores:
 
 Bar for an RL row: mean greedy pass@1 on B >= the warm-start's + 5 points.
 
-    .venv/bin/python benchmarks/learning.py                       # ~2 hours on 2 cores
+    .venv/bin/python benchmarks/learning.py                       # ~4-5 hours on 2 cores
     .venv/bin/python benchmarks/learning.py --seeds 0 --updates 20 --out /tmp/learning
 """
 
@@ -420,26 +424,32 @@ def kept_model(path: str) -> Path:
     return default_cache_dir() / path  # an absolute path stays as it is
 
 
-def row_ppo(setting: Setting, seed: int) -> RowRun:
-    """Token-level PPO on B, rewards only (it keeps no buffer of solutions)."""
-    config = PPOConfig(
-        model=setting.warm_path,
-        seed=seed,
-        **SAMPLING,
-    )
-    agent = PPOAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
-    return train_agent(agent, setting)
+def row_ppo(**settings: Any) -> Callable[[Setting, int], RowRun]:
+    """Token-level PPO on B, rewards only (it keeps no buffer of solutions); ``settings``
+    override PPOConfig's defaults."""
+
+    def run_row(setting: Setting, seed: int) -> RowRun:
+        config = PPOConfig(model=setting.warm_path, seed=seed, **settings, **SAMPLING)
+        agent = PPOAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
+        return train_agent(agent, setting)
+
+    run_row.__doc__ = f"PPO on B, rewards only{f' ({settings})' if settings else ''}."
+    return run_row
 
 
-def row_trl(algorithm: str) -> Callable[[Setting, int], RowRun]:
-    """TRL's GRPO or RLOO trainer on B, rewards only."""
+#: TRL's groups of 8 (8 tasks x 8 completions) for the ``-8x8`` rows: the same 64
+#: programs per update as the default 16 x 4. With groups of 4 about 60% of GRPO's groups
+#: had no reward spread, so they carried no advantage; with 8, 0-40% in a pilot.
+TRL_GROUPS_OF_8 = {"tasks_per_update": 8, "num_generations": 8}
+
+
+def row_trl(algorithm: str, **settings: Any) -> Callable[[Setting, int], RowRun]:
+    """TRL's GRPO or RLOO trainer on B, rewards only; ``settings`` override TRLConfig's
+    defaults."""
 
     def run_row(setting: Setting, seed: int) -> RowRun:
         config = TRLConfig(
-            algorithm=algorithm,
-            model=setting.warm_path,
-            seed=seed,
-            **SAMPLING,
+            algorithm=algorithm, model=setting.warm_path, seed=seed, **settings, **SAMPLING
         )
         agent = TRLAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
         return train_agent(agent, setting)
@@ -461,9 +471,12 @@ ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
     "coderl-B": ("CodeRL B: critic, no baseline", row_coderl("B")),
     "coderl-C": ("CodeRL C: baseline, linear-decay values", row_coderl("C")),
     "coderl-D": ("CodeRL D: baseline + critic (full)", row_coderl("D")),
-    "ppo": ("PPO on B (rewards only)", row_ppo),
+    "ppo": ("PPO on B (rewards only)", row_ppo()),
+    "ppo-2epochs": ("PPO, 2 epochs (half the default passes)", row_ppo(ppo_epochs=2)),
     "grpo": ("TRL GRPO on B (rewards only)", row_trl("grpo")),
+    "grpo-8x8": ("TRL GRPO, groups of 8 (8 tasks x 8)", row_trl("grpo", **TRL_GROUPS_OF_8)),
     "rloo": ("TRL RLOO on B (rewards only)", row_trl("rloo")),
+    "rloo-8x8": ("TRL RLOO, groups of 8 (8 tasks x 8)", row_trl("rloo", **TRL_GROUPS_OF_8)),
 }
 
 
