@@ -26,19 +26,19 @@ def test_each_agent_measured_in_its_own_process(throughput, tmp_path, capsys):
     Policy("tiny", tiny_config=TINY, reference=False).save(model)
     out = tmp_path / "throughput.json"
     argv = [
-        "--agents", "ppo-1epoch,grpo", "--model", str(model), "--updates", "1",
+        "--agents", "ppo-2epochs,grpo", "--model", str(model), "--updates", "1",
         "--warmup", "0", "--tasks-per-update", "2", "--samples-per-task", "2",
         "--max-new-tokens", "6", "--out", str(out),
     ]  # fmt: skip
     assert throughput.main(argv) == 0
     results = json.loads(out.read_text())["results"]
-    assert [r["agent"] for r in results] == ["ppo-1epoch", "grpo"]
+    assert [r["agent"] for r in results] == ["ppo-2epochs", "grpo"]
     assert [r["class"] for r in results] == ["PPOAgent", "TRLAgent"]
     for r in results:
         assert r["tokens"] > 0 and r["tokens_per_s"] > 0
         assert r["peak_rss_mb"] > 0
     printed = capsys.readouterr().out
-    assert "PPOAgent (ppo_epochs=1)" in printed and "TRL GRPO's tokens/s" in printed
+    assert "PPOAgent (ppo_epochs=2)" in printed and "TRL GRPO's tokens/s" in printed
 
 
 def test_unknown_agent_is_refused(throughput):
