@@ -116,9 +116,9 @@ class RowRun:
     seconds: float = 0.0
     tokens_generated: int = 0
     model_path: str | None = None
-    """Relative to the cache folder (``agents.tiny.default_cache_dir``), so the published
-    results name no machine's paths."""
-    """Where the trained policy was kept (rows whose models later steps reuse)."""
+    """Where the trained policy was kept (rows whose models later steps reuse), relative
+    to the cache folder (``agents.tiny.default_cache_dir``), so the published results
+    name no machine's paths."""
 
 
 def evaluate(policy: Policy, tasks, setting: Setting, greedy_only: bool = False):
