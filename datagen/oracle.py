@@ -50,14 +50,12 @@ from __future__ import annotations
 
 import ast
 import math
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from code_env.sandbox import Limits, Sandbox, TestResult
-from code_env.sandbox import sandbox as _sandbox_module
 from code_env.tasks import Task, TestCase
 from datagen.adapt import ADAPTER_SOURCE, is_encoded, render_value
 from datagen.config import DatagenConfig
@@ -179,40 +177,15 @@ _FUNCTION_REASON = {"raises": "raises_always"}
 _TIMEOUTS = ("timeout",)
 _LIMITS = ("memoryerror", "outputlimit", "segfault", "killed", "exit", "notrun", "stopped")
 
-_ENV_LOCK = threading.Lock()
-
 
 class HashSeededSandbox(Sandbox):
     """A :class:`~code_env.sandbox.Sandbox` whose workers run under another
-    ``PYTHONHASHSEED``.
-
-    The sandbox gives every worker the fixed environment ``WORKER_ENV`` (hash seed 0)
-    and has no option to change it, so this subclass swaps the seed into that
-    mapping while one of *its* workers starts (under a lock; the mapping is restored
-    at once). Workers started meanwhile by other sandboxes in other threads would see
-    the swapped seed too. The oracle does not take the swap on trust: it checks that
-    the two sandboxes hash differently (:meth:`Oracle.check_hash_seeds`) before its
-    first batch. Fork backend only.
-    """
+    ``PYTHONHASHSEED``: ``Sandbox(hash_seed=...)`` under the name datagen has always
+    used. The oracle still checks that its two sandboxes hash differently
+    (:meth:`Oracle.check_hash_seeds`) before its first batch."""
 
     def __init__(self, hash_seed: int, **kwargs: Any) -> None:
-        if kwargs.get("backend", "fork") != "fork":
-            raise ValueError("HashSeededSandbox supports the fork backend only")
-        self.hash_seed = str(int(hash_seed))
-        super().__init__(**kwargs)
-
-    def _worker(self, slot: int) -> Any:
-        with _ENV_LOCK:
-            env = _sandbox_module.WORKER_ENV
-            saved = env.get("PYTHONHASHSEED")
-            env["PYTHONHASHSEED"] = self.hash_seed
-            try:
-                return super()._worker(slot)
-            finally:
-                if saved is None:
-                    env.pop("PYTHONHASHSEED", None)
-                else:
-                    env["PYTHONHASHSEED"] = saved
+        super().__init__(hash_seed=int(hash_seed), **kwargs)
 
 
 @dataclass(frozen=True)

