@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from code_env import rewards as reward_registry
-from code_env.sandbox import ExecutionResult, Limits, Sandbox
+from code_env.sandbox import BaseSandbox, ExecutionResult, Limits
 from code_env.scoring import Scorer
 from code_env.tasks import Task, TaskList, load_tasks
 from code_env.tokenizer import load_tokenizer
@@ -90,8 +90,9 @@ class CodeSynthesisEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``max_new_tokens``: the longest program, in tokens.
     * ``max_prompt_tokens``: default: the longest prompt of the task set, at most 1,024.
     * ``action_size``: the model's output width, if larger than the tokenizer.
-    * ``sandbox``: a :class:`~code_env.sandbox.Sandbox` to grade in; default: one
-      shared by every env of the process (one worker per core, or a single worker in
+    * ``sandbox``: a :class:`~code_env.sandbox.Sandbox` to grade in, or a
+      :class:`~code_env.sandbox.RaySandbox` to grade on a Ray cluster (the verdicts and
+      so the rewards are the same); default: one shared by every env of the process (one worker per core, or a single worker in
       a subprocess such as one of ``AsyncVectorEnv``'s).
     * ``limits``: :class:`~code_env.sandbox.Limits` for every program.
     * ``render_mode``: ``"ansi"`` (the prompt and the program so far, as text) or None.
@@ -112,7 +113,7 @@ class CodeSynthesisEnv(gym.Env[dict[str, np.ndarray], int]):
         max_new_tokens: int = 256,
         max_prompt_tokens: int | None = None,
         action_size: int | None = None,
-        sandbox: Sandbox | None = None,
+        sandbox: BaseSandbox | None = None,
         limits: Limits | None = None,
         render_mode: str | None = None,
         task_kwargs: dict[str, Any] | None = None,

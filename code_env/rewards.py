@@ -225,7 +225,8 @@ def as_trl_reward(
         reward: A registered reward name or a callable.
         tasks: The tasks the ids refer to: a source for :func:`code_env.load_tasks` or
             a list of tasks.
-        sandbox: The :class:`~code_env.sandbox.Sandbox` to grade in.
+        sandbox: The sandbox to grade in: a :class:`~code_env.sandbox.Sandbox`, or a
+            :class:`~code_env.sandbox.RaySandbox` to grade on a cluster.
         limits: :class:`~code_env.sandbox.Limits` for every program.
     """
     from code_env.scoring import Scorer, completion_text

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from code_env import rewards as reward_registry
-from code_env.sandbox import ExecutionResult, Limits, Sandbox
+from code_env.sandbox import BaseSandbox, ExecutionResult, Limits, Sandbox
 from code_env.tasks.model import Task
 
 _shared: Sandbox | None = None
@@ -55,7 +55,8 @@ class Scorer:
     Args:
         tasks: The tasks completions may belong to (looked up by ``task_id``).
         reward: A registered reward name or a callable (see :mod:`code_env.rewards`).
-        sandbox: The sandbox to grade in; default: :func:`shared_sandbox`.
+        sandbox: The sandbox to grade in: a local :class:`~code_env.sandbox.Sandbox`
+            or a :class:`~code_env.sandbox.RaySandbox`; default: :func:`shared_sandbox`.
         limits: Limits for every program (default: the sandbox's).
     """
 
@@ -63,7 +64,7 @@ class Scorer:
         self,
         tasks: Iterable[Task],
         reward: Any = "coderl",
-        sandbox: Sandbox | None = None,
+        sandbox: BaseSandbox | None = None,
         limits: Limits | None = None,
     ) -> None:
         self.tasks = {t.task_id: t for t in tasks}
@@ -74,7 +75,7 @@ class Scorer:
         self.limits = limits
 
     @property
-    def sandbox(self) -> Sandbox:
+    def sandbox(self) -> BaseSandbox:
         """The sandbox in use (the shared one is created on first use)."""
         if self._sandbox is None:
             self._sandbox = shared_sandbox()

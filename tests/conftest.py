@@ -4,11 +4,18 @@ module, and the tiny model's test size."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+# Ray, where a test starts it, gives every node 127.0.0.1 (read when ray is first
+# imported) and sends no usage statistics: nothing a test starts listens on, or talks
+# to, another address.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -76,3 +83,30 @@ def sandbox():
 
     with Sandbox(workers=2) as sb:
         yield sb
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A real two-node Ray cluster on this machine, one per test module that asks for
+    it: two nodes of one CPU each, both on 127.0.0.1, no dashboard, and this process
+    connected to it as the driver. Stopped at the end of the module."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    if os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") != "0":
+        pytest.fail(
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER must be 0: Ray would use this machine's address"
+        )
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
+    )
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, logging_level="WARNING")
+        addresses = {n["NodeManagerAddress"] for n in ray.nodes()}
+        assert addresses == {"127.0.0.1"}, f"Ray nodes not on loopback: {addresses}"
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

@@ -86,21 +86,32 @@ _ray_users = 0
 _ray_lock = threading.Lock()
 
 
-def _connect(address: str | None) -> tuple[Any, str]:
+def _connect(address: str | None, timeout: float) -> tuple[Any, str]:
     """Join the cluster at ``address`` (``ray.init``'s meaning) or start a local Ray;
-    returns ``(ray, the cluster's address)``."""
+    returns ``(ray, the cluster's address)``.
+
+    ``ray.init`` retries an address where nothing answers for minutes, so a
+    ``host:port`` address is first checked with one TCP connection, and the whole
+    connection gets ``timeout`` seconds."""
     global _ray_started_here, _ray_users
     from_env = os.environ.get("RAY_ADDRESS")
     local = address is None and not from_env
     ray = import_ray(starting_local=local)
     with _ray_lock:
         if not ray.is_initialized():
-            shown = "a new local Ray" if local else repr(address or from_env)
-            try:
+            target = address or from_env
+            shown = "a new local Ray" if local else repr(target)
+            if target:
+                _check_reachable(target, min(timeout, 10.0))
+
+            def init() -> None:
                 if local:
                     ray.init(include_dashboard=False, logging_level="WARNING")
                 else:
                     ray.init(address=address, logging_level="WARNING")
+
+            try:
+                _call_with_timeout(init, timeout)
             except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ...
                 raise RayClusterError(
                     f"could not connect to the Ray cluster at {shown}: {type(exc).__name__}: {exc}"
@@ -109,6 +120,24 @@ def _connect(address: str | None) -> tuple[Any, str]:
         if _ray_started_here:
             _ray_users += 1
     return ray, _cluster_address(ray)
+
+
+def _check_reachable(address: str, timeout: float) -> None:
+    """``RayClusterError`` at once if nothing listens at a ``host:port`` address
+    (``ray://host:port`` included); other forms (``auto``) are left to Ray."""
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise RayClusterError(
+            f"could not connect to the Ray cluster at {address!r}: nothing answers there "
+            f"({exc}); start one with `ray start --head` or check the address"
+        ) from None
 
 
 def _disconnect(ray: Any) -> None:
@@ -243,6 +272,8 @@ class RaySandbox(BaseSandbox):
             node (``-1``: no limit).
         cluster_timeout_s: With no reachable actor for this long, waiting callers get
             a :class:`RayClusterError`; also how long start-up waits for actors.
+        node_refresh_s: While there is work, the node list is read this often, so that
+            nodes that join (or come back) get an actor.
         cache_size, cache_bytes: The result cache, kept in this process.
         **sandbox_kwargs: Passed to every actor's :class:`~code_env.sandbox.Sandbox`:
             ``backend``, ``rel_tol``, ``abs_tol``, ``hide_paths`` (default: this
@@ -268,6 +299,7 @@ class RaySandbox(BaseSandbox):
         max_retries: int = 3,
         max_actor_restarts: int = 2,
         cluster_timeout_s: float = 60.0,
+        node_refresh_s: float = 10.0,
         cache_size: int = 100_000,
         cache_bytes: int = 32 << 20,
         **sandbox_kwargs: Any,
@@ -312,11 +344,14 @@ class RaySandbox(BaseSandbox):
         self.max_retries = max_retries
         self.max_actor_restarts = max_actor_restarts
         self.cluster_timeout_s = float(cluster_timeout_s)
+        if not node_refresh_s > 0:
+            raise ValueError(f"node_refresh_s must be positive, got {node_refresh_s!r}")
+        self.node_refresh_s = float(node_refresh_s)
         self.hash_seed = int(sandbox_kwargs.get("hash_seed", 0))
         sandbox_kwargs.setdefault("hide_paths", default_hide_paths())
         sandbox_kwargs["hide_paths"] = [str(p) for p in sandbox_kwargs["hide_paths"]]
         self.sandbox_kwargs = sandbox_kwargs
-        self._ray, self.address = _connect(address)
+        self._ray, self.address = _connect(address, self.cluster_timeout_s)
         self._actor_class: Any = None
         self._graders: list[_Grader] = []
         self._pending: collections.deque[_Pending] = collections.deque()
@@ -577,7 +612,9 @@ class RaySandbox(BaseSandbox):
             self._no_grader_since = None  # an idle sandbox waits for work, not actors
         elif self._no_grader_since is None:
             self._no_grader_since = now
-        if force_refresh or (now - self._last_refresh > (10.0 if has_ready else 2.0) and busy):
+        if force_refresh or (
+            now - self._last_refresh > (self.node_refresh_s if has_ready else 2.0) and busy
+        ):
             self._last_refresh = now
             self._refresh()
         if (
