@@ -252,8 +252,10 @@ def shared_datagen(setting: Setting) -> str:
         from datagen import DatagenConfig, run_datagen
 
         config = DatagenConfig(seed=DATAGEN_SEED, progress=setting.progress)
-        # workers and progress bars do not change the tasks (datagen's determinism)
-        settings = {k: v for k, v in config.to_dict().items() if k not in ("workers", "progress")}
+        # Where grading runs (workers, a Ray cluster) and progress bars do not change the
+        # tasks (datagen's determinism).
+        ignored = ("workers", "progress", "ray", "ray_address")
+        settings = {k: v for k, v in config.to_dict().items() if k not in ignored}
         code = [p.read_text() for p in sorted(Path(datagen.__file__).parent.glob("*.py"))]
         source = DATAGEN_SOURCE
         if source != "stdlib" and Path(source).exists():

@@ -25,6 +25,24 @@ DESCRIPTION = (
 )
 
 
+#: ``--ray`` given without an address: join ``RAY_ADDRESS``, else start a local Ray.
+LOCAL_OR_ENV = ""
+
+
+def _ray_address(value: str) -> str | None:
+    """``--ray``'s value as ``DatagenConfig.ray_address``; ``ValueError`` for a value that
+    cannot be an address (most likely a source that ``nargs="?"`` took)."""
+    if value == LOCAL_OR_ENV:
+        return None
+    if value == "auto" or (":" in value and not value.startswith("hf:")):
+        return value
+    raise ValueError(
+        f"--ray {value!r} is not a Ray address (HOST:PORT, auto, ray://HOST:PORT): for a "
+        "local Ray give --ray alone; if it is a source, put it before --ray or write "
+        "--ray=ADDRESS"
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add datagen's flags to ``parser``."""
     d = DatagenConfig()
@@ -122,6 +140,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the final re-run of every reference against its tests",
     )
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL_OR_ENV,
+        default=None,
+        metavar="ADDRESS",
+        help="grade on a Ray cluster (the 'ray' extra): probes, oracle, mutants and the "
+        "final check run on every node, extraction stays here. ADDRESS as ray.init takes "
+        "it (HOST:PORT, auto, ray://HOST:PORT); without one, RAY_ADDRESS or else a new "
+        "local Ray on 127.0.0.1. Put sources before --ray, or write --ray=ADDRESS, so "
+        "that a source is not read as the address",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -144,6 +174,8 @@ def config_from_args(args: argparse.Namespace) -> DatagenConfig:
         dataset_column=args.dataset_column,
         site_packages=args.site_packages,
         verify=not args.no_verify,
+        ray=args.ray is not None,
+        ray_address=None if args.ray is None else _ray_address(args.ray),
     )
 
 
@@ -158,8 +190,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         report = run_datagen(args.sources, args.out, config, report_dir=args.report_dir)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ConnectionError) as exc:
+        # A missing source, or a cluster that cannot be reached (RayClusterError is a
+        # ConnectionError): the user's to fix, not a crash.
         print(f"code-synthesis datagen: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        if not config.ray:
+            raise
+        print(f"code-synthesis datagen: {exc}", file=sys.stderr)  # Ray not installed
         return 2
     print(report.summary())
     return 0 if report.tasks else 1

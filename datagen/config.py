@@ -32,7 +32,8 @@ class DatagenConfig:
     seed: int = 0
     """Seed of every random choice; the same seed and sources give the same tasks."""
     workers: int | None = None
-    """Processes for extraction and sandbox workers; None: one per usable core."""
+    """Processes for extraction and sandbox workers; None: one per usable core. With
+    ``ray``, extraction only: each node grades with one worker per CPU it has."""
     progress: bool = True
     """Show tqdm progress bars."""
     max_functions: int | None = None
@@ -106,6 +107,13 @@ class DatagenConfig:
     """``metadata["split"]`` of the tasks written; None: no split."""
     chunk_size: int = 64
     """Functions sent to the sandbox per batch (bounds memory, paces the progress bar)."""
+    ray: bool = False
+    """Grade on a Ray cluster (:class:`~code_env.sandbox.RaySandbox`): probes, oracle,
+    mutants and the final verification run on its nodes; extraction stays local."""
+    ray_address: str | None = None
+    """The cluster when ``ray`` is on, as ``ray.init`` takes it (``"host:port"``,
+    ``"auto"``, ``"ray://host:port"``); None: the Ray this process has joined, else
+    ``RAY_ADDRESS``, else a new local Ray on the loopback address."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -183,6 +191,20 @@ class DatagenConfig:
             )
         if self.memory_mb < 64:
             raise ValueError(f"DatagenConfig.memory_mb must be at least 64, got {self.memory_mb}")
+        if not isinstance(self.ray, bool):
+            raise ValueError(f"DatagenConfig.ray must be True or False, got {self.ray!r}")
+        if self.ray_address is not None:
+            if not isinstance(self.ray_address, str) or not self.ray_address.strip():
+                raise ValueError(
+                    "DatagenConfig.ray_address must be None or a non-empty string, "
+                    f"got {self.ray_address!r}"
+                )
+            if not self.ray:
+                # An address alone would silently grade locally: say so instead.
+                raise ValueError(
+                    f"DatagenConfig.ray_address is {self.ray_address!r} but ray is False; "
+                    "set ray=True to grade on that cluster"
+                )
         self.exclude = tuple(self.exclude)
 
     def to_dict(self) -> dict[str, Any]:

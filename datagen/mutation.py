@@ -38,7 +38,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from code_env.sandbox import Limits, Sandbox
+from code_env.sandbox import BaseSandbox, Limits
 from code_env.tasks import Task, TestCase
 from datagen.adapt import TEST_FN, setup_code
 from datagen.config import DatagenConfig
@@ -195,7 +195,7 @@ def call_tests(
 
 
 def kill_matrix(
-    sandbox: Sandbox,
+    sandbox: BaseSandbox,
     jobs: Sequence[tuple[ExtractedFunction, Sequence[Mutant], Sequence[Case]]],
     config: DatagenConfig,
     adapters: Sequence[Sequence[str] | None] | None = None,

@@ -55,11 +55,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from code_env.sandbox import Limits, Sandbox, TestResult
+from code_env.sandbox import BaseSandbox, Limits, Sandbox, TestResult
 from code_env.tasks import Task, TestCase
 from datagen.adapt import ADAPTER_SOURCE, is_encoded, render_value
 from datagen.config import DatagenConfig
 from datagen.extract import Drop, ExtractedFunction
+from datagen.grading import make_sandbox
 
 #: Appended to each reference program, with ``__DATAGEN_TARGET__`` replaced by the
 #: function's name as a string literal (see :func:`probe_program`); it starts with
@@ -180,9 +181,11 @@ _LIMITS = ("memoryerror", "outputlimit", "segfault", "killed", "exit", "notrun",
 
 class HashSeededSandbox(Sandbox):
     """A :class:`~code_env.sandbox.Sandbox` whose workers run under another
-    ``PYTHONHASHSEED``: ``Sandbox(hash_seed=...)`` under the name datagen has always
-    used. The oracle still checks that its two sandboxes hash differently
-    (:meth:`Oracle.check_hash_seeds`) before its first batch."""
+    ``PYTHONHASHSEED``: ``Sandbox(hash_seed=...)`` under the name datagen used to
+    give it, kept for callers. The :class:`Oracle` now makes its sandboxes with
+    :func:`datagen.grading.make_sandbox` (local or on Ray), and still checks that its
+    two sandboxes hash differently (:meth:`Oracle.check_hash_seeds`) before its first
+    batch."""
 
     def __init__(self, hash_seed: int, **kwargs: Any) -> None:
         super().__init__(hash_seed=int(hash_seed), **kwargs)
@@ -339,22 +342,29 @@ def _hash_of(result: TestResult) -> int | None:
 class Oracle:
     """Labels functions' inputs with the reference's outputs (see the module doc).
 
-    Owns two :class:`HashSeededSandbox` es (``A`` and ``B``); use as a context manager
-    or call :meth:`close`. :attr:`sandbox` (``A``) is free for other runs too.
+    Owns two sandboxes (``A`` and ``B``) with different hash seeds, local
+    :class:`~code_env.sandbox.Sandbox` es or, with ``config.ray``,
+    :class:`~code_env.sandbox.RaySandbox` es sharing the cluster's nodes
+    (:func:`datagen.grading.make_sandbox`; ``workers`` sizes local ones only); use as
+    a context manager or call :meth:`close`. :attr:`sandbox` (``A``) is free for other
+    runs too.
     """
 
     def __init__(self, config: DatagenConfig, workers: int = 1) -> None:
         self.config = config
-        common = {
-            "workers": workers,
-            "limits": _limits(config),
-            "cache_size": 0,
-            "site_packages": config.site_packages,
-        }
         # Two hash seeds that differ from each other and from the sandbox's default 0.
         self.seeds = (1 + 2 * config.seed, 2 + 2 * config.seed)
-        self.sandbox = HashSeededSandbox(self.seeds[0], **common)
-        self.sandbox_b = HashSeededSandbox(self.seeds[1], **common)
+        limits = _limits(config)
+        self.sandbox: BaseSandbox = make_sandbox(
+            config, workers, hash_seed=self.seeds[0], limits=limits
+        )
+        try:
+            self.sandbox_b: BaseSandbox = make_sandbox(
+                config, workers, hash_seed=self.seeds[1], limits=limits
+            )
+        except BaseException:
+            self.sandbox.close()  # B could not start (e.g. no room on the cluster)
+            raise
         self._hashes: tuple[int, int] | None = None
 
     def close(self) -> None:

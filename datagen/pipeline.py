@@ -7,7 +7,8 @@ sandbox: probe the guessed types of unhinted parameters (``infer_types=
 "usage+probe"``), label with the oracle (:mod:`datagen.oracle`), run mutants and pick
 tests (:mod:`datagen.mutation`), build tasks (with the :mod:`datagen.adapt` wrapper
 where bytes, tuples or sets need it); re-run every reference against its tests in a
-fresh default sandbox; write.
+fresh default sandbox; write. The sandboxes are local, or spread over a Ray cluster
+with ``config.ray`` (:mod:`datagen.grading`); extraction always runs locally.
 
 Determinism: each function's random choices (inputs, probe rows, mutant sample) are
 seeded from ``config.seed`` and the function's module, name and line, never from the
@@ -28,7 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from code_env.sandbox import Sandbox
+from code_env.sandbox import BaseSandbox
 from code_env.tasks import Task, TestCase, write_jsonl
 from datagen.adapt import TEST_FN, decoders, render_call, setup_code
 from datagen.config import DatagenConfig
@@ -42,6 +43,7 @@ from datagen.extract import (
     find_sources,
     is_dataset,
 )
+from datagen.grading import describe, make_sandbox, ray_session
 from datagen.hints import HintError, Plan, plan_parameters
 from datagen.infer import (
     ProbeSet,
@@ -345,6 +347,59 @@ def _inferred(plan: Plan) -> bool:
     return any(p.source in ("usage", "probe") for p in plan.params)
 
 
+def _grade(
+    unique: Sequence[Candidate], config: DatagenConfig, report: DatagenReport, workers: int
+) -> list[Task]:
+    """The sandbox stages: probe, label, mutate and select chunk by chunk, then verify;
+    the tasks kept (drops, timings and where it graded go to ``report``)."""
+    t0 = time.perf_counter()
+    tasks: list[Task] = []
+    ids: set[str] = set()
+    used: dict[str, BaseSandbox] = {}
+    with (
+        _bar(len(unique), "datagen", "fn", config.progress) as bar,
+        Oracle(config, workers=workers) as oracle,
+    ):
+        for start in range(0, len(unique), config.chunk_size):
+            chunk = unique[start : start + config.chunk_size]
+            tasks += _process_chunk(oracle, chunk, config, report, ids)
+            bar.update(len(chunk))
+        used.update(oracle=oracle.sandbox, oracle_b=oracle.sandbox_b)
+        report.grading = describe(used)
+    report.stage_s["sandbox"] = time.perf_counter() - t0
+
+    # Every reference must pass its own tests in a fresh, default sandbox (the env's).
+    if config.verify and tasks:
+        t0 = time.perf_counter()
+        with make_sandbox(config, workers) as sandbox:
+            results = sandbox.run_many(
+                [(t.program(t.solutions[0]), t) for t in tasks], progress=config.progress
+            )
+            used["verify"] = sandbox
+            report.grading = describe(used)
+        kept = []
+        for task, res in zip(tasks, results, strict=True):
+            if res.passed:
+                kept.append(task)
+            else:
+                meta = task.metadata
+                detail = f"{res.outcome.value} {res.subtype or ''} {res.message[:200]}"
+                report.drops.append(
+                    Drop(
+                        meta["module"],
+                        meta["function"],
+                        meta["line"],
+                        "verify",
+                        "reference_fails",
+                        detail,
+                    )
+                )
+        tasks = kept
+        report.stage_s["verify"] = time.perf_counter() - t0
+
+    return tasks
+
+
 def run_datagen(
     sources: Any,
     out: str | os.PathLike[str],
@@ -360,7 +415,9 @@ def run_datagen(
             ``save_to_disk``); see :func:`datagen.extract.find_sources`.
         out: The tasks file (``.jsonl`` or ``.jsonl.gz``), loadable with
             ``code_env.load_tasks(out)``.
-        config: Options (:class:`DatagenConfig`).
+        config: Options (:class:`DatagenConfig`); ``config.ray`` grades on a Ray
+            cluster (:class:`~code_env.sandbox.RaySandbox`) instead of local
+            sandboxes: see :mod:`datagen.grading`.
         report_dir: Where ``report.json``, ``drops.jsonl`` and
             ``mutation_scores.png`` go; default: ``out``'s folder.
 
@@ -368,6 +425,12 @@ def run_datagen(
         The :class:`DatagenReport` (also written to ``report_dir``). When no task
         survives, ``out`` is not written (an existing file there is removed: a task
         file must hold at least one task).
+
+    Raises:
+        FileNotFoundError: A source does not exist.
+        ImportError: ``config.ray`` is on and Ray is not installed.
+        RayClusterError: ``config.ray`` is on and the cluster cannot be reached, or
+            has no room for the grading actors.
     """
     config = config or DatagenConfig()
     started = time.perf_counter()
@@ -412,46 +475,8 @@ def run_datagen(
     report.candidates = len(unique)
     report.stage_s["extract"] = time.perf_counter() - t0
 
-    # Label, mutate, select: chunk by chunk through the sandboxes.
-    t0 = time.perf_counter()
-    tasks: list[Task] = []
-    ids: set[str] = set()
-    with (
-        _bar(len(unique), "datagen", "fn", config.progress) as bar,
-        Oracle(config, workers=workers) as oracle,
-    ):
-        for start in range(0, len(unique), config.chunk_size):
-            chunk = unique[start : start + config.chunk_size]
-            tasks += _process_chunk(oracle, chunk, config, report, ids)
-            bar.update(len(chunk))
-    report.stage_s["sandbox"] = time.perf_counter() - t0
-
-    # Every reference must pass its own tests in a fresh, default sandbox (the env's).
-    if config.verify and tasks:
-        t0 = time.perf_counter()
-        with Sandbox(workers=workers, site_packages=config.site_packages, cache_size=0) as sandbox:
-            results = sandbox.run_many(
-                [(t.program(t.solutions[0]), t) for t in tasks], progress=config.progress
-            )
-        kept = []
-        for task, res in zip(tasks, results, strict=True):
-            if res.passed:
-                kept.append(task)
-            else:
-                meta = task.metadata
-                detail = f"{res.outcome.value} {res.subtype or ''} {res.message[:200]}"
-                report.drops.append(
-                    Drop(
-                        meta["module"],
-                        meta["function"],
-                        meta["line"],
-                        "verify",
-                        "reference_fails",
-                        detail,
-                    )
-                )
-        tasks = kept
-        report.stage_s["verify"] = time.perf_counter() - t0
+    with ray_session(config):
+        tasks = _grade(unique, config, report, workers)
 
     for task in tasks:
         sources = task.metadata.get("param_sources", {}).values()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from datagen.extract import Drop
+from datagen.grading import summary_line
 
 
 @dataclass
@@ -51,6 +52,10 @@ class DatagenReport:
     """Wall-clock seconds per stage."""
     config: dict[str, Any] = field(default_factory=dict)
     """The :class:`~datagen.DatagenConfig` used."""
+    grading: dict[str, Any] = field(default_factory=dict)
+    """Where the sandbox stages ran (:func:`datagen.grading.describe`): ``backend``
+    (``"local"`` or ``"ray"``), per sandbox its workers and programs, and with Ray
+    the cluster's ``address`` and its ``nodes`` (address, workers, programs)."""
 
     @property
     def dropped(self) -> dict[str, int]:
@@ -97,6 +102,7 @@ class DatagenReport:
             "stage_s": {k: round(v, 2) for k, v in self.stage_s.items()},
             "functions_per_minute": round(self.functions_per_minute, 1),
             "candidates_per_minute": round(self.candidates_per_minute, 1),
+            "grading": self.grading,
             "config": self.config,
         }
 
@@ -114,6 +120,7 @@ class DatagenReport:
             f"tests per task: {data['tests_per_task']}",
             "median mutation score: " + ("n/a" if median is None else f"{median:.3f}"),
             f"{self.elapsed_s:.1f} s, {self.functions_per_minute:.0f} functions/min",
+            summary_line(self.grading),
         ]
         return "\n".join(lines)
 

@@ -106,7 +106,8 @@ def _connect(address: str | None, timeout: float) -> tuple[Any, str]:
 
             def init() -> None:
                 if local:
-                    ray.init(include_dashboard=False, logging_level="WARNING")
+                    # "local": a new Ray of our own, never the newest one on this machine
+                    ray.init(address="local", include_dashboard=False, logging_level="WARNING")
                 else:
                     ray.init(address=address, logging_level="WARNING")
 

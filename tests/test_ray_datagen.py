@@ -1,0 +1,147 @@
+"""datagen on a Ray cluster: the oracle's two sandboxes, the mutants and the final check
+run on the nodes of a real two-node loopback cluster (``ray_cluster``), and give the
+tasks a local run gives."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+
+from code_env import load_tasks
+from datagen import DatagenConfig, run_datagen
+
+#: Small and quick (as in test_datagen.py): few inputs, short limits, one local worker.
+FAST = {
+    "workers": 1,
+    "progress": False,
+    "max_inputs": 8,
+    "min_tests": 3,
+    "max_tests": 6,
+    "case_timeout_s": 0.5,
+    "function_timeout_s": 2.0,
+    "max_mutants": 20,
+    "min_mutation_score": 0.5,
+}
+
+#: Hinted, unhinted (probed) and adapted (bytes) functions, and one the oracle drops
+#: only because its two sandboxes hash differently (set order).
+SOURCE = '''
+from typing import List
+
+
+def scaled_sum(nums: List[int], offset: int = 0) -> int:
+    """Sum the numbers after tripling each one, plus an offset.
+
+    >>> scaled_sum([1, 2], 1)
+    10
+    """
+    total = offset
+    for n in nums:
+        total += 3 * n
+    return total
+
+
+def count_vowels(text: str) -> int:
+    """Count the vowels (a, e, i, o, u) in the text, ignoring case."""
+    return sum(1 for ch in text.lower() if ch in "aeiou")
+
+
+def clamp(x, lo, hi):
+    """Clamp x into the closed range from lo to hi."""
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+def swap_halves(data: bytes) -> bytes:
+    """Swap the first and the second half of the bytes."""
+    middle = len(data) // 2
+    return data[middle:] + data[:middle]
+
+
+def set_order(words: List[str]) -> str:
+    """Join the distinct words in the order a set keeps them."""
+    return "|".join(set(words))
+'''
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    """A folder holding :data:`SOURCE` as ``funcs.py``."""
+    folder = tmp_path_factory.mktemp("ray_datagen_src")
+    (folder / "funcs.py").write_text(textwrap.dedent(SOURCE).lstrip(), encoding="utf-8")
+    return folder
+
+
+def _tasks(path: Path) -> dict[str, tuple]:
+    """What defines each task written: prompt, tests, example tests, setup code."""
+    return {
+        t.task_id: (
+            t.prompt,
+            [c.to_dict() for c in t.tests],
+            [c.to_dict() for c in t.example_tests],
+            t.setup_code,
+        )
+        for t in load_tasks(path)
+    }
+
+
+def test_ray_datagen_gives_the_local_tasks(ray_cluster, source, tmp_path):
+    local = run_datagen(source, tmp_path / "local" / "tasks.jsonl", DatagenConfig(**FAST))
+    config = DatagenConfig(**FAST, ray=True, ray_address=ray_cluster.address)
+    spread = run_datagen(source, tmp_path / "ray" / "tasks.jsonl", config)
+
+    assert local.tasks >= 4, local.summary()
+    assert _tasks(tmp_path / "ray" / "tasks.jsonl") == _tasks(tmp_path / "local" / "tasks.jsonl")
+    assert spread.dropped == local.dropped  # set_order: nondeterministic in both
+    assert spread.dropped.get("nondeterministic") == 1, spread.summary()
+
+    assert local.grading["backend"] == "local"
+    grading = json.loads((tmp_path / "ray" / "report.json").read_text())["grading"]
+    assert grading["backend"] == "ray" and grading["address"]
+    nodes = grading["nodes"]
+    assert len(nodes) == 2 and {n["address"] for n in nodes} == {"127.0.0.1"}
+    assert all(n["workers"] == 1 and n["programs"] > 0 for n in nodes), nodes
+    assert set(grading["sandboxes"]) == {"oracle", "oracle_b", "verify"}
+    assert all(s["workers"] == 2 for s in grading["sandboxes"].values()), grading
+    assert "graded on the Ray cluster" in spread.summary()
+
+
+def test_cli_ray_address(ray_cluster, source, tmp_path, capsys):
+    from agents.cli import main
+
+    out = tmp_path / "tasks.jsonl"
+    argv = ["datagen", str(source), "--out", str(out), "--workers", "1", "--quiet"]
+    assert main([*argv, "--ray", ray_cluster.address]) == 0
+    assert "graded on the Ray cluster" in capsys.readouterr().out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["config"]["ray"] and report["config"]["ray_address"] == ray_cluster.address
+    assert len(report["grading"]["nodes"]) == 2 and report["tasks"] == len(load_tasks(out))
+    # A source that nargs="?" would take as the address is refused, not dialled.
+    assert main(["datagen", "--ray", str(source), "--out", str(out), "--quiet"]) == 2
+    assert "not a Ray address" in capsys.readouterr().err
+
+
+def test_config_and_flag_are_checked():
+    import argparse
+
+    from datagen.cli import add_parser, config_from_args
+
+    with pytest.raises(ValueError, match="ray_address"):
+        DatagenConfig(ray_address="127.0.0.1:6379")  # an address without ray=True
+    with pytest.raises(ValueError, match="ray_address"):
+        DatagenConfig(ray=True, ray_address="")
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    bare = config_from_args(parser.parse_args(["datagen", "src", "--ray"]))
+    assert (bare.ray, bare.ray_address) == (True, None)
+    given = config_from_args(parser.parse_args(["datagen", "--ray=auto", "src"]))
+    assert (given.ray, given.ray_address) == (True, "auto")
+    assert not config_from_args(parser.parse_args(["datagen"])).ray
