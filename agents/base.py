@@ -28,7 +28,7 @@ from agents.callbacks import BaseCallback, CallbackList
 from agents.config import AgentConfig
 from agents.metrics import MetricsLogger
 from agents.policy import Policy, seed_everything
-from code_env.sandbox import ExecutionResult, Sandbox
+from code_env.sandbox import BaseSandbox, ExecutionResult
 from code_env.scoring import Scorer
 from code_env.tasks import Task, TaskList, load_tasks
 
@@ -86,7 +86,7 @@ def evaluate_policy(
     policy: Policy,
     tasks: Sequence[Task],
     *,
-    sandbox: Sandbox,
+    sandbox: BaseSandbox,
     k: Iterable[int] = (1, 5),
     n: int | None = None,
     max_new_tokens: int = 128,
@@ -100,7 +100,10 @@ def evaluate_policy(
     """Sample ``n`` programs per task (and a greedy one), grade them, and report greedy
     pass@1, pass@k and outcome shares (:class:`agents.evaluation.EvalReport`).
     ``greedy_only`` skips sampling (for quick learning curves): pass@k is then that of
-    the greedy programs."""
+    the greedy programs. ``sandbox`` is any :class:`~code_env.sandbox.BaseSandbox`: a
+    local :class:`~code_env.sandbox.Sandbox`, or a :class:`~code_env.sandbox.RaySandbox`
+    to grade on a Ray cluster (for generation spread over a cluster too, see
+    :func:`agents.ray_eval.evaluate_checkpoint_on_ray`)."""
     from agents.evaluation import evaluate_completions
 
     ks = tuple(sorted(set(k)))
@@ -132,6 +135,93 @@ def evaluate_policy(
     )
 
 
+def evaluation_generation(config: AgentConfig, temperature: float | None = None) -> dict[str, Any]:
+    """The generation settings an evaluation of an agent with ``config`` uses
+    (:meth:`BaseAgent.evaluate`, and :mod:`agents.ray_eval` for a saved one), as
+    keyword arguments of :func:`evaluate_policy`: ``max_new_tokens``, ``temperature``
+    (``temperature`` if given, else the config's), ``top_p``, ``batch_size`` and
+    ``max_prompt_tokens``."""
+    return {
+        "max_new_tokens": config.max_new_tokens,
+        "temperature": temperature or config.temperature,
+        "top_p": config.top_p,
+        "batch_size": config.generation_batch_size,
+        "max_prompt_tokens": config.max_prompt_tokens,
+    }
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """The checkpoint folder ``path`` names: ``path`` itself when it holds a
+    ``config.json``, else its ``checkpoint/`` (a run folder from ``code-synthesis
+    train``).
+
+    Raises:
+        FileNotFoundError: Neither holds a saved agent.
+    """
+    path = Path(path)
+    if (path / "config.json").is_file():
+        return path
+    if (path / "checkpoint" / "config.json").is_file():
+        return path / "checkpoint"
+    raise FileNotFoundError(
+        f"no saved agent in {path}: expected {path / 'config.json'} (a checkpoint) or "
+        f"{path / 'checkpoint' / 'config.json'} (a run folder)"
+    )
+
+
+def read_checkpoint_config(path: str | os.PathLike[str]) -> tuple[str, AgentConfig]:
+    """``(agent class name, its config)`` saved in a checkpoint folder (or a run folder,
+    see :func:`resolve_checkpoint`), without loading the model."""
+    from agents import agent_class
+
+    path = resolve_checkpoint(path)
+    saved = json.loads((path / "config.json").read_text())
+    config_class = agent_class(saved["agent"]).config_class
+    return saved["agent"], config_class.from_dict(saved["config"])
+
+
+def load_checkpoint_policy(
+    path: str | os.PathLike[str],
+    config: AgentConfig,
+    *,
+    device: str = "auto",
+    reference: bool = False,
+) -> Policy:
+    """The policy saved in the checkpoint folder ``path`` by :meth:`BaseAgent.save`.
+
+    What :meth:`BaseAgent.load` loads, and, without the rest of the agent, what a model
+    replica of a distributed evaluation loads (:mod:`agents.ray_eval`).
+
+    Args:
+        path: The checkpoint folder (holding ``model/``).
+        config: The checkpoint's config (its ``lora``, ``model``, ``tokenizer`` and
+            ``tiny`` say how the model was built).
+        device: ``"auto"`` (CUDA with bf16 when present, else CPU), ``"cpu"``...
+        reference: Also load the frozen reference policy (for training; evaluation
+            needs none). With LoRA the reference is the base and costs nothing.
+    """
+    model_dir = Path(path) / "model"
+    if config.lora is not None:  # the base again, with the saved adapters on top
+        policy = Policy(
+            config.model,
+            config.tokenizer,
+            device=device,
+            lora=config.lora,
+            tiny_config=config.tiny,
+        )
+        policy.load_adapter(model_dir / "adapter")
+        return policy
+    ref_dir = model_dir / "reference"
+    keep_reference = reference and ref_dir.is_dir()
+    return Policy(
+        str(model_dir),
+        None,
+        device=device,
+        reference=keep_reference,
+        reference_model=str(ref_dir) if keep_reference else None,
+    )
+
+
 class BaseAgent:
     """An RL agent training a language model against unit-test rewards.
 
@@ -139,7 +229,9 @@ class BaseAgent:
         tasks_or_env: The tasks to learn from (a source for ``load_tasks``, a list of
             tasks, or a ``CodeSynthesis-v0`` env, whose tasks and sandbox are used).
         config: The agent's configuration.
-        sandbox: A sandbox to grade in (default: the env's, or the shared one).
+        sandbox: A sandbox to grade in (default: the env's, or the shared one): a local
+            :class:`~code_env.sandbox.Sandbox`, or a :class:`~code_env.sandbox.RaySandbox`
+            to grade rollouts and evaluations on a Ray cluster.
         run_dir: Where metrics and checkpoints go (default: no files).
         policy: An existing :class:`Policy` to train (default: built from the config).
     """
@@ -153,7 +245,7 @@ class BaseAgent:
         tasks_or_env: Any,
         config: AgentConfig | None = None,
         *,
-        sandbox: Sandbox | None = None,
+        sandbox: BaseSandbox | None = None,
         run_dir: str | os.PathLike[str] | None = None,
         policy: Policy | None = None,
     ) -> None:
@@ -346,19 +438,14 @@ class BaseAgent:
     ):
         """Greedy pass@1, pass@k (unbiased estimator from ``n`` samples per task, default
         ``max(k)``), and outcome shares, on ``tasks`` (default: the training tasks)."""
-        cfg = self.config
         return evaluate_policy(
             self.policy,
             self.tasks if tasks is None else load_tasks(tasks),
             sandbox=self.scorer.sandbox,
             k=k,
             n=n,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=temperature or cfg.temperature,
-            top_p=cfg.top_p,
-            batch_size=cfg.generation_batch_size,
-            max_prompt_tokens=cfg.max_prompt_tokens,
             progress=progress,
+            **evaluation_generation(self.config, temperature),
         )
 
     # --- checkpoints ----------------------------------------------------------------------
@@ -402,36 +489,19 @@ class BaseAgent:
         path: str | os.PathLike[str],
         tasks_or_env: Any = "builtin",
         *,
-        sandbox: Sandbox | None = None,
+        sandbox: BaseSandbox | None = None,
         run_dir: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ):
         """An agent restored from :meth:`save`'s folder, ready to evaluate or to go on
-        learning where it stopped. ``overrides`` replace config fields."""
+        learning where it stopped. ``overrides`` replace config fields. ``sandbox``:
+        as for the constructor (a :class:`~code_env.sandbox.RaySandbox` works too)."""
         path = Path(path)
         saved = json.loads((path / "config.json").read_text())
         if saved["agent"] != cls.__name__:
             raise ValueError(f"{path} holds a {saved['agent']}, not a {cls.__name__}")
         config = cls.config_class.from_dict({**saved["config"], **overrides})
-        model_dir = path / "model"
-        if config.lora is not None:  # the base again, with the saved adapters on top
-            policy = Policy(
-                config.model,
-                config.tokenizer,
-                device=config.device,
-                lora=config.lora,
-                tiny_config=config.tiny,
-            )
-            policy.load_adapter(model_dir / "adapter")
-        else:
-            reference = model_dir / "reference"
-            policy = Policy(
-                str(model_dir),
-                None,
-                device=config.device,
-                reference=(model_dir / "reference").is_dir(),
-                reference_model=str(reference) if reference.is_dir() else None,
-            )
+        policy = load_checkpoint_policy(path, config, device=config.device, reference=True)
         agent = cls(tasks_or_env, config, sandbox=sandbox, run_dir=run_dir, policy=policy)
         state = torch.load(path / "state.pt", weights_only=False)
         agent.n_updates = int(state["n_updates"])

@@ -5,6 +5,10 @@ critics; ``eval --checkpoint`` evaluates a trained agent (``--critic-sampling``:
 sampling against Critic Sampling at one budget); ``eval --reference`` grades a task
 set's reference solutions in the sandbox and prints the outcome table, the quickest
 check that a task set, its tests and the sandbox agree.
+
+``--ray [ADDRESS]`` on ``train`` and ``eval`` grades on a Ray cluster
+(:class:`~code_env.sandbox.RaySandbox`); ``eval --checkpoint --ray`` also spreads
+generation over model replicas on the cluster (:mod:`agents.ray_eval`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,40 @@ from pathlib import Path
 from agents.reporting import format_table
 
 OUTCOMES = ("passed", "failed_test", "runtime_error", "compile_error")
+
+# What ``--ray`` holds when given without an address (argparse's ``const``): join the
+# cluster in RAY_ADDRESS, or start a local Ray.
+RAY_NO_ADDRESS = True
+
+_RAY_HELP = (
+    "ADDRESS as ray.init takes it: 'auto' (the cluster this machine is part of), "
+    "HOST:PORT (the head node's GCS), or ray://HOST:10001 (Ray Client); --ray alone "
+    "joins the cluster in RAY_ADDRESS, or without one starts a local Ray on 127.0.0.1. "
+    "Needs the ray extra: pip install 'code-synthesis-rl[ray]'"
+)
+
+
+def ray_address(value: str | bool | None) -> str | None:
+    """The address ``RaySandbox`` takes for a ``--ray`` value (None: RAY_ADDRESS or a
+    local Ray)."""
+    return None if value is RAY_NO_ADDRESS or value is None else str(value)
+
+
+def _ray_trouble(command: str, exc: BaseException) -> int:
+    """Print why Ray could not be used (missing, or its cluster unreachable); exit 2."""
+    print(f"code-synthesis {command} --ray: {exc}", file=sys.stderr)
+    return 2
+
+
+def _is_ray_trouble(exc: BaseException) -> bool:
+    """Whether ``exc`` says Ray is missing or its cluster cannot be reached (the user's
+    setup), rather than a bug."""
+    from code_env.sandbox import RayClusterError
+    from code_env.sandbox.cluster import RAY_INSTALL_HINT
+
+    return isinstance(exc, RayClusterError) or (
+        isinstance(exc, ImportError) and RAY_INSTALL_HINT in str(exc)
+    )
 
 
 def _load(args: argparse.Namespace):
@@ -38,20 +76,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agents.train import parse_overrides, run_training
 
     overrides = parse_overrides(agent_class(args.agent).config_class, args.set or [])
-    run_training(
-        agent_name=args.agent,
-        model=args.model,
-        tasks=args.tasks,
-        path=args.path,
-        updates=args.updates,
-        out=args.out,
-        resume=args.resume,
-        seed=args.seed,
-        eval_samples=args.eval_samples,
-        overrides=overrides,
-        warm_start_steps=args.warm_start_steps,
-        progress=not args.quiet,
-    )
+    try:
+        run_training(
+            agent_name=args.agent,
+            model=args.model,
+            tasks=args.tasks,
+            path=args.path,
+            updates=args.updates,
+            out=args.out,
+            resume=args.resume,
+            seed=args.seed,
+            eval_samples=args.eval_samples,
+            overrides=overrides,
+            warm_start_steps=args.warm_start_steps,
+            progress=not args.quiet,
+            ray=False if args.ray is None else args.ray,  # True: RAY_ADDRESS or local
+        )
+    except (ImportError, ConnectionError) as exc:
+        if args.ray is None or not _is_ray_trouble(exc):
+            raise
+        return _ray_trouble("train", exc)
     return 0
 
 
@@ -142,21 +186,42 @@ def cmd_critic_sampling(args: argparse.Namespace, agent, tasks) -> int:
 
 
 def cmd_eval_checkpoint(args: argparse.Namespace) -> int:
-    """``code-synthesis eval --checkpoint``: evaluate a trained agent."""
+    """``code-synthesis eval --checkpoint``: evaluate a trained agent, here or (``--ray``)
+    on a Ray cluster."""
     from agents import agent_class
+    from agents.base import read_checkpoint_config, resolve_checkpoint
     from agents.reporting import percent
 
-    saved = json.loads((Path(args.checkpoint) / "config.json").read_text())
-    cls = agent_class(saved["agent"])
+    args.checkpoint = str(resolve_checkpoint(args.checkpoint))  # a run folder, or its checkpoint/
+    agent_name, _ = read_checkpoint_config(args.checkpoint)
     if args.split is None and args.tasks == "builtin":
         args.split = "test"
     tasks = _load(args)
-    agent = cls.load(args.checkpoint, tasks)
-    if args.critic_sampling:
-        return cmd_critic_sampling(args, agent, tasks)
     ks = tuple(int(k) for k in args.k.split(","))
-    report = agent.evaluate(tasks, k=ks, n=max(args.samples, max(ks)), progress=not args.quiet)
-    print(report.table(f"{saved['agent']} from {args.checkpoint} on {tasks.summary()}"))
+    n = max(args.samples, max(ks))
+    if args.ray is not None:
+        if args.critic_sampling:
+            print(
+                "code-synthesis eval: --critic-sampling runs here only; leave out --ray",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            report, where = _eval_checkpoint_on_ray(args, tasks, ks, n)
+        except (ImportError, ConnectionError) as exc:
+            if not _is_ray_trouble(exc):
+                raise
+            return _ray_trouble("eval", exc)
+    else:
+        if args.replicas is not None:
+            print("code-synthesis eval: --replicas needs --ray", file=sys.stderr)
+            return 2
+        agent = agent_class(agent_name).load(args.checkpoint, tasks)
+        if args.critic_sampling:
+            return cmd_critic_sampling(args, agent, tasks)
+        report = agent.evaluate(tasks, k=ks, n=n, progress=not args.quiet)
+        where = ""
+    print(report.table(f"{agent_name} from {args.checkpoint} on {tasks.summary()}"))
     if report.by_difficulty:
         rows = [
             [d, r.n_tasks, percent(r.greedy_pass_at_1), *(percent(r.pass_at_k[k]) for k in ks)]
@@ -164,10 +229,45 @@ def cmd_eval_checkpoint(args: argparse.Namespace) -> int:
         ]
         header = ["difficulty", "tasks", "greedy pass@1", *(f"pass@{k}" for k in ks)]
         print(format_table(header, rows))
+    if where:
+        print(where)
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
+
+
+def _eval_checkpoint_on_ray(args: argparse.Namespace, tasks, ks: tuple[int, ...], n: int):
+    """``eval --checkpoint --ray``: the report, and a line saying what ran where."""
+    from agents.ray_eval import evaluate_checkpoint_on_ray
+    from code_env.sandbox import RaySandbox
+
+    stats: dict = {}
+    with RaySandbox(ray_address(args.ray), workers_per_node=args.workers) as sandbox:
+        report = evaluate_checkpoint_on_ray(
+            args.checkpoint,
+            tasks,
+            sandbox=sandbox,
+            k=ks,
+            n=n,
+            replicas=args.replicas,
+            progress=not args.quiet,
+            stats=stats,
+        )
+        nodes = sandbox.nodes
+        address = sandbox.address
+    devices = Counter(r["device"] for r in stats["replicas"])
+    replica_nodes = len({r["node_id"] for r in stats["replicas"]})
+    seconds = stats["seconds"]
+    where = (
+        f"\non the Ray cluster at {address}: {len(stats['replicas'])} model replicas "
+        f"({', '.join(f'{c} on {d}' for d, c in sorted(devices.items()))}) on "
+        f"{replica_nodes} node(s), {stats['chunks']} chunks of {stats['chunk_tasks']} "
+        f"tasks; graded by {len(nodes)} node(s) with {sum(g.workers for g in nodes)} "
+        f"sandbox workers; {stats['programs']} programs in {seconds:.1f} s "
+        f"({stats['programs'] / seconds:.0f} programs/s)"
+    )
+    return report, where
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -181,19 +281,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from code_env.sandbox import Limits, Sandbox
+    from code_env.sandbox import Limits, RaySandbox, Sandbox
 
     tasks = _load(args)
     with_ref = [t for t in tasks if t.solutions]
     print(f"{tasks.summary()}; {len(with_ref)} with a reference solution")
     limits = Limits(timeout_s=args.timeout)
-    with Sandbox(workers=args.workers, limits=limits) as sandbox:
+    try:
+        sandbox = (
+            RaySandbox(ray_address(args.ray), workers_per_node=args.workers, limits=limits)
+            if args.ray is not None
+            else Sandbox(workers=args.workers, limits=limits)
+        )
+    except (ImportError, ConnectionError) as exc:
+        if args.ray is None or not _is_ray_trouble(exc):
+            raise
+        return _ray_trouble("eval", exc)
+    with sandbox:
         start = time.perf_counter()
         results = sandbox.run_many(
             [(t.program(t.solutions[0]), t) for t in with_ref], progress=not args.quiet
         )
         elapsed = time.perf_counter() - start
         layers = sandbox.layers
+        workers = sandbox.n_workers
+        nodes = sandbox.nodes if isinstance(sandbox, RaySandbox) else None
     groups: dict[str, Counter] = defaultdict(Counter)
     for task, result in zip(with_ref, results, strict=True):
         key = str(task.metadata.get(args.by) or "-")
@@ -208,9 +320,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     print()
     print(format_table([args.by, "tasks", *OUTCOMES, "pass rate"], rows))
+    where = (
+        f" on {len(nodes)} Ray node(s) ({', '.join(f'{g.address}: {g.workers}' for g in nodes)})"
+        if nodes is not None
+        else ""
+    )
     print(
         f"\ngraded {len(with_ref)} programs in {elapsed:.2f} s "
-        f"({len(with_ref) / elapsed:.0f} programs/s) with {sandbox.n_workers} workers; "
+        f"({len(with_ref) / elapsed:.0f} programs/s) with {workers} workers{where}; "
         f"layers: {', '.join(layers)}"
     )
     failures = [(t, r) for t, r in zip(with_ref, results, strict=True) if not r.passed]
@@ -224,6 +341,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "tasks": len(with_ref),
             "seconds": elapsed,
             "layers": layers,
+            "workers": workers,
+            "ray_nodes": None if nodes is None else len(nodes),
             "by": args.by,
             "groups": {k: dict(v) for k, v in groups.items()},
             "failures": [{"task_id": t.task_id, **r.to_dict()} for t, r in failures],
@@ -290,6 +409,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config field, e.g. --set kl_target=2 (repeatable)",
     )
+    tr.add_argument(
+        "--ray",
+        nargs="?",
+        const=RAY_NO_ADDRESS,
+        default=None,
+        metavar="ADDRESS",
+        help="grade every program (rollouts, and the evaluations before and after) on a "
+        "Ray cluster, one grading actor per node, instead of this machine's sandbox; the "
+        "model still trains here. " + _RAY_HELP,
+    )
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(func=cmd_train)
 
@@ -331,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint",
         default=None,
         metavar="DIR",
-        help="evaluate the agent saved in DIR (a run folder's checkpoint/)",
+        help="evaluate the agent saved in DIR: a run folder from train, or its checkpoint/",
     )
     ev.add_argument(
         "--k",
@@ -398,7 +527,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="sandbox worker processes (default: one per CPU core)",
+        help="sandbox worker processes (default: one per CPU core); with --ray: per node "
+        "(default: the node's CPUs)",
+    )
+    ev.add_argument(
+        "--ray",
+        nargs="?",
+        const=RAY_NO_ADDRESS,
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Ray cluster. With --checkpoint: generate on model replicas that Ray "
+        "places (one per GPU, else one per CPU; see --replicas), a few tasks at a time, "
+        "and grade each chunk on the cluster as soon as it is generated; the report is "
+        "the local one's (greedy results equal it; samples are seeded per chunk). With "
+        "--reference: grade the reference solutions on the cluster. " + _RAY_HELP,
+    )
+    ev.add_argument(
+        "--replicas",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --checkpoint --ray: model replicas to start (default: one per GPU of "
+        "the cluster, or one per CPU when it has none)",
     )
     ev.add_argument("--timeout", type=float, default=4.0, help="seconds per test (default: 4)")
     ev.add_argument("--json", default=None, help="also write the results to this JSON file")

@@ -15,6 +15,9 @@ then hands them here to be graded in the sandbox against each task's tests::
     print(report.table("warm-start on B"))
     report.to_dict()                                        # plain data, for JSON
 
+An evaluation that grades in its own way (streaming, as :mod:`agents.ray_eval` does)
+hands its verdicts to :func:`report_from_results` and gets the same report.
+
 pass@k is the unbiased estimator of Chen et al. 2021 ("Evaluating Large Language Models
 Trained on Code", the HumanEval paper): with ``n`` samples of which ``c`` passed,
 ``pass@k = 1 - C(n - c, k) / C(n, k)``, averaged over tasks. Outcome shares follow
@@ -34,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from code_env.sandbox import ExecutionResult, Outcome, Sandbox
+from code_env.sandbox import BaseSandbox, ExecutionResult, Outcome
 from code_env.scoring import Scorer
 
 if TYPE_CHECKING:
@@ -49,6 +52,7 @@ __all__ = [
     "pass_at_k",
     "plot_outcome_shares",
     "plot_pass_at_k",
+    "report_from_results",
 ]
 
 #: The outcome keys of every share dict, in CodeRL's order (worst first).
@@ -326,7 +330,7 @@ def evaluate_completions(
     samples: Mapping[str, Sequence[str]],
     greedy: Mapping[str, str] | None = None,
     *,
-    scorer_or_sandbox: Scorer | Sandbox,
+    scorer_or_sandbox: Scorer | BaseSandbox,
     ks: Sequence[int] = (1, 5),
     tests: Literal["hidden", "example"] = "hidden",
     progress: bool = False,
@@ -343,9 +347,11 @@ def evaluate_completions(
             task needs the same n, at least ``max(ks)``. Keys must be among the tasks.
         greedy: ``greedy[task_id]``: the task's greedy completion, for greedy pass@1;
             when given, every task needs one.
-        scorer_or_sandbox: A :class:`~code_env.sandbox.Sandbox` to grade in, or a
-            :class:`~code_env.scoring.Scorer` (its sandbox and limits are used, and its
-            reward gives each task's ``mean_reward``).
+        scorer_or_sandbox: A sandbox to grade in (any
+            :class:`~code_env.sandbox.BaseSandbox`: a local
+            :class:`~code_env.sandbox.Sandbox` or a :class:`~code_env.sandbox.RaySandbox`),
+            or a :class:`~code_env.scoring.Scorer` (its sandbox and limits are used, and
+            its reward gives each task's ``mean_reward``).
         ks: The k values of pass@k (each between 1 and n).
         tests: ``"hidden"``: grade against ``task.tests`` (what decides the reward);
             ``"example"``: against ``task.example_tests`` (what a prompt may show).
@@ -359,17 +365,18 @@ def evaluate_completions(
             number of them than the others, fewer than ``max(ks)``, or no greedy
             completion while others have one; ``samples`` or ``greedy`` name an unknown
             task; ``tests`` is neither mode; in example mode a task has no example tests.
-        TypeError: ``scorer_or_sandbox`` is neither a Scorer nor a Sandbox.
+        TypeError: ``scorer_or_sandbox`` is neither a Scorer nor a sandbox.
     """
     if isinstance(scorer_or_sandbox, Scorer):
         scorer: Scorer | None = scorer_or_sandbox
         sandbox = scorer_or_sandbox.sandbox
         limits = scorer_or_sandbox.limits
-    elif isinstance(scorer_or_sandbox, Sandbox):
+    elif isinstance(scorer_or_sandbox, BaseSandbox):
         scorer, sandbox, limits = None, scorer_or_sandbox, None
     else:
         raise TypeError(
-            "scorer_or_sandbox must be a code_env.scoring.Scorer or a code_env.sandbox.Sandbox, "
+            "scorer_or_sandbox must be a code_env.scoring.Scorer or a sandbox "
+            "(code_env.sandbox.Sandbox, RaySandbox or another BaseSandbox), "
             f"got {type(scorer_or_sandbox).__name__}"
         )
     if tests not in ("hidden", "example"):
@@ -433,24 +440,92 @@ def evaluate_completions(
         items += [(task.program(greedy[task.task_id]), task, tests_of(task)) for task in task_list]
     results = sandbox.run_many(items, limits=limits, progress=progress)
 
-    graded: list[_Graded] = []
+    sampled: dict[str, list[ExecutionResult]] = {}
+    rewards: dict[str, list[float]] | None = {} if scorer is not None else None
     for i, task in enumerate(task_list):
-        task_results = results[i * n : (i + 1) * n]
-        rewards = None
-        if scorer is not None:
+        sampled[task.task_id] = results[i * n : (i + 1) * n]
+        if scorer is not None and rewards is not None:
             programs = [program for program, _, _ in items[i * n : (i + 1) * n]]
-            rewards = [
+            rewards[task.task_id] = [
                 scorer.reward_of(result, task, program)
-                for result, program in zip(task_results, programs, strict=True)
+                for result, program in zip(sampled[task.task_id], programs, strict=True)
             ]
+    greedy_results = (
+        None
+        if greedy is None
+        else {t.task_id: results[len(task_list) * n + i] for i, t in enumerate(task_list)}
+    )
+    return report_from_results(task_list, sampled, greedy_results, ks=ks, rewards=rewards)
+
+
+def report_from_results(
+    tasks: Iterable[Task],
+    results: Mapping[str, Sequence[ExecutionResult]],
+    greedy: Mapping[str, ExecutionResult] | None = None,
+    *,
+    ks: Sequence[int] = (1, 5),
+    rewards: Mapping[str, Sequence[float]] | None = None,
+) -> EvalReport:
+    """The :class:`EvalReport` of completions that are graded already.
+
+    :func:`evaluate_completions` grades, then calls this; an evaluation that grades in
+    its own way (e.g. streaming each chunk of tasks to a sandbox as soon as it is
+    generated, as :func:`agents.ray_eval.evaluate_checkpoint_on_ray` does) calls it
+    with its verdicts and gets the same report, computed by the same code.
+
+    Args:
+        tasks: The tasks, in the order the report lists them (ids must be unique).
+        results: ``results[task_id]``: the verdicts of the task's n sampled programs;
+            every task needs the same n, at least ``max(ks)``.
+        greedy: ``greedy[task_id]``: the verdict of the task's greedy program; when
+            given, every task needs one.
+        ks: The k values of pass@k.
+        rewards: ``rewards[task_id]``: the reward of each sampled program, for each
+            task's ``mean_reward`` (None: no rewards).
+
+    Returns:
+        The report, split by difficulty when tasks have one.
+
+    Raises:
+        ValueError: Tasks are empty or repeat an id; a task has no results, a different
+            number of them than the others, fewer than ``max(ks)``, or no greedy
+            result while ``greedy`` is given.
+    """
+    ks = _check_ks(ks)
+    task_list = list(tasks)
+    if not task_list:
+        raise ValueError("report_from_results needs at least one task")
+    if len({t.task_id for t in task_list}) != len(task_list):
+        raise ValueError("task ids repeat in tasks")
+    missing = [t.task_id for t in task_list if t.task_id not in results]
+    if missing:
+        raise ValueError(f"results has no verdicts for task {missing[0]!r}")
+    first = task_list[0].task_id
+    n = len(results[first])
+    for task in task_list:
+        count = len(results[task.task_id])
+        if count != n:
+            raise ValueError(
+                f"every task needs the same number of samples: task {task.task_id!r} has "
+                f"{count}, task {first!r} has {n}"
+            )
+    if n < ks[-1]:
+        raise ValueError(f"pass@{ks[-1]} needs at least {ks[-1]} samples per task, got n={n}")
+    if greedy is not None:
+        missing = [t.task_id for t in task_list if t.task_id not in greedy]
+        if missing:
+            raise ValueError(f"greedy has no verdict for task {missing[0]!r}")
+
+    graded: list[_Graded] = []
+    for task in task_list:
         difficulty = task.metadata.get("difficulty")
         graded.append(
             _Graded(
                 task_id=task.task_id,
                 difficulty=None if difficulty is None else str(difficulty),
-                results=task_results,
-                greedy=None if greedy is None else results[len(task_list) * n + i],
-                rewards=rewards,
+                results=list(results[task.task_id]),
+                greedy=None if greedy is None else greedy[task.task_id],
+                rewards=None if rewards is None else list(rewards[task.task_id]),
             )
         )
     return _build_report(graded, n, ks, greedy is not None, split=True)

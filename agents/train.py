@@ -14,6 +14,7 @@ Everything goes to the run folder: ``metrics.jsonl``, ``checkpoint/``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -23,6 +24,7 @@ from typing import Any
 
 from agents.data import solution_pairs, split_ab, without_solutions
 from agents.reporting import format_table, markdown_table, percent, plot_learning_curve
+from code_env.sandbox import BaseSandbox
 from code_env.tasks import TaskList, load_tasks
 
 #: Warm-start settings for the tiny model (about 3 minutes on 2 CPU cores).
@@ -98,12 +100,14 @@ def train_critics(
     seed: int = 0,
     progress: bool = True,
     log=print,
+    sandbox: BaseSandbox | None = None,
 ) -> dict[str, Any]:
     """CodeRL's critics φ and φ_test (:func:`agents.critic.fit_critics`) for a run:
     trained on programs ``model`` samples for the RL tasks, plus those tasks'
     references as passed programs when they have any; measured on a validation split
     of those tasks and on programs sampled for the held-out tasks. Saved in ``out``;
-    returns the report."""
+    returns the report. Programs are graded in ``sandbox`` (a local or Ray one; default:
+    a local :class:`~code_env.sandbox.Sandbox` made and closed here)."""
     from agents.critic import fit_critics
     from agents.policy import Policy
     from code_env.sandbox import Sandbox
@@ -115,7 +119,9 @@ def train_critics(
     # decides the outcome (measured in docs/agents.md).
     rewards_only = plan.rl_tasks is not plan.reference_tasks
     tasks = without_solutions(plan.rl_tasks) if rewards_only else plan.rl_tasks
-    with Sandbox() as sandbox:
+    with contextlib.ExitStack() as stack:
+        if sandbox is None:
+            sandbox = stack.enter_context(Sandbox())
         return fit_critics(
             policy,
             tasks,
@@ -147,8 +153,69 @@ def run_training(
     warm_start_steps: int | None = None,
     progress: bool = True,
     log=print,
+    sandbox: BaseSandbox | None = None,
+    ray: bool | str = False,
 ) -> dict[str, Any]:
-    """Warm-start (tiny), evaluate, train, evaluate, report. Returns the report."""
+    """Warm-start (tiny), evaluate, train, evaluate, report. Returns the report.
+
+    Every program (rollouts, CodeRL's critic data, the evaluations before and after) is
+    graded in one sandbox: ``sandbox`` if given (a local
+    :class:`~code_env.sandbox.Sandbox` or a :class:`~code_env.sandbox.RaySandbox`; the
+    caller closes it), else, with ``ray``, a :class:`~code_env.sandbox.RaySandbox` made
+    here and closed at the end (``True``: the cluster in ``RAY_ADDRESS`` or a local
+    Ray; a string: that address, as ``ray.init`` takes it), else the shared local
+    sandbox. The model trains in this process either way. Under ``torchrun`` every
+    process makes its own RaySandbox, each reserving CPUs on the cluster.
+    """
+    if sandbox is not None and ray is not False:
+        raise ValueError("pass sandbox= or ray=, not both")
+    with contextlib.ExitStack() as stack:
+        if ray is not False:
+            from code_env.sandbox import RaySandbox
+
+            address = None if ray is True else str(ray)
+            sandbox = stack.enter_context(RaySandbox(address))
+            workers = sum(g.workers for g in sandbox.nodes)
+            log(
+                f"grading on the Ray cluster at {sandbox.address}: {len(sandbox.nodes)} "
+                f"node(s), {workers} sandbox workers"
+            )
+        return _run_training(
+            agent_name=agent_name,
+            model=model,
+            tasks=tasks,
+            path=path,
+            updates=updates,
+            out=out,
+            resume=resume,
+            seed=seed,
+            eval_samples=eval_samples,
+            overrides=overrides,
+            warm_start_steps=warm_start_steps,
+            progress=progress,
+            log=log,
+            sandbox=sandbox,
+        )
+
+
+def _run_training(
+    *,
+    agent_name: str,
+    model: str,
+    tasks: str,
+    path: str | None,
+    updates: int,
+    out: str | os.PathLike[str],
+    resume: bool,
+    seed: int,
+    eval_samples: int,
+    overrides: dict[str, Any] | None,
+    warm_start_steps: int | None,
+    progress: bool,
+    log,
+    sandbox: BaseSandbox | None,
+) -> dict[str, Any]:
+    """:func:`run_training`'s work, with the sandbox decided (None: the shared one)."""
     from agents import agent_class
     from agents.evaluation import plot_outcome_shares
     from agents.tiny import warm_start
@@ -204,6 +271,7 @@ def run_training(
             seed=seed,
             progress=progress,
             log=log,
+            sandbox=sandbox,
         )
         overrides = {**overrides, "critic": str(critic_dir)}
     config = cls.config_class(**{"model": model_path, "seed": seed, **overrides})
@@ -215,10 +283,10 @@ def run_training(
     if resume:
         if not (checkpoint / "config.json").is_file():
             raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint}")
-        agent = cls.load(checkpoint, rl_tasks, run_dir=out)
+        agent = cls.load(checkpoint, rl_tasks, sandbox=sandbox, run_dir=out)
         log(f"resumed at update {agent.n_updates}")
     else:
-        agent = cls(rl_tasks, config, run_dir=out)
+        agent = cls(rl_tasks, config, sandbox=sandbox, run_dir=out)
         if hasattr(agent, "add_references") and plan.reference_tasks is not plan.rl_tasks:
             agent.add_references(plan.reference_tasks)
 
@@ -307,6 +375,7 @@ def run_training(
         "total_seconds": round(time.perf_counter() - started, 1),
         "tokens_generated": agent.tokens_generated,
         "learning_curve": str(curve),
+        "sandbox": _sandbox_info(agent.scorer.sandbox),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2))
     (out / "report.md").write_text(
@@ -321,6 +390,16 @@ def run_training(
         f"report, checkpoint and plots in {out}"
     )
     return report
+
+
+def _sandbox_info(sandbox: BaseSandbox) -> dict[str, Any]:
+    """What graded a run, for its report: the sandbox's kind and workers (and, on Ray,
+    the nodes and the cluster's address)."""
+    info: dict[str, Any] = {"kind": type(sandbox).__name__, "workers": sandbox.n_workers}
+    nodes = getattr(sandbox, "nodes", None)
+    if nodes is not None:
+        info.update(nodes=len(nodes), address=getattr(sandbox, "address", None))
+    return info
 
 
 def pass_at(report: dict[str, Any], k: int) -> float | None:

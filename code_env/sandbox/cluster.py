@@ -86,9 +86,11 @@ _ray_users = 0
 _ray_lock = threading.Lock()
 
 
-def _connect(address: str | None, timeout: float) -> tuple[Any, str]:
+def join_ray(address: str | None = None, timeout: float = 60.0) -> tuple[Any, str]:
     """Join the cluster at ``address`` (``ray.init``'s meaning) or start a local Ray;
-    returns ``(ray, the cluster's address)``.
+    returns ``(ray, the cluster's address)``. A process already joined stays joined.
+    Pair every call with :func:`leave_ray`: a Ray started here is shut down when the
+    last user leaves it.
 
     ``ray.init`` retries an address where nothing answers for minutes, so a
     ``host:port`` address is first checked with one TCP connection, and the whole
@@ -141,8 +143,9 @@ def _check_reachable(address: str, timeout: float) -> None:
         ) from None
 
 
-def _disconnect(ray: Any) -> None:
-    """Shut down the Ray this module started once its last RaySandbox is closed."""
+def leave_ray(ray: Any) -> None:
+    """One user of :func:`join_ray` is done: shut down a Ray that ``join_ray`` started
+    once its last user leaves (a Ray the caller started is left alone)."""
     global _ray_started_here, _ray_users
     with _ray_lock:
         if not _ray_started_here:
@@ -352,7 +355,7 @@ class RaySandbox(BaseSandbox):
         sandbox_kwargs.setdefault("hide_paths", default_hide_paths())
         sandbox_kwargs["hide_paths"] = [str(p) for p in sandbox_kwargs["hide_paths"]]
         self.sandbox_kwargs = sandbox_kwargs
-        self._ray, self.address = _connect(address, self.cluster_timeout_s)
+        self._ray, self.address = join_ray(address, self.cluster_timeout_s)
         self._actor_class: Any = None
         self._graders: list[_Grader] = []
         self._pending: collections.deque[_Pending] = collections.deque()
@@ -432,7 +435,7 @@ class RaySandbox(BaseSandbox):
         for g in self._graders:
             with contextlib.suppress(Exception):
                 self._ray.kill(g.handle, no_restart=True)
-        _disconnect(self._ray)
+        leave_ray(self._ray)
 
     def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
         with contextlib.suppress(Exception):
