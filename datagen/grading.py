@@ -15,7 +15,6 @@ started for the oracle is not shut down and started again for the verification;
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -81,32 +80,13 @@ def ray_session(config: DatagenConfig) -> Iterator[None]:
     if not config.ray:
         yield
         return
-    from code_env.sandbox.cluster import RayClusterError, import_ray
+    from code_env.sandbox.cluster import join_ray, leave_ray
 
-    address = config.ray_address
-    local = address is None and not os.environ.get("RAY_ADDRESS")
-    ray = import_ray(starting_local=local)
-    if ray.is_initialized():
-        yield
-        return
-    try:
-        if local:
-            # "local", not None: with no address, ray.init joins the newest cluster
-            # started on this machine (/tmp/ray/ray_current_cluster), e.g. another
-            # user's, instead of starting one.
-            ray.init(address="local", include_dashboard=False, logging_level="WARNING")
-        else:
-            ray.init(address=address, logging_level="WARNING")
-    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
-        shown = "a new local Ray" if local else repr(address or os.environ.get("RAY_ADDRESS"))
-        raise RayClusterError(
-            f"datagen could not connect to the Ray cluster at {shown}: {type(exc).__name__}: {exc}"
-        ) from exc
+    ray, _ = join_ray(config.ray_address)
     try:
         yield
     finally:
-        with contextlib.suppress(Exception):
-            ray.shutdown()
+        leave_ray(ray)
 
 
 def describe(sandboxes: Mapping[str, BaseSandbox]) -> dict[str, Any]:

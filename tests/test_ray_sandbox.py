@@ -4,6 +4,7 @@ nodes joining, the env and the TRL adapter grading through it, and clear errors.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -163,6 +164,28 @@ def test_actor_killed_mid_batch_every_verdict_back(ray_cluster, rsb, builtin):
     assert [n.state for n in rsb.nodes].count("ready") == 2, rsb.nodes
 
 
+def test_retries_are_bounded_then_killed(ray_cluster, builtin):
+    import ray
+
+    # A second sandbox beside the module's: its actors reserve no CPU, so Ray places
+    # them on the nodes the first one holds.
+    with RaySandbox(
+        ray_cluster.address, workers_per_node=1, cpus_per_worker=0, max_retries=0
+    ) as rsb:
+        items = references(builtin, "bounded")
+        futures = rsb._submit_all(items, tests=None, limits=None, stop=False)
+        time.sleep(0.3)
+        ray.kill(rsb._graders[0].handle, no_restart=True)
+        results = [f.result(timeout=120) for f in futures]
+    killed = [r for r in results if not r.passed]
+    assert killed, "the actor was killed after every chunk had come back"
+    assert all(
+        (r.outcome, r.subtype) == (Outcome.RUNTIME_ERROR, "killed") and "died 1 times" in r.message
+        for r in killed
+    ), [(r.outcome, r.subtype, r.message) for r in killed][:3]
+    assert len(killed) < len(items)  # the other actor's programs were unaffected
+
+
 def test_node_lost_mid_batch_then_a_node_joins(ray_cluster, rsb, builtin):
     head_pid = next(n.pid for n in rsb.nodes if n.node_id == _head_node_id())
     items = references(builtin, "node loss") * 2
@@ -249,6 +272,35 @@ def test_unreachable_address_is_a_clear_error_at_once():
     out = _python(code, timeout=60)
     assert "ERROR" in out and f"127.0.0.1:{port}" in out and "nothing answers" in out, out
     assert float(out.split("ERROR")[1].split()[0]) < 15, out
+
+
+def test_no_address_starts_a_local_ray_on_loopback_and_stops_it():
+    code = textwrap.dedent(
+        """
+        from code_env import load_tasks
+        from code_env.sandbox import RaySandbox
+        import ray
+        tasks = [t for t in load_tasks("builtin") if t.solutions][:6]
+        with RaySandbox(workers_per_node=1) as rsb:
+            results = rsb.run_many([(t.program(t.solutions[0]), t) for t in tasks])
+            print("PASSED", sum(r.passed for r in results))
+            print("NODES", [n.address for n in rsb.nodes], rsb.address)
+        print("AFTER", ray.is_initialized())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # RaySandbox must set it itself
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    out = proc.stdout + proc.stderr[-2000:]
+    assert "PASSED 6" in out and "NODES ['127.0.0.1']" in out and "AFTER False" in out, out
+    assert "127.0.0.1:" in out.split("NODES")[1].splitlines()[0], out
 
 
 def test_whole_cluster_gone_is_a_clear_error_not_a_hang(ray_cluster):

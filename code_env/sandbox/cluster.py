@@ -66,17 +66,33 @@ def import_ray(*, starting_local: bool = False) -> Any:
 
     Ray's usage statistics (which would contact a server) are off unless the caller's
     environment says otherwise. When this process is about to start a local Ray, Ray is
-    told to give its node the loopback address (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``,
-    read when ``ray`` is first imported), so that nothing listens on another address.
+    told to give its node the loopback address, so that nothing listens on another
+    address (see :func:`_loopback_only`).
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if starting_local and "ray" not in sys.modules:
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if starting_local:
+        _loopback_only()
     try:
         import ray
     except ImportError as exc:
         raise ImportError(f"RaySandbox needs Ray, an optional extra: {RAY_INSTALL_HINT}") from exc
+    if starting_local:
+        _loopback_only()
     return ray
+
+
+def _loopback_only() -> None:
+    """Make the next local Ray use 127.0.0.1 for every node and process.
+
+    Ray reads ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` once, when ``ray`` is imported, into
+    a constant that it consults whenever it looks up the node's address; ``0`` means
+    loopback. The variable is set for the processes Ray starts, and the constant for
+    this one, in case ``ray`` was imported before the variable was set.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None and getattr(constants, "ENABLE_RAY_CLUSTER", False):
+        constants.ENABLE_RAY_CLUSTER = False
 
 
 # Ray instances this module started, and how many RaySandboxes use each one: the last
@@ -93,8 +109,9 @@ def join_ray(address: str | None = None, timeout: float = 60.0) -> tuple[Any, st
     last user leaves it.
 
     ``ray.init`` retries an address where nothing answers for minutes, so a
-    ``host:port`` address is first checked with one TCP connection, and the whole
-    connection gets ``timeout`` seconds."""
+    ``host:port`` address is first checked with one TCP connection (``timeout``
+    seconds at most). ``ray.init`` itself runs in the calling thread: the processes of
+    a local Ray die with the thread that started them."""
     global _ray_started_here, _ray_users
     from_env = os.environ.get("RAY_ADDRESS")
     local = address is None and not from_env
@@ -105,20 +122,24 @@ def join_ray(address: str | None = None, timeout: float = 60.0) -> tuple[Any, st
             shown = "a new local Ray" if local else repr(target)
             if target:
                 _check_reachable(target, min(timeout, 10.0))
-
-            def init() -> None:
+            try:
                 if local:
                     # "local": a new Ray of our own, never the newest one on this machine
                     ray.init(address="local", include_dashboard=False, logging_level="WARNING")
                 else:
                     ray.init(address=address, logging_level="WARNING")
-
-            try:
-                _call_with_timeout(init, timeout)
             except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ...
                 raise RayClusterError(
                     f"could not connect to the Ray cluster at {shown}: {type(exc).__name__}: {exc}"
                 ) from exc
+            if local:
+                addresses = {n.get("NodeManagerAddress") for n in ray.nodes()}
+                if addresses != {"127.0.0.1"}:
+                    ray.shutdown()
+                    raise RuntimeError(
+                        f"the local Ray started on {sorted(addresses)}, not on 127.0.0.1 "
+                        "only; it was shut down"
+                    )
             _ray_started_here = True
         if _ray_started_here:
             _ray_users += 1
