@@ -268,7 +268,6 @@ class _Grader:
     address: str
     workers: int
     state: str = "starting"
-    created: float = field(default_factory=time.monotonic)
     inflight: int = 0
     programs: int = 0
     pid: int | None = None
@@ -313,6 +312,8 @@ class RaySandbox(BaseSandbox):
     Use as a context manager, or call :meth:`close`; the actors are released, and a Ray
     that this class started is shut down with the last RaySandbox that uses it.
     """
+
+    stats: RaySandboxStats
 
     def __init__(
         self,
@@ -526,7 +527,7 @@ class RaySandbox(BaseSandbox):
             chunk_id = self._next_chunk
             self._chunks[chunk_id] = chunk
             grader.inflight += 1
-            self.stats.chunks += 1  # type: ignore[attr-defined]
+            self.stats.chunks += 1
             with self._lock:
                 self.stats.executed += len(chunk)
             ref.future().add_done_callback(
@@ -590,16 +591,15 @@ class RaySandbox(BaseSandbox):
                 back.append(pending)
         with self._ready:
             self._pending.extendleft(reversed(back))
-        self.stats.retried += len(back)  # type: ignore[attr-defined]
+        self.stats.retried += len(back)
 
     def _actor_lost(self, grader: _Grader) -> None:
         """An actor's call failed: wait for Ray to restart it, or replace it."""
         if grader.state != "ready":
             return  # already known (several chunks fail for one loss)
-        self.stats.actors_lost += 1  # type: ignore[attr-defined]
+        self.stats.actors_lost += 1
         with self._ready:
             grader.state = "starting"
-            grader.created = time.monotonic()
         # If Ray restarts the actor, this answers once it is back; if the actor is dead
         # for good (its node lost, restarts spent), it fails and a new one is made.
         grader.handle.info.remote().future().add_done_callback(
@@ -682,7 +682,7 @@ class RaySandbox(BaseSandbox):
         grader = _Grader(handle, node_id, str(node.get("NodeManagerAddress", "?")), workers)
         with self._ready:
             self._graders.append(grader)
-        self.stats.actors_started += 1  # type: ignore[attr-defined]
+        self.stats.actors_started += 1
         handle.info.remote().future().add_done_callback(
             lambda f, g=grader: self._events.put(("ready", g, f))
         )
