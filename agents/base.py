@@ -28,7 +28,7 @@ from agents.callbacks import BaseCallback, CallbackList
 from agents.config import AgentConfig
 from agents.metrics import MetricsLogger
 from agents.policy import Policy, seed_everything
-from code_env.sandbox import BaseSandbox, ExecutionResult
+from code_env.sandbox import BaseSandbox, ExecutionResult, Outcome
 from code_env.scoring import Scorer
 from code_env.tasks import Task, TaskList, load_tasks
 
@@ -67,10 +67,7 @@ class Rollout:
             "rollout/test_pass_rate": float(np.mean([r.pass_rate for r in self.results])),
             "rollout/tokens_mean": float(np.mean(lengths)) if lengths else 0.0,
             "rollout/tokens": float(sum(lengths)),
-            **{
-                f"rollout/outcome/{k}": outcomes.get(k, 0) / n
-                for k in ("compile_error", "runtime_error", "failed_test", "passed")
-            },
+            **{f"rollout/outcome/{k}": outcomes.get(k, 0) / n for k in (o.value for o in Outcome)},
         }
 
 

@@ -23,8 +23,6 @@ from pathlib import Path
 
 from agents.reporting import format_table
 
-OUTCOMES = ("passed", "failed_test", "runtime_error", "compile_error")
-
 # What ``--ray`` holds when given without an address (argparse's ``const``): join the
 # cluster in RAY_ADDRESS, or start a local Ray.
 RAY_NO_ADDRESS = True
@@ -281,8 +279,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from code_env.sandbox import Limits, RaySandbox, Sandbox
+    from code_env.sandbox import Limits, Outcome, RaySandbox, Sandbox
 
+    outcomes = [o.value for o in reversed(Outcome)]  # passed first, as the table reads
     tasks = _load(args)
     with_ref = [t for t in tasks if t.solutions]
     print(f"{tasks.summary()}; {len(with_ref)} with a reference solution")
@@ -316,10 +315,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         counts = groups[key]
         total = sum(counts.values())
         rows.append(
-            [key, total, *(counts[o] for o in OUTCOMES), f"{100 * counts['passed'] / total:.1f}%"]
+            [key, total, *(counts[o] for o in outcomes), f"{100 * counts['passed'] / total:.1f}%"]
         )
     print()
-    print(format_table([args.by, "tasks", *OUTCOMES, "pass rate"], rows))
+    print(format_table([args.by, "tasks", *outcomes, "pass rate"], rows))
     where = (
         f" on {len(nodes)} Ray node(s) ({', '.join(f'{g.address}: {g.workers}' for g in nodes)})"
         if nodes is not None

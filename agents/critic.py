@@ -34,7 +34,7 @@ from code_env.sandbox import ExecutionResult, Outcome, Sandbox
 from code_env.tasks import Task
 
 #: φ's classes, in CodeRL's order (the index is the label).
-OUTCOME_CLASSES: tuple[str, ...] = ("compile_error", "runtime_error", "failed_test", "passed")
+OUTCOME_CLASSES: tuple[str, ...] = tuple(o.value for o in Outcome)
 #: φ_test's classes: does the program pass the example tests.
 TEST_CLASSES: tuple[str, ...] = ("failed", "passed")
 
