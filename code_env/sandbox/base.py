@@ -244,14 +244,44 @@ class BaseSandbox(abc.ABC):
         limits_key = repr(limits)
         futures: list[Future | None] = [None] * len(items)
         jobs: list[tuple[str, Task, list[TestCase], Limits, bool]] = []
-        job_slots: list[tuple[int, bytes]] = []
+        job_slots: list[tuple[int, bytes]] = []  # (index in items, cache key) per job
         try:
-            dispatched = self._check_and_dispatch(
-                items, tests, limits, limits_key, stop, futures, jobs, job_slots
-            )
-        except BaseException as exc:
+            for index, item in enumerate(items):
+                program, task = item[0], item[1]
+                if not isinstance(program, str):
+                    program = str(program)
+                item_tests = item[2] if len(item) > 2 and item[2] is not None else tests  # type: ignore[misc]
+                source_tests = task.tests if item_tests is None else item_tests
+                key = self._key(
+                    program, task.setup_code, self._tests_key(source_tests), limits_key, stop
+                )
+                with self._lock:
+                    self.stats.programs += 1
+                    entry = self._cache.get(key) if self._cache_size else None
+                    if entry is not None:
+                        self._cache.move_to_end(key)
+                        self.stats.cache_hits += 1
+                        futures[index] = _done(replace(entry[0], cached=True))
+                        continue
+                    running = self._running.get(key)
+                    if running is not None:  # the same program already on its way
+                        self.stats.cache_hits += 1
+                        futures[index] = _derived(running)
+                        continue
+                early = _precheck(program, task, source_tests, limits)
+                if early is not None:
+                    futures[index] = _done(early)
+                    continue
+                placeholder: Future = Future()
+                with self._lock:
+                    self._running[key] = placeholder
+                futures[index] = placeholder
+                jobs.append((program, task, list(source_tests), limits, stop))
+                job_slots.append((index, key))
+            dispatched = self._dispatch_many(jobs) if jobs else []
+        except BaseException as exc:  # e.g. mixed test kinds: no placeholder left waiting
             with self._lock:
-                for _index, key in job_slots:
+                for _, key in job_slots:
                     self._running.pop(key, None)
             for index, _ in job_slots:
                 placeholder = futures[index]
@@ -263,53 +293,6 @@ class BaseSandbox(abc.ABC):
             assert placeholder is not None
             future.add_done_callback(lambda f, key=key, out=placeholder: self._finish(key, f, out))
         return futures  # type: ignore[return-value]
-
-    def _check_and_dispatch(
-        self,
-        items: list[Item],
-        tests: Sequence[TestCase] | None,
-        limits: Limits,
-        limits_key: str,
-        stop: bool,
-        futures: list[Future | None],
-        jobs: list[tuple[str, Task, list[TestCase], Limits, bool]],
-        job_slots: list[tuple[int, bytes]],
-    ) -> list[Future]:
-        """The body of :meth:`_submit_all`: fills ``futures`` for cached, duplicate and
-        refused items, ``jobs``/``job_slots`` for the rest, and dispatches those."""
-        for index, item in enumerate(items):
-            program, task = item[0], item[1]
-            if not isinstance(program, str):
-                program = str(program)
-            item_tests = item[2] if len(item) > 2 and item[2] is not None else tests  # type: ignore[misc]
-            source_tests = task.tests if item_tests is None else item_tests
-            key = self._key(
-                program, task.setup_code, self._tests_key(source_tests), limits_key, stop
-            )
-            with self._lock:
-                self.stats.programs += 1
-                entry = self._cache.get(key) if self._cache_size else None
-                if entry is not None:
-                    self._cache.move_to_end(key)
-                    self.stats.cache_hits += 1
-                    futures[index] = _done(replace(entry[0], cached=True))
-                    continue
-                running = self._running.get(key)
-                if running is not None:  # the same program already on its way
-                    self.stats.cache_hits += 1
-                    futures[index] = _derived(running)
-                    continue
-            early = _precheck(program, task, source_tests, limits)
-            if early is not None:
-                futures[index] = _done(early)
-                continue
-            placeholder: Future = Future()
-            with self._lock:
-                self._running[key] = placeholder
-            futures[index] = placeholder
-            jobs.append((program, task, list(source_tests), limits, stop))
-            job_slots.append((index, key))
-        return self._dispatch_many(jobs) if jobs else []
 
     def _finish(self, key: bytes, source: Future, out: Future) -> None:
         """A dispatched job ended: cache its result and resolve the caller's future."""

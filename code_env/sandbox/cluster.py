@@ -355,6 +355,8 @@ class RaySandbox(BaseSandbox):
             raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         if not cluster_timeout_s > 0:
             raise ValueError(f"cluster_timeout_s must be positive, got {cluster_timeout_s!r}")
+        if not node_refresh_s > 0:
+            raise ValueError(f"node_refresh_s must be positive, got {node_refresh_s!r}")
         super().__init__(
             limits,
             cache_size=cache_size,
@@ -370,8 +372,6 @@ class RaySandbox(BaseSandbox):
         self.max_retries = max_retries
         self.max_actor_restarts = max_actor_restarts
         self.cluster_timeout_s = float(cluster_timeout_s)
-        if not node_refresh_s > 0:
-            raise ValueError(f"node_refresh_s must be positive, got {node_refresh_s!r}")
         self.node_refresh_s = float(node_refresh_s)
         self.hash_seed = int(sandbox_kwargs.get("hash_seed", 0))
         sandbox_kwargs.setdefault("hide_paths", default_hide_paths())
