@@ -25,6 +25,19 @@ APPS_DIR = SHARED_DATA / "apps_sample"
 #: A one-layer tiny model: the agents' tests train it in seconds.
 TINY = {"n_layer": 1, "n_embd": 32, "n_head": 2}
 
+#: Datagen settings for tests, small and quick: few inputs, short time limits, one
+#: sandbox worker.
+DATAGEN_FAST = {
+    "workers": 1,
+    "progress": False,
+    "max_inputs": 8,
+    "min_tests": 3,
+    "max_tests": 6,
+    "case_timeout_s": 0.5,
+    "function_timeout_s": 2.0,
+    "max_mutants": 20,
+}
+
 
 def load_script(path: Path, name: str) -> ModuleType:
     """A script that is not in a package (``benchmarks/``, ``scripts/``) imported as the

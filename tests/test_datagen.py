@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import DATAGEN_FAST
 
 from code_env import load_tasks
 from code_env.sandbox import Sandbox
@@ -38,17 +39,7 @@ from datagen.pipeline import function_seed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-#: Small and quick: few inputs, short time limits, one sandbox worker.
-FAST = {
-    "workers": 1,
-    "progress": False,
-    "max_inputs": 8,
-    "min_tests": 3,
-    "max_tests": 6,
-    "case_timeout_s": 0.5,
-    "function_timeout_s": 2.0,
-    "max_mutants": 20,
-}
+FAST = DATAGEN_FAST
 
 REJECTS = '''
 import os

@@ -11,8 +11,6 @@ import sys
 import pytest
 from conftest import REPO_ROOT, load_script, needs_shared_mbpp
 
-pytest.importorskip("ray", reason="RaySandbox needs Ray: pip install 'code-synthesis-rl[ray]'")
-
 
 @pytest.fixture(scope="module")
 def bench():

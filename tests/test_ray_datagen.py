@@ -9,24 +9,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("ray")
+from conftest import DATAGEN_FAST
 
 from code_env import load_tasks
 from datagen import DatagenConfig, run_datagen
 
-#: Small and quick (as in test_datagen.py): few inputs, short limits, one local worker.
-FAST = {
-    "workers": 1,
-    "progress": False,
-    "max_inputs": 8,
-    "min_tests": 3,
-    "max_tests": 6,
-    "case_timeout_s": 0.5,
-    "function_timeout_s": 2.0,
-    "max_mutants": 20,
-    "min_mutation_score": 0.5,
-}
+#: The datagen tests' quick settings, with a lower mutation-score bar.
+FAST = {**DATAGEN_FAST, "min_mutation_score": 0.5}
 
 #: Hinted, unhinted (probed) and adapted (bytes) functions, and one the oracle drops
 #: only because its two sandboxes hash differently (set order).
