@@ -44,6 +44,7 @@ from code_env.sandbox.base import BaseSandbox, SandboxStats
 from code_env.sandbox.result import ExecutionResult, Limits, Outcome
 from code_env.tasks.model import Task, TestCase
 
+#: How to install the optional Ray dependency (said by every error about it).
 RAY_INSTALL_HINT = "pip install 'code-synthesis-rl[ray]'"
 
 #: ``Sandbox`` arguments a RaySandbox passes on to the sandbox of every actor.
