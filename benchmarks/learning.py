@@ -1,6 +1,6 @@
 """Does RL against unit-test rewards make a model better, beyond imitation?
 
-The learning benchmark of DESIGN.md, on 2 CPU cores:
+The learning benchmark of docs/architecture.md, on 2 CPU cores:
 
 * Tasks: the built-in train split cut into **A** (reference solutions available: used
   for the warm-start, the cross-entropy baseline and replay buffers) and **B** (tests
@@ -59,15 +59,17 @@ from pathlib import Path
 from typing import Any
 
 from agents import ActorCriticAgent, ActorCriticConfig, BaseAgent, BaseCallback, Policy
-from agents.base import evaluate_policy
-from agents.coderl import TABLE2_VARIANTS, CodeRLAgent, CodeRLConfig
-from agents.data import solution_pairs, split_ab, without_solutions
-from agents.policy import seed_everything
-from agents.ppo import PPOAgent, PPOConfig
-from agents.reporting import markdown_table
-from agents.tiny import cross_entropy_loss, supervised_batches, warm_start
-from agents.train import WARM_START
-from agents.trl_agent import TRLAgent, TRLConfig
+from agents.coderl.agent import TABLE2_VARIANTS, CodeRLAgent, CodeRLConfig
+from agents.common.base import evaluate_policy
+from agents.common.config import SamplingConfig
+from agents.common.data import solution_pairs, split_ab, without_solutions
+from agents.common.policy import seed_everything
+from agents.common.reporting import markdown_table
+from agents.common.supervised import cross_entropy_loss, supervised_batches
+from agents.ppo.agent import PPOAgent, PPOConfig
+from agents.run.train import WARM_START
+from agents.run.warm_start import warm_start
+from agents.trl.agent import TRLAgent, TRLConfig
 from code_env import load_tasks
 from code_env.sandbox import Sandbox
 
@@ -117,7 +119,7 @@ class RowRun:
     tokens_generated: int = 0
     model_path: str | None = None
     """Where the trained policy was kept (rows whose models later steps reuse), relative
-    to the cache folder (``agents.tiny.default_cache_dir``), so the published results
+    to the cache folder (``agents.run.warm_start.default_cache_dir``), so the published results
     name no machine's paths."""
 
 
@@ -129,7 +131,7 @@ def evaluate(policy: Policy, tasks, setting: Setting, greedy_only: bool = False)
         sandbox=setting.sandbox,
         k=tuple(k for k in KS if k <= setting.eval_samples),
         n=setting.eval_samples,
-        **SAMPLING,
+        sampling=SamplingConfig(**SAMPLING),
         greedy_only=greedy_only,
     )
 
@@ -227,7 +229,7 @@ def train_actor_critic(setting: Setting, seed: int, tasks) -> RowRun:
 def cache_folder(kind: str, name: str, depends_on: Any) -> Path:
     """``<cache>/<kind>/<name>-<key>``: a folder for something the benchmark makes once,
     keyed by the JSON of what it ``depends_on``, so a change there makes it anew."""
-    from agents.tiny import default_cache_dir
+    from agents.run.warm_start import default_cache_dir
 
     key = hashlib.sha256(json.dumps(depends_on).encode()).hexdigest()[:12]
     return default_cache_dir() / kind / f"{name}-{key}"
@@ -364,8 +366,8 @@ def shared_critic(setting: Setting) -> str:
     """CodeRL's critics, trained once on the warm-start's samples (like the warm-start,
     shared by every CodeRL row and seed) and cached; their report is kept with the
     results."""
-    from agents.critic import fit_critics
-    from agents.train import TrainPlan, train_critics
+    from agents.coderl.critic import fit_critics
+    from agents.run.train import TrainPlan, train_critics
 
     if setting.critic_path is None:
         # keyed by what the critics depend on, so a change of recipe trains anew
@@ -407,7 +409,7 @@ def row_coderl(variant: str) -> Callable[[Setting, int], RowRun]:
         agent.add_references(setting.a_tasks)
         run = train_agent(agent, setting)
         if variant == "D":
-            from agents.tiny import default_cache_dir
+            from agents.run.warm_start import default_cache_dir
 
             keep = default_cache_dir() / "learning" / f"coderl-D-seed{seed}"
             agent.policy.save(keep)
@@ -421,7 +423,7 @@ def row_coderl(variant: str) -> Callable[[Setting, int], RowRun]:
 def kept_model(path: str) -> Path:
     """A kept model's folder from a row's ``model_path`` (relative to the cache folder;
     results written before that may hold an absolute path)."""
-    from agents.tiny import default_cache_dir
+    from agents.run.warm_start import default_cache_dir
 
     return default_cache_dir() / path  # an absolute path stays as it is
 
@@ -488,8 +490,8 @@ ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
 def shared_repair_model(setting: Setting) -> str:
     """The repair model (Eq. 13): the warm-start fine-tuned on (failed sample of an A
     task + its error -> A's reference solution) pairs; cached. Returns its folder."""
-    from agents.critic_sampling import repair_pairs, train_repair_model
-    from agents.tiny import default_cache_dir
+    from agents.coderl.critic_sampling import repair_pairs, train_repair_model
+    from agents.run.warm_start import default_cache_dir
 
     folder = default_cache_dir() / "repair" / Path(setting.warm_path).name
     if not (folder / "config.json").is_file():
@@ -502,8 +504,7 @@ def shared_repair_model(setting: Setting) -> str:
             setting.a_tasks,
             setting.sandbox,
             samples_per_task=8,
-            temperature=1.5,
-            max_new_tokens=MAX_NEW_TOKENS,
+            sampling=SamplingConfig(temperature=1.5, max_new_tokens=MAX_NEW_TOKENS),
         )
         print(f"repair model: {len(pairs)} (failed program -> reference) pairs from A", flush=True)
         train_repair_model(setting.warm_path, pairs, folder, steps=300, progress=setting.progress)
@@ -515,9 +516,11 @@ def critic_sampling_runs(
 ) -> dict[str, Any]:
     """Plain sampling vs Critic Sampling at ``budget`` programs per task, on B and C,
     for each model (name -> seed -> path). Skips what ``saved`` already holds."""
-    from agents.critic import OutcomeCritic
-    from agents.critic_sampling import CriticSampler, compare_at_budget
+    from agents.coderl.critic import OutcomeCritic
+    from agents.coderl.critic_sampling import CriticSampler, compare_at_budget
+    from agents.common.config import SamplingConfig
 
+    sampling = SamplingConfig(**SAMPLING)
     critic_dir = Path(shared_critic(setting))
     repair_path = shared_repair_model(setting)
     repair = Policy(repair_path, reference=False)
@@ -531,12 +534,12 @@ def critic_sampling_runs(
             policy = Policy(path, reference=False)
             test_critic = OutcomeCritic.load(critic_dir / "test", policy.device)
             sampler = CriticSampler(
-                policy, test_critic, setting.sandbox, repair_policy=repair, **SAMPLING
+                policy, test_critic, setting.sandbox, repair_policy=repair, sampling=sampling
             )
             t = time.perf_counter()
             entry = {
                 split: compare_at_budget(
-                    policy, tasks, setting.sandbox, sampler, budget, **SAMPLING
+                    policy, tasks, setting.sandbox, sampler, budget, sampling=sampling
                 )
                 for split, tasks in (("B", setting.b_tasks), ("C", setting.c_tasks))
             }
@@ -1030,7 +1033,7 @@ def main(argv: list[str] | None = None) -> int:
             indent=1,
         )
     )
-    from agents.reporting import format_table
+    from agents.common.reporting import format_table
 
     print()
     print(format_table(header, table_rows))

@@ -17,9 +17,9 @@ import argparse
 import time
 
 from agents import ActorCriticAgent, ActorCriticConfig
-from agents.data import solution_pairs, split_ab, without_solutions
-from agents.reporting import format_table, percent
-from agents.tiny import warm_start
+from agents.common.data import solution_pairs, split_ab, without_solutions
+from agents.common.reporting import format_table, percent
+from agents.run.warm_start import warm_start
 from code_env import load_tasks
 from code_env.sandbox import Sandbox
 

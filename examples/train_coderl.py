@@ -22,10 +22,11 @@ import tempfile
 import time
 
 from agents import CodeRLAgent, CodeRLConfig, OutcomeCritic
-from agents.critic_sampling import CriticSampler, compare_at_budget
-from agents.data import solution_pairs, split_ab, without_solutions
-from agents.tiny import warm_start
-from agents.train import TrainPlan, train_critics
+from agents.coderl.critic_sampling import CriticSampler, compare_at_budget
+from agents.common.config import SamplingConfig
+from agents.common.data import solution_pairs, split_ab, without_solutions
+from agents.run.train import TrainPlan, train_critics
+from agents.run.warm_start import warm_start
 from code_env import load_tasks
 from code_env.sandbox import Sandbox
 
@@ -90,10 +91,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
         # 5. Critic Sampling against plain sampling, same number of programs.
         test_critic = OutcomeCritic.load(f"{critic_dir}/test", agent.policy.device)
-        generation = {"max_new_tokens": settings["max_new_tokens"]}
-        sampler = CriticSampler(agent.policy, test_critic, sandbox, **generation)
+        sampling = SamplingConfig(max_new_tokens=settings["max_new_tokens"])
+        sampler = CriticSampler(agent.policy, test_critic, sandbox, sampling=sampling)
         result = compare_at_budget(
-            agent.policy, b_tasks, sandbox, sampler, args.budget, **generation
+            agent.policy, b_tasks, sandbox, sampler, args.budget, sampling=sampling
         )
     b = args.budget
     print(

@@ -16,8 +16,8 @@ import gymnasium as gym
 
 import code_env  # noqa: F401  (registers CodeSynthesis-v0)
 from agents import BaseCallback, PPOAgent, PPOConfig
-from agents.data import solution_pairs, split_ab, without_solutions
-from agents.tiny import warm_start
+from agents.common.data import solution_pairs, split_ab, without_solutions
+from agents.run.warm_start import warm_start
 from code_env import load_tasks
 
 

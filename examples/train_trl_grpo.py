@@ -4,23 +4,32 @@ The learning benchmark's protocol with TRL's maintained trainer doing the RL: th
 built-in train split is cut into A (reference solutions used) and B (rewards only); a
 tiny GPT-2-style model is warm-started with cross-entropy on A's solutions (cached after
 the first run); ``TRLAgent`` runs ``trl.GRPOTrainer`` on B, rewarded by the env's unit
-tests through the same sandbox; the warm-start and the trained policy are compared on B
-and on the held-out test split C. Needs ``pip install 'code-synthesis-rl[trl]'``.
+tests (the agent's own scorer, through the same sandbox); the warm-start and the trained
+policy are compared on B and on the held-out test split C. Needs
+``pip install 'code-synthesis-rl[trl]'``.
 
     python examples/train_trl_grpo.py                      # tens of minutes on 2 cores
     python examples/train_trl_grpo.py --updates 2 --warm-start-steps 20 --small
     python examples/train_trl_grpo.py --algorithm rloo
+
+Data-parallel, TRL's trainer splitting every update's completions over the processes
+(each generates and grades its share; prompts x samples must split over them):
+
+    torchrun --nproc_per_node 2 examples/train_trl_grpo.py --small
+    code-synthesis train --agent grpo --processes 2         # the command-line run
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from agents import TRLAgent, TRLConfig
-from agents.data import solution_pairs, split_ab, without_solutions
-from agents.reporting import format_table, percent
-from agents.tiny import warm_start
+from agents.common.data import solution_pairs, split_ab, without_solutions
+from agents.common.distributed import Distributed
+from agents.common.reporting import format_table, percent
+from agents.run.warm_start import warm_start
 from code_env import load_tasks
 from code_env.sandbox import Sandbox
 
@@ -43,6 +52,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         help="a one-layer model, short programs and few tasks (a smoke test, not a result)",
     )
     args = parser.parse_args(argv)
+    # Alone this is one process of one; under torchrun, this process's place in the run
+    # (every process trains and evaluates its share; the main one prints).
+    dist = Distributed.current()
+
+    def say(*text: object) -> None:
+        if dist.is_main:
+            print(*text)
 
     # 1. Tasks: A has solutions we may use; B is learned from rewards alone; C is held out.
     a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
@@ -53,18 +69,26 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     if args.small:
         b_tasks, c_tasks = b_tasks[:4], c_tasks[:4]
         settings = {"max_new_tokens": 16, "tasks_per_update": 2, "samples_per_task": 2}
-    print(f"A: {len(a_tasks)} tasks, B: {len(b_tasks)}, C: {len(c_tasks)}")
+    say(f"A: {len(a_tasks)} tasks, B: {len(b_tasks)}, C: {len(c_tasks)}")
 
     # 2. Warm-start: the tiny model trained with cross-entropy on A (cached on disk).
+    # Under torchrun the main process trains it first; the others then find it cached.
     start = time.perf_counter()
-    model_path = warm_start(
-        solution_pairs(a_tasks),
-        steps=args.warm_start_steps,
-        lr=2e-3,
-        tiny_config=tiny,
-        seed=args.seed,
-    )
-    print(f"warm-start in {time.perf_counter() - start:.0f} s: {model_path}")
+
+    def start_warm() -> Path:
+        return warm_start(
+            solution_pairs(a_tasks),
+            steps=args.warm_start_steps,
+            lr=2e-3,
+            tiny_config=tiny,
+            seed=args.seed,
+            progress=dist.is_main,
+        )
+
+    model_path = start_warm() if dist.is_main else None
+    dist.barrier()
+    model_path = model_path or start_warm()
+    say(f"warm-start in {time.perf_counter() - start:.0f} s: {model_path}")
 
     # 3. The agent: B without its solutions (TRL never sees a reference program).
     config = TRLConfig(
@@ -109,9 +133,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                 "passed_share": report.outcome_shares["passed"],
             }
     header = ["model", "tasks", "greedy pass@1", *(f"pass@{x}" for x in k), "passed"]
-    print()
-    print(format_table(header, rows))
-    print(
+    say()
+    say(format_table(header, rows))
+    say(
         f"\n{agent.n_updates} {args.algorithm.upper()} updates in {seconds:.0f} s, "
         f"{agent.tokens_generated} tokens generated"
     )

@@ -10,9 +10,9 @@ import torch
 from conftest import TINY
 
 from agents import ActorCriticAgent, ActorCriticConfig, BaseCallback, Policy, StopOnPassRate
-from agents.actor_critic import AdaptiveKL
-from agents.buffer import ReplayBuffer, normalized_ast
-from agents.data import split_ab, without_solutions
+from agents.actor_critic.agent import AdaptiveKL
+from agents.common.buffer import ReplayBuffer, normalized_ast
+from agents.common.data import split_ab, without_solutions
 from code_env import load_tasks
 
 

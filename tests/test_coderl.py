@@ -10,8 +10,8 @@ import torch
 from conftest import TINY
 
 from agents import CodeRLAgent, CodeRLConfig, OutcomeCritic
-from agents.coderl import TABLE2_VARIANTS, rl_token_weights, token_values
-from agents.critic import (
+from agents.coderl.agent import TABLE2_VARIANTS, rl_token_weights, token_values
+from agents.coderl.critic import (
     OUTCOME_CLASSES,
     TEST_CLASSES,
     CriticExample,
@@ -22,7 +22,8 @@ from agents.critic import (
     train_critic,
     train_with_validation,
 )
-from agents.data import without_solutions
+from agents.common.config import SamplingConfig
+from agents.common.data import without_solutions
 from code_env import load_tasks
 from code_env.tokenizer import load_tokenizer
 
@@ -115,7 +116,7 @@ def test_validation_split_is_by_task_and_the_best_weights_are_kept(tokenizer, mo
             seen.append(report.accuracy)
         return report
 
-    monkeypatch.setattr("agents.critic.evaluate_critic", spy)
+    monkeypatch.setattr("agents.coderl.critic.evaluate_critic", spy)
     _, kept = train_with_validation(critic, train, validation, steps=40, eval_every=10)
     assert len(seen) == 4 and kept == 10 * (seen.index(max(seen)) + 1)
     assert evaluate_critic(critic, validation).accuracy == max(seen)
@@ -135,7 +136,7 @@ def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tas
         samples_per_task=2,
         held_out_samples_per_task=2,
         steps=2,
-        max_new_tokens=8,
+        sampling=SamplingConfig(max_new_tokens=8),
         progress=False,
         log=lambda *_: None,
     )

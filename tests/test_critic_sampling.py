@@ -9,8 +9,8 @@ import pytest
 from conftest import TINY
 
 from agents import OutcomeCritic, Policy
-from agents.critic import OUTCOME_CLASSES, TEST_CLASSES
-from agents.critic_sampling import (
+from agents.coderl.critic import OUTCOME_CLASSES, TEST_CLASSES
+from agents.coderl.critic_sampling import (
     CriticSampler,
     compare_at_budget,
     refine_cut,
@@ -18,6 +18,7 @@ from agents.critic_sampling import (
     repair_prompt,
     train_repair_model,
 )
+from agents.common.config import SamplingConfig
 from code_env import load_tasks
 from code_env.tasks import TestCase
 
@@ -73,7 +74,9 @@ def test_critic_sampling_spends_exactly_the_budget(policy, test_critic, sandbox)
     tasks = list(load_tasks("builtin", split="train")[:3])
     no_examples = replace(tasks[2], example_tests=[])
     tasks = [*tasks[:2], no_examples]
-    sampler = CriticSampler(policy, test_critic, sandbox, top_m=2, max_new_tokens=10)
+    sampler = CriticSampler(
+        policy, test_critic, sandbox, top_m=2, sampling=SamplingConfig(max_new_tokens=10)
+    )
     result = sampler.run(tasks, budget=6)
     assert {tid: len(pool) for tid, pool in result.pools.items()} == {t.task_id: 6 for t in tasks}
     assert sum(result.stage_counts.values()) == 18
@@ -88,8 +91,10 @@ def test_critic_sampling_spends_exactly_the_budget(policy, test_critic, sandbox)
 def test_refine_continues_a_passing_program_from_its_cut(policy, test_critic, sandbox):
     """Give a passing program as the only initial sample: refine seeds from it."""
     task = load_tasks("builtin", split="train")[0]
-    sampler = CriticSampler(policy, test_critic, sandbox, max_new_tokens=10)
-    from agents.critic_sampling import Candidate
+    sampler = CriticSampler(
+        policy, test_critic, sandbox, sampling=SamplingConfig(max_new_tokens=10)
+    )
+    from agents.coderl.critic_sampling import Candidate
 
     ids = policy.completion_ids(task.solutions[0])
     seed = Candidate(task.task_id, task.solutions[0], ids, "sample")
@@ -105,14 +110,15 @@ def test_refine_continues_a_passing_program_from_its_cut(policy, test_critic, sa
 
 def test_compare_at_budget_and_repair_model(policy, test_critic, sandbox, tmp_path):
     tasks = list(load_tasks("builtin", split="train")[:2])
-    sampler = CriticSampler(policy, test_critic, sandbox, max_new_tokens=8)
-    out = compare_at_budget(policy, tasks, sandbox, sampler, 4, max_new_tokens=8)
+    sampling = SamplingConfig(max_new_tokens=8)
+    sampler = CriticSampler(policy, test_critic, sandbox, sampling=sampling)
+    out = compare_at_budget(policy, tasks, sandbox, sampler, 4, sampling=sampling)
     assert set(out["plain"]) == {"pass@4", "1@4", "pass@1"}
     assert set(out["critic_sampling"]) == {"pass@4", "1@4"}
     assert all(0.0 <= v <= 1.0 for v in out["plain"].values())
     assert sum(out["stage_counts"].values()) == 8
 
-    pairs = repair_pairs(policy, tasks, sandbox, samples_per_task=2, max_new_tokens=8)
+    pairs = repair_pairs(policy, tasks, sandbox, samples_per_task=2, sampling=sampling)
     assert pairs and all(
         sol == tasks[0].solutions[0] or sol == tasks[1].solutions[0] for _, sol in pairs
     )
@@ -137,6 +143,7 @@ def test_sampler_refuses_an_outcome_critic(policy, sandbox):
 def test_tasks_with_stdio_examples_are_checked_too(policy, test_critic, sandbox):
     task = next(t for t in load_tasks("builtin", split="train") if t.entry_point is None)
     assert task.example_tests and isinstance(task.example_tests[0], TestCase)
-    result = CriticSampler(policy, test_critic, sandbox, max_new_tokens=8).run([task], 2)
+    sampling = SamplingConfig(max_new_tokens=8)
+    result = CriticSampler(policy, test_critic, sandbox, sampling=sampling).run([task], 2)
     assert len(result.pools[task.task_id]) == 2
     assert np.isfinite([c.test_score for c in result.pools[task.task_id]]).all()

@@ -1,4 +1,4 @@
-"""agents.evaluation: the pass@k estimator, grading completions, reports and plots."""
+"""agents.common.evaluation: the pass@k estimator, grading completions, reports and plots."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from agents.evaluation import (
+from agents.common.evaluation import (
     EvalReport,
     evaluate_completions,
     outcome_shares,

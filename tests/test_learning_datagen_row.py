@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO_ROOT, TINY, load_script
 
 from agents import Policy
-from agents.data import split_ab
+from agents.common.data import split_ab
 from code_env import load_tasks
 
 SOURCE = '''

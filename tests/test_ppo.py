@@ -8,9 +8,9 @@ import pytest
 import torch
 from conftest import TINY
 
-from agents.data import without_solutions
-from agents.kl import AdaptiveKL
-from agents.ppo import (
+from agents.common.data import without_solutions
+from agents.common.kl import AdaptiveKL
+from agents.ppo.agent import (
     PPOAgent,
     PPOConfig,
     gae,

@@ -104,7 +104,7 @@ def test_ray_datagen_gives_the_local_tasks(ray_cluster, source, tmp_path):
 
 
 def test_cli_ray_address(ray_cluster, source, tmp_path, capsys):
-    from agents.cli import main
+    from agents.run.cli import main
 
     out = tmp_path / "tasks.jsonl"
     argv = ["datagen", str(source), "--out", str(out), "--workers", "1", "--quiet"]

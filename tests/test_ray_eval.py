@@ -1,4 +1,4 @@
-"""Distributed evaluation (``agents.ray_eval``) and ``--ray`` on the command line, on a
+"""Distributed evaluation (``agents.run.ray_eval``) and ``--ray`` on the command line, on a
 real two-node Ray cluster on this machine (the ``ray_cluster`` fixture) and a tiny
 model warm-started in seconds on a few tasks.
 
@@ -17,11 +17,11 @@ import pytest
 from conftest import TINY
 
 from agents import ActorCriticAgent, ActorCriticConfig
-from agents.cli import main as cli_main
-from agents.data import solution_pairs
-from agents.evaluation import evaluate_completions
-from agents.ray_eval import evaluate_checkpoint_on_ray
-from agents.tiny import warm_start
+from agents.common.data import solution_pairs
+from agents.common.evaluation import evaluate_completions
+from agents.run.cli import main as cli_main
+from agents.run.ray_eval import evaluate_checkpoint_on_ray
+from agents.run.warm_start import warm_start
 from code_env import load_tasks
 from code_env.sandbox import RaySandbox, Sandbox
 from code_env.tasks.jsonl import write_jsonl

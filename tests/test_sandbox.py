@@ -1,4 +1,4 @@
-"""Grading semantics of the sandbox (DESIGN.md, "Grading semantics")."""
+"""Grading semantics of the sandbox (docs/sandbox.md, "How a program is graded")."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Every attack is graded by one :class:`~code_env.sandbox.Sandbox` (module-scoped,
 workers, small limits) against a task whose expected values the program does not know,
 and every run is followed by the same host checks:
 
-* the verdict: never PASSED, and the outcome/subtype DESIGN.md defines for the attack;
+* the verdict: never PASSED, and the outcome/subtype docs/sandbox.md defines for the attack;
 * the run finished within its deadline (``Limits.total_for(n_tests)``) plus 5 s;
 * a secret put into this process's environment before the sandbox started appears in
   no field of the result;

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from agents.actor_critic import ActorCriticAgent, ActorCriticConfig
-from agents.coderl import CodeRLAgent, CodeRLConfig
-from agents.data import solution_pairs, without_solutions
-from agents.policy import Policy
-from agents.tiny import cross_entropy_loss, train_supervised, warm_start
+from agents.actor_critic.agent import ActorCriticAgent, ActorCriticConfig
+from agents.coderl.agent import CodeRLAgent, CodeRLConfig
+from agents.common.data import solution_pairs, without_solutions
+from agents.common.policy import Policy
+from agents.common.supervised import cross_entropy_loss, train_supervised
+from agents.run.warm_start import warm_start
 from code_env import load_tasks
 from code_env.tokenizer import load_tokenizer
 

@@ -9,11 +9,11 @@ import sys
 import pytest
 from conftest import REPO_ROOT
 
-from agents.actor_critic import ActorCriticConfig
-from agents.cli import main as cli_main
-from agents.data import solution_pairs, split_ab
-from agents.tiny import warm_start
-from agents.train import parse_overrides
+from agents.actor_critic.agent import ActorCriticConfig
+from agents.common.data import solution_pairs, split_ab
+from agents.run.cli import main as cli_main
+from agents.run.train import parse_overrides
+from agents.run.warm_start import warm_start
 from code_env import load_tasks
 
 TINY_JSON = '{"n_layer": 1, "n_embd": 32, "n_head": 2}'

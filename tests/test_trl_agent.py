@@ -17,8 +17,8 @@ pytest.importorskip("trl", reason="TRLAgent needs trl: pip install 'code-synthes
 
 from conftest import TINY
 
-from agents.callbacks import BaseCallback
-from agents.trl_agent import TRLAgent, TRLConfig
+from agents.common.callbacks import BaseCallback
+from agents.trl.agent import TRLAgent, TRLConfig
 from code_env import load_tasks, rewards
 from code_env.sandbox import Outcome
 
@@ -170,23 +170,34 @@ def test_config_validation(overrides, message):
 
 
 def test_agent_refusals_and_registry(tasks, sandbox):
-    from agents import AGENTS, agent_class
+    from agents.common.base import BaseAgent
+    from agents.common.on_policy import OnPolicyAgent
+    from agents.registry import AGENTS, agent_class, agent_spec
 
     assert agent_class("rloo") is TRLAgent and agent_class("TRLAgent") is TRLAgent
     assert {"grpo", "rloo"} <= set(AGENTS)
-    assert TRLAgent.cli_defaults["rloo"] == {"algorithm": "rloo"}
+    assert agent_spec("rloo").defaults == {"algorithm": "rloo"}
+    assert agent_spec("grpo").defaults == {"algorithm": "grpo"}
+    # directly on the base: no stubbed update, no command-line attributes
+    assert TRLAgent.__bases__ == (BaseAgent,) and not issubclass(TRLAgent, OnPolicyAgent)
+    assert not any(hasattr(TRLAgent, name) for name in ("update", "cli_name", "cli_defaults"))
     # an update a TRL config refuses, named at learn()
     agent = _agent(tasks, sandbox, trl_args={"no_such_field": 1})
     with pytest.raises(ValueError, match="no_such_field"):
         agent.learn(1, progress=False)
-    with pytest.raises(NotImplementedError, match="owns the sampling"):
-        agent.update(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="use_vllm"):
         _agent(tasks, sandbox, use_vllm=True)
     with pytest.raises(ValueError, match="encoder-decoder"):
         _agent(tasks, sandbox, tiny={**TINY, "arch": "t5"})
     # tasks_per_update above the task count: every task, once per update
     assert _agent(tasks, sandbox, tasks_per_update=16).prompts_per_update == len(tasks)
+    # data-parallel: micro-batch x accumulation x processes = prompts x generations
+    config = TRLConfig(tasks_per_update=2, samples_per_task=4)
+    assert config.batch_plan(3) == (2, 8, 1) and config.batch_plan(3, processes=2) == (2, 4, 1)
+    accumulating = TRLConfig(tasks_per_update=2, samples_per_task=4, gradient_accumulation_steps=2)
+    assert accumulating.batch_plan(3, processes=2) == (2, 2, 2)
+    with pytest.raises(ValueError, match="gradient_accumulation_steps=None x 3 processes"):
+        config.batch_plan(3, processes=3)
 
 
 def test_nul_bytes_in_completions_are_graded(tasks, sandbox):
@@ -237,3 +248,35 @@ def test_dataset_is_prompt_and_task_id_cut_to_max_prompt_tokens(tasks, sandbox):
     for text, task in zip(dataset["prompt"], tasks, strict=True):
         assert task.prompt.endswith(text)  # the end, where the signature is, is kept
         assert len(agent.policy.encode_prompts([text])[0]) <= 5
+
+
+def test_grpo_trains_data_parallel_in_two_processes(tmp_path, monkeypatch):
+    """``code-synthesis train --agent grpo --processes 2``: TRL's trainer runs
+    data-parallel (gloo on the CPU), each process generating and grading half of every
+    update's 2 prompts x 2 generations; the update's metrics cover both halves."""
+    from agents.run.cli import main as cli_main
+
+    monkeypatch.setenv("CODE_SYNTHESIS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    settings = [
+        *("--set", "max_new_tokens=8"),
+        *("--set", "tasks_per_update=2"),
+        *("--set", "samples_per_task=2"),
+        *("--set", "device=cpu"),
+        *("--set", f"tiny={json.dumps(TINY)}"),
+    ]
+    argv = ["train", "--agent", "grpo", "--processes", "2", "--updates", "2"]
+    common = ["--warm-start-steps", "3", "--eval-samples", "1", "--out", str(out), "--quiet"]
+    assert cli_main([*argv, *common, *settings]) == 0
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["processes"] == 2 and report["updates"] == 2
+    assert report["agent"] == "TRLAgent" and report["config"]["algorithm"] == "grpo"
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["update"] for r in records] == [1, 2]
+    for record in records:
+        assert "train/loss" in record and "rollout/pass_rate" in record
+        # all 4 completions of the update, though each process generated 2
+        assert record["rollout/tokens"] == pytest.approx(4 * record["rollout/tokens_mean"])
+    assert report["tokens_generated"] == sum(r["rollout/tokens"] for r in records) > 0
+    assert (out / "checkpoint" / "config.json").is_file()

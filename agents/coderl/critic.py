@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.common.config import SamplingConfig
+from agents.common.policy import left_pad
 from code_env.sandbox import ExecutionResult, Outcome, Sandbox
 from code_env.tasks import Task
 
@@ -132,17 +134,10 @@ class OutcomeCritic(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logits, mask)``: per program token, the head's class logits, shaped
         ``(batch, longest completion, classes)`` and right-aligned like
-        :meth:`agents.policy.Policy.token_logprobs` (so the two multiply elementwise);
+        :meth:`agents.common.policy.Policy.token_logprobs` (so the two multiply elementwise);
         ``mask`` marks each row's program tokens."""
         rows = [list(p) + list(c) for p, c in zip(prompts, completions, strict=True)]
-        width = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            if row:
-                input_ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-                attention[i, width - len(row) :] = 1
-        input_ids, attention = input_ids.to(self.device), attention.to(self.device)
+        input_ids, attention = left_pad(rows, self.pad_id, self.device)
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
         longest = max(1, max(len(c) for c in completions))
         hidden = self.backbone(
@@ -246,29 +241,19 @@ def collect_critic_data(
     sandbox: Sandbox,
     *,
     samples_per_task: int = 8,
-    max_new_tokens: int = 128,
-    temperature: float = 1.0,
-    top_p: float = 0.95,
-    batch_size: int = 128,
-    max_prompt_tokens: int | None = None,
+    sampling: SamplingConfig | None = None,
     reference_tasks: Sequence[Task] = (),
 ) -> dict[str, list[CriticExample]]:
     """Sample programs from ``policy`` (frozen: no update) for ``tasks``, grade each on
     the hidden tests and on the example tests, and label them; add the reference
     solutions of ``reference_tasks`` as passed. Returns ``{"outcome": [...], "test":
     [...]}``, the training sets of φ and φ_test. Tasks without example tests give no
-    φ_test examples."""
+    φ_test examples. ``sampling`` says how the programs are sampled (length,
+    temperature, top-p, batch, prompt cut; default :class:`SamplingConfig`'s)."""
+    sampling = SamplingConfig() if sampling is None else sampling
     prompts = [t.prompt for t in tasks]
-    groups = policy.generate(
-        prompts,
-        n=samples_per_task,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        batch_size=batch_size,
-        max_prompt_tokens=max_prompt_tokens,
-    )
-    encoded = policy.encode_prompts(prompts, max_prompt_tokens)
+    groups = policy.sample(prompts, sampling, n=samples_per_task)
+    encoded = policy.encode_prompts(prompts, sampling.max_prompt_tokens)
     jobs: list[tuple[Task, list[int], list[int], str]] = []
     for task, ids, samples in zip(tasks, encoded, groups, strict=True):
         for s in samples:
@@ -289,7 +274,7 @@ def collect_critic_data(
     for task in reference_tasks:
         if not task.solutions:
             continue
-        ids = policy.encode_prompts([task.prompt], max_prompt_tokens)[0]
+        ids = policy.encode_prompts([task.prompt], sampling.max_prompt_tokens)[0]
         comp = policy.completion_ids(task.solutions[0])
         outcome.append(
             CriticExample(task.task_id, ids, comp, len(OUTCOME_CLASSES) - 1, "reference")
@@ -500,8 +485,7 @@ def fit_critics(
     lr: float = 1e-3,
     batch_size: int = 32,
     balance: bool = False,
-    max_new_tokens: int = 128,
-    max_prompt_tokens: int | None = None,
+    sampling: SamplingConfig | None = None,
     backbone: str | None = None,
     seed: int = 0,
     progress: bool = True,
@@ -511,25 +495,30 @@ def fit_critics(
     ``tasks`` plus the references of ``reference_tasks``, keeping the weights that do
     best on a validation split of the tasks; measure both on programs sampled for the
     ``held_out`` tasks; save them to ``out/outcome`` and ``out/test`` with
-    ``out/critic_report.json`` and confusion-matrix PNGs. Returns the report."""
+    ``out/critic_report.json`` and confusion-matrix PNGs. Returns the report.
+    ``sampling`` says how the programs are sampled (default :class:`SamplingConfig`'s);
+    ``batch_size`` is the critics' training batch."""
     import time
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    common = {"max_new_tokens": max_new_tokens, "max_prompt_tokens": max_prompt_tokens}
     log(f"critic data: sampling {samples_per_task} programs for each of {len(tasks)} tasks")
     data = collect_critic_data(
         policy,
         tasks,
         sandbox,
         samples_per_task=samples_per_task,
+        sampling=sampling,
         reference_tasks=reference_tasks,
-        **common,
     )
     held = (
         collect_critic_data(
-            policy, held_out, sandbox, samples_per_task=held_out_samples_per_task, **common
+            policy,
+            held_out,
+            sandbox,
+            samples_per_task=held_out_samples_per_task,
+            sampling=sampling,
         )
         if held_out
         else {"outcome": [], "test": []}
@@ -579,3 +568,47 @@ def fit_critics(
     report["seconds"] = round(time.perf_counter() - start, 1)
     (out / "critic_report.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def train_critics_for(
+    model: str,
+    tasks: Sequence[Task],
+    out: str | os.PathLike[str],
+    *,
+    held_out: Sequence[Task] = (),
+    samples_per_task: int = 8,
+    steps: int = 300,
+    sampling: SamplingConfig | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    log=print,
+    sandbox: Any = None,
+) -> dict[str, Any]:
+    """:func:`fit_critics` for a model by name or path: φ and φ_test trained on programs
+    ``model`` samples for ``tasks``, plus the references those tasks carry as passed
+    programs (strip them from tasks learned from rewards only); measured on programs
+    sampled for ``held_out``. Saved in ``out``; returns the report. Programs are graded
+    in ``sandbox`` (a local or Ray one; default: a local
+    :class:`~code_env.sandbox.Sandbox` made and closed here)."""
+    import contextlib
+
+    from agents.common.policy import Policy
+
+    policy = Policy(model, reference=False)
+    with contextlib.ExitStack() as stack:
+        if sandbox is None:
+            sandbox = stack.enter_context(Sandbox())
+        return fit_critics(
+            policy,
+            tasks,
+            sandbox,
+            out,
+            reference_tasks=[t for t in tasks if t.solutions],
+            held_out=held_out,
+            samples_per_task=samples_per_task,
+            steps=steps,
+            sampling=sampling,
+            seed=seed,
+            progress=progress,
+            log=log,
+        )

@@ -1,6 +1,6 @@
 """Which tasks an agent learns from and how: the A/B cut of the built-in train split.
 
-The learning benchmark (DESIGN.md) and the main job cut the built-in train split into
+The learning benchmark (docs/architecture.md) and the main job cut the built-in train split into
 **A**, whose reference solutions may be used (warm-start, cross-entropy, replay
 buffers), and **B**, learned from rewards only: no agent or baseline ever sees B's
 solutions. The built-in test split (**C**) stays held out. The cut is made inside each

@@ -1,7 +1,7 @@
 """The CodeRL agent (Le et al., NeurIPS 2022, Sec. 3.3; salesforce/CodeRL).
 
 The actor is the language model; a separately trained critic φ
-(:mod:`agents.critic`) reads problem + program and predicts the unit-test outcome.
+(:mod:`agents.coderl.critic`) reads problem + program and predicts the unit-test outcome.
 Each update:
 
 1. samples programs ``Wˢ`` for a batch of problems and grades them (reward ``r``:
@@ -32,16 +32,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import BaseAgent, Rollout
-from agents.buffer import ReplayBuffer, SelfImitation
-from agents.config import AgentConfig, _non_negative, _positive
-from agents.critic import (
+from agents.coderl.critic import (
     OutcomeCritic,
     collect_critic_data,
     outcome_label,
     split_by_task,
     train_with_validation,
 )
+from agents.common.base import Rollout
+from agents.common.buffer import ReplayBuffer, SelfImitation
+from agents.common.config import AgentConfig, _non_negative, _positive
+from agents.common.on_policy import OnPolicyAgent
+from agents.registry import RunSetup
 
 #: The paper's Table 2 models, as config overrides.
 TABLE2_VARIANTS: dict[str, dict[str, Any]] = {
@@ -109,6 +111,34 @@ class CodeRLConfig(AgentConfig):
         return cls(**{**TABLE2_VARIANTS[name], **fields})
 
 
+def prepare_run(setup: RunSetup) -> dict[str, Any]:
+    """CodeRL's preparation for a training run (its hook in :mod:`agents.registry`):
+    CodeRL trains its critics on the initial actor's samples before RL, so a run that
+    is given no critic and does not resume trains φ and φ_test (φ_test for Critic
+    Sampling, ``eval --critic-sampling``) into the run folder's ``critic/``, on the
+    tasks the agent learns from, with the sampling and budget of the run's config."""
+    if setup.resume or setup.overrides.get("critic") is not None:
+        return {}
+    from agents.coderl.critic import train_critics_for
+
+    config = CodeRLConfig(**{"model": setup.model, "seed": setup.seed, **setup.overrides})
+    folder = setup.out / "critic"
+    train_critics_for(
+        setup.model,
+        setup.rl_tasks,
+        folder,
+        held_out=setup.held_out or (),
+        samples_per_task=config.critic_samples_per_task,
+        steps=config.critic_steps,
+        sampling=config.sampling,
+        seed=setup.seed,
+        progress=setup.progress,
+        log=setup.log,
+        sandbox=setup.sandbox,
+    )
+    return {"critic": str(folder)}
+
+
 def _critic_folder(path: str) -> Path:
     folder = Path(path)
     return folder / "outcome" if (folder / "outcome" / "critic.json").is_file() else folder
@@ -148,7 +178,7 @@ def rl_token_weights(
     return advantage.unsqueeze(-1) * values
 
 
-class CodeRLAgent(BaseAgent):
+class CodeRLAgent(OnPolicyAgent):
     """Policy gradient with token weights from an outcome critic and a greedy baseline,
     plus cross-entropy on passing programs (CodeRL, Le et al. 2022).
 
@@ -157,17 +187,13 @@ class CodeRLAgent(BaseAgent):
     """
 
     config_class = CodeRLConfig
-    cli_name = "coderl"
     config: CodeRLConfig
 
     def needs_reference(self) -> bool:
         return False  # CodeRL has no KL penalty
 
-    def _setup(self) -> None:
+    def _build(self) -> None:
         cfg = self.config
-        self.optimizer = torch.optim.AdamW(
-            self.policy.trainable_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
-        )
         self.replay = SelfImitation(cfg.replay_capacity_per_task, self.tasks)
         self.critic: OutcomeCritic | None = None
         if cfg.critic is not None:
@@ -192,11 +218,7 @@ class CodeRLAgent(BaseAgent):
             list(self.tasks),
             self.scorer.sandbox,
             samples_per_task=cfg.critic_samples_per_task,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            batch_size=cfg.generation_batch_size,
-            max_prompt_tokens=cfg.max_prompt_tokens,
+            sampling=cfg.sampling,
             reference_tasks=[t for t in self.tasks if t.solutions],
         )
         train, validation = split_by_task(data["outcome"], 0.2, cfg.seed)
@@ -209,27 +231,36 @@ class CodeRLAgent(BaseAgent):
 
     def greedy_rewards(self, rollout: Rollout) -> dict[str, float]:
         """r(Wᵇ): the reward of the current actor's greedy program, per task."""
-        cfg = self.config
         tasks = list({t.task_id: t for t in rollout.tasks}.values())
-        greedy = self.policy.generate(
-            [t.prompt for t in tasks],
-            greedy=True,
-            max_new_tokens=cfg.max_new_tokens,
-            batch_size=cfg.generation_batch_size,
-            max_prompt_tokens=cfg.max_prompt_tokens,
-        )
-        self.tokens_generated += sum(len(g[0].token_ids) for g in greedy)
+        greedy = self.policy.sample([t.prompt for t in tasks], self.config.sampling, greedy=True)
+        self.tokens_generated += int(self.total(sum(len(g[0].token_ids) for g in greedy)))
         graded = self.scorer.score_many(
             [(t, g[0].text) for t, g in zip(tasks, greedy, strict=True)]
         )
         return {t.task_id: reward for t, (reward, _) in zip(tasks, graded, strict=True)}
 
-    def update(self, rollout: Rollout) -> dict[str, float]:
+    def _fit_critic_everywhere(self) -> None:
+        """:meth:`fit_critic` on the main process, its weights sent to the others (every
+        process weighs its tokens with the same φ)."""
+        if not self.dist.enabled:
+            self.fit_critic()
+            return
+        if self.dist.is_main:
+            self.fit_critic()
+            assert self.critic is not None
+            weights = {k: v.cpu() for k, v in self.critic.state_dict().items()}
+        else:
+            critic = OutcomeCritic.build(self.policy.tokenizer, seed=self.config.seed)
+            self.critic = critic.to(self.policy.device).eval()
+            weights = None
+        self.critic.load_state_dict(self.dist.broadcast_object(weights))
+
+    def train(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         policy = self.policy
         if cfg.token_weights == "critic" and self.critic is None:
-            self.fit_critic()
-        added = self.replay.add_passing(rollout.tasks, rollout.completions, rollout.results)
+            self._fit_critic_everywhere()
+        added = self.replay.add_passing(*self.replay.everywhere(rollout, self.dist))
 
         logprobs, mask, _ = policy.token_logprobs(rollout.prompt_ids, rollout.completion_ids)
         device = mask.device
@@ -253,30 +284,31 @@ class CodeRLAgent(BaseAgent):
             critic_probs,
         ).to(device)
         weights = rl_token_weights(rewards, baseline, values) * mask
-        rl_loss = -(weights * logprobs).sum() / mask.sum().clamp(min=1)
+        n_tokens = self.total(mask.sum()).clamp(min=1)
+        rl_loss = -(weights * logprobs).sum() / n_tokens
         ce_loss = self.replay.loss(
-            policy, cfg.ce_batch, self.rng, cfg.ce_sampled_fraction, cfg.max_prompt_tokens
+            policy,
+            cfg.ce_batch,
+            self.rng,
+            cfg.ce_sampled_fraction,
+            cfg.max_prompt_tokens,
+            dist=self.dist,
         )
-        loss = rl_loss + cfg.ce_coef * ce_loss
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), cfg.max_grad_norm)
-        self.optimizer.step()
+        grad_norm = self.optimizer_step(rl_loss + cfg.ce_coef * ce_loss)
 
-        n_tokens = mask.sum().clamp(min=1)
         metrics = {
-            "train/rl_loss": float(rl_loss.detach()),
-            "train/ce_loss": float(ce_loss.detach()),
-            "train/token_value_mean": float((values * mask).sum() / n_tokens),
-            "train/weight_mean": float(weights.sum() / n_tokens),
-            "train/grad_norm": float(grad_norm),
+            "train/rl_loss": float(self.total(rl_loss.detach())),
+            "train/ce_loss": float(self.total(ce_loss.detach())),
+            "train/token_value_mean": float(self.total((values * mask).sum()) / n_tokens),
+            "train/weight_mean": float(self.total(weights.sum()) / n_tokens),
+            "train/grad_norm": grad_norm,
             "train/buffer_size": float(len(self.buffer)),
             "train/buffer_sampled": float(self.buffer.count("sampled")),
             "train/buffer_added": float(added),
         }
         if baseline is not None:
-            metrics["train/baseline_reward"] = float(baseline.mean())
-            metrics["train/advantage_mean"] = float((rewards - baseline).mean())
+            metrics["train/baseline_reward"] = float(self.everywhere(baseline).mean())
+            metrics["train/advantage_mean"] = float(self.everywhere(rewards - baseline).mean())
         return metrics
 
     def _extra_state(self) -> dict[str, Any]:

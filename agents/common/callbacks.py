@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agents.base import BaseAgent
+    from agents.common.base import BaseAgent
 
 
 class BaseCallback:

@@ -1,7 +1,7 @@
 """A training run from start to report: what ``code-synthesis train`` does.
 
 On the built-in suite (the default) the run follows the learning benchmark's protocol
-(DESIGN.md): the train split is cut into A (solutions available) and B (rewards
+(docs/architecture.md): the train split is cut into A (solutions available) and B (rewards
 only); with the tiny model, a warm-start is trained on A's solutions (cached); the
 agent learns on B from rewards alone, with A's solutions in its replay buffer; the
 warm-start and the trained policy are then evaluated on B and on the held-out test
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agents.data import solution_pairs, split_ab, without_solutions
-from agents.reporting import format_table, markdown_table, percent, plot_learning_curve
+from agents.common.data import solution_pairs, split_ab, without_solutions
+from agents.common.reporting import format_table, markdown_table, percent, plot_learning_curve
 from code_env.sandbox import BaseSandbox
 from code_env.tasks import TaskList, load_tasks
 
@@ -102,40 +102,32 @@ def train_critics(
     log=print,
     sandbox: BaseSandbox | None = None,
 ) -> dict[str, Any]:
-    """CodeRL's critics φ and φ_test (:func:`agents.critic.fit_critics`) for a run:
-    trained on programs ``model`` samples for the RL tasks, plus those tasks'
-    references as passed programs when they have any; measured on a validation split
-    of those tasks and on programs sampled for the held-out tasks. Saved in ``out``;
-    returns the report. Programs are graded in ``sandbox`` (a local or Ray one; default:
-    a local :class:`~code_env.sandbox.Sandbox` made and closed here)."""
-    from agents.critic import fit_critics
-    from agents.policy import Policy
-    from code_env.sandbox import Sandbox
+    """CodeRL's critics φ and φ_test (:func:`agents.coderl.critic.train_critics_for`)
+    for a plan: trained on programs ``model`` samples for the RL tasks, plus those
+    tasks' references as passed programs unless they are learned from rewards only;
+    measured on a validation split of those tasks and on programs sampled for the
+    held-out tasks. Saved in ``out``; returns the report."""
+    from agents.coderl.critic import train_critics_for
+    from agents.common.config import SamplingConfig
 
-    policy = Policy(model, reference=False)
     # Only the tasks the critic will judge. Their references join as passed programs
     # unless they are learned from rewards only (B: its solutions are never used);
     # other tasks' references (A's) teach the critic that a problem, not a program,
     # decides the outcome (measured in docs/agents.md).
     rewards_only = plan.rl_tasks is not plan.reference_tasks
-    tasks = without_solutions(plan.rl_tasks) if rewards_only else plan.rl_tasks
-    with contextlib.ExitStack() as stack:
-        if sandbox is None:
-            sandbox = stack.enter_context(Sandbox())
-        return fit_critics(
-            policy,
-            tasks,
-            sandbox,
-            out,
-            reference_tasks=[t for t in tasks if t.solutions],
-            held_out=plan.held_out or (),
-            samples_per_task=samples_per_task,
-            steps=steps,
-            max_new_tokens=max_new_tokens,
-            seed=seed,
-            progress=progress,
-            log=log,
-        )
+    return train_critics_for(
+        model,
+        without_solutions(plan.rl_tasks) if rewards_only else plan.rl_tasks,
+        out,
+        held_out=plan.held_out or (),
+        samples_per_task=samples_per_task,
+        steps=steps,
+        sampling=SamplingConfig(max_new_tokens=max_new_tokens),
+        seed=seed,
+        progress=progress,
+        log=log,
+        sandbox=sandbox,
+    )
 
 
 def run_training(
@@ -215,25 +207,36 @@ def _run_training(
     log,
     sandbox: BaseSandbox | None,
 ) -> dict[str, Any]:
-    """:func:`run_training`'s work, with the sandbox decided (None: the shared one)."""
-    from agents import agent_class
-    from agents.evaluation import plot_outcome_shares
-    from agents.tiny import warm_start
+    """:func:`run_training`'s work, with the sandbox decided (None: the shared one).
+
+    In a data-parallel run every process runs it: the main process warm-starts and
+    prepares first (the others then find the warm-start cached and take the hook's
+    result), every process trains and evaluates its share, and the main process alone
+    logs and writes."""
+    from agents.common.distributed import Distributed
+    from agents.common.evaluation import plot_outcome_shares
+    from agents.registry import RunSetup, agent_spec
+    from agents.run.warm_start import warm_start
 
     started = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    cls = agent_class(agent_name)
-    plan = plan_tasks(tasks, path)
+    spec = agent_spec(agent_name)
+    cls = spec.load()
     overrides = {
         **(BUILTIN_DEFAULTS if tasks == "builtin" else {}),
-        **getattr(cls, "cli_defaults", {}).get(agent_name, {}),  # e.g. grpo -> algorithm
+        **spec.defaults,  # e.g. rloo -> algorithm="rloo"
         **(overrides or {}),
     }
+    dist = Distributed.current(str(overrides.get("device", "auto")))
+    if not dist.is_main:
+        progress, log = False, _silent
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = plan_tasks(tasks, path)
     log(
         f"tasks: {len(plan.rl_tasks)} learned from rewards ({plan.names.get('rl')}), "
         f"{len(plan.reference_tasks)} with solutions for the warm-start and replay"
         + (f", {len(plan.held_out)} held out" if plan.held_out is not None else "")
+        + (f"; {dist.world_size} processes" if dist.enabled else "")
     )
 
     model_path = model
@@ -243,43 +246,40 @@ def _run_training(
             f"warm-start: tiny model, cross-entropy on {len(plan.reference_tasks)} reference "
             f"solutions, {settings['steps']} steps (cached after the first run)"
         )
-        model_path = str(
-            warm_start(
-                solution_pairs(plan.reference_tasks),
-                seed=seed,
-                tiny_config=overrides.get("tiny"),
-                progress=progress,
-                **settings,
+
+        def start_warm() -> str:
+            return str(
+                warm_start(
+                    solution_pairs(plan.reference_tasks),
+                    seed=seed,
+                    tiny_config=overrides.get("tiny"),
+                    progress=progress,
+                    **settings,
+                )
             )
-        )
+
+        model_path = _main_first(dist, start_warm)
 
     checkpoint = out / "checkpoint"
-    uses_critic = "critic" in {f.name for f in fields(cls.config_class)}
-    if uses_critic and not resume and overrides.get("critic") is None:
-        # CodeRL trains its critics on the initial actor's samples before RL (φ_test too,
-        # for Critic Sampling with eval --critic-sampling)
-        critic_dir = out / "critic"
-        train_critics(
-            model_path,
-            plan,
-            critic_dir,
-            samples_per_task=int(
-                overrides.get("critic_samples_per_task", cls.config_class.critic_samples_per_task)
-            ),
-            steps=int(overrides.get("critic_steps", cls.config_class.critic_steps)),
-            max_new_tokens=int(overrides.get("max_new_tokens", 128)),
-            seed=seed,
-            progress=progress,
-            log=log,
-            sandbox=sandbox,
-        )
-        overrides = {**overrides, "critic": str(critic_dir)}
-    config = cls.config_class(**{"model": model_path, "seed": seed, **overrides})
-    rl_tasks = (
-        without_solutions(plan.rl_tasks)
-        if plan.rl_tasks is not plan.reference_tasks
-        else plan.rl_tasks
+    rewards_only = plan.rl_tasks is not plan.reference_tasks
+    rl_tasks = without_solutions(plan.rl_tasks) if rewards_only else plan.rl_tasks
+    setup = RunSetup(
+        model=model_path,
+        rl_tasks=rl_tasks,
+        reference_tasks=plan.reference_tasks,
+        held_out=plan.held_out,
+        rewards_only=rewards_only,
+        out=out,
+        overrides=overrides,
+        seed=seed,
+        resume=resume,
+        sandbox=sandbox,
+        progress=progress,
+        log=log,
     )
+    prepared = spec.prepare_run(setup) if dist.is_main else None
+    overrides = {**overrides, **dist.broadcast_object(prepared)}
+    config = cls.config_class(**{"model": model_path, "seed": seed, **overrides})
     if resume:
         if not (checkpoint / "config.json").is_file():
             raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint}")
@@ -287,7 +287,7 @@ def _run_training(
         log(f"resumed at update {agent.n_updates}")
     else:
         agent = cls(rl_tasks, config, sandbox=sandbox, run_dir=out)
-        if hasattr(agent, "add_references") and plan.reference_tasks is not plan.rl_tasks:
+        if rewards_only:
             agent.add_references(plan.reference_tasks)
 
     eval_sets = {plan.names.get("rl", "rl"): plan.rl_tasks}
@@ -309,15 +309,18 @@ def _run_training(
     else:
         before = evaluate("warm-start" if model == "tiny" else "before RL")
         before_data = {k: r.to_dict() for k, r in before.items()}
-        before_file.write_text(json.dumps(before_data, indent=2))
+        if dist.is_main:
+            before_file.write_text(json.dumps(before_data, indent=2))
 
     train_start = time.perf_counter()
     agent.learn(updates, progress=progress)
     train_seconds = time.perf_counter() - train_start
     after = evaluate("after RL")
     after_data = {k: r.to_dict() for k, r in after.items()}
-    (out / "eval_after.json").write_text(json.dumps(after_data, indent=2))
     agent.save(checkpoint)
+    if not dist.is_main:
+        return {}
+    (out / "eval_after.json").write_text(json.dumps(after_data, indent=2))
 
     header = [
         "model",
@@ -374,6 +377,7 @@ def _run_training(
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.perf_counter() - started, 1),
         "tokens_generated": agent.tokens_generated,
+        "processes": dist.world_size,
         "learning_curve": str(curve),
         "sandbox": _sandbox_info(agent.scorer.sandbox),
     }
@@ -390,6 +394,21 @@ def _run_training(
         f"report, checkpoint and plots in {out}"
     )
     return report
+
+
+def _silent(*_: Any) -> None:
+    """The log of the processes other than the main one."""
+
+
+def _main_first(dist: Any, make: Any) -> Any:
+    """``make()`` on the main process, then on the others (which find its result
+    cached, e.g. a warm-start), so that the work is done once."""
+    if dist.is_main:
+        result = make()
+        dist.barrier()
+        return result
+    dist.barrier()
+    return make()
 
 
 def _sandbox_info(sandbox: BaseSandbox) -> dict[str, Any]:
@@ -409,7 +428,7 @@ def pass_at(report: dict[str, Any], k: int) -> float | None:
 
 
 def _read_history(out: Path) -> list[dict[str, Any]]:
-    from agents.metrics import read_metrics
+    from agents.common.metrics import read_metrics
 
     path = out / "metrics.jsonl"
     return read_metrics(path) if path.is_file() else []

@@ -8,7 +8,7 @@ check that a task set, its tests and the sandbox agree.
 
 ``--ray [ADDRESS]`` on ``train`` and ``eval`` grades on a Ray cluster
 (:class:`~code_env.sandbox.RaySandbox`); ``eval --checkpoint --ray`` also spreads
-generation over model replicas on the cluster (:mod:`agents.ray_eval`).
+generation over model replicas on the cluster (:mod:`agents.run.ray_eval`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.reporting import format_table
+from agents.common.reporting import format_table
+from agents.registry import AGENTS
 
 # What ``--ray`` holds when given without an address (argparse's ``const``): join the
 # cluster in RAY_ADDRESS, or start a local Ray.
@@ -69,11 +70,22 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """``code-synthesis train``: warm-start, train, evaluate, report."""
-    from agents import agent_class
-    from agents.train import parse_overrides, run_training
+    """``code-synthesis train``: warm-start, train, evaluate, report (with
+    ``--processes N``, in N data-parallel processes started here)."""
+    from agents.common.distributed import launched_processes
+    from agents.registry import agent_class
+    from agents.run.train import parse_overrides, run_training
 
+    if args.processes < 1:
+        print(
+            f"code-synthesis train: --processes must be >= 1, got {args.processes}", file=sys.stderr
+        )
+        return 2
     overrides = parse_overrides(agent_class(args.agent).config_class, args.set or [])
+    if args.processes > 1 and launched_processes() == 1:
+        from agents.run.launch import launch
+
+        return launch(["-m", "agents.run.cli", *without_processes_flag(args.argv)], args.processes)
     try:
         run_training(
             agent_name=args.agent,
@@ -99,9 +111,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_train_critic(args: argparse.Namespace) -> int:
     """``code-synthesis train-critic``: CodeRL's critics φ and φ_test for a model."""
-    from agents.data import solution_pairs
-    from agents.tiny import warm_start
-    from agents.train import WARM_START, plan_tasks, train_critics
+    from agents.common.data import solution_pairs
+    from agents.run.train import WARM_START, plan_tasks, train_critics
+    from agents.run.warm_start import warm_start
 
     plan = plan_tasks(args.tasks, args.path)
     model = args.model
@@ -132,9 +144,9 @@ def cmd_train_critic(args: argparse.Namespace) -> int:
 
 def cmd_critic_sampling(args: argparse.Namespace, agent, tasks) -> int:
     """``code-synthesis eval --critic-sampling``: plain vs Critic Sampling at one budget."""
-    from agents.critic import OutcomeCritic
-    from agents.critic_sampling import CriticSampler, compare_at_budget
-    from agents.policy import Policy
+    from agents.coderl.critic import OutcomeCritic
+    from agents.coderl.critic_sampling import CriticSampler, compare_at_budget
+    from agents.common.policy import Policy
 
     critic_dir = Path(args.critic) if args.critic else Path(args.checkpoint).parent / "critic"
     if not (critic_dir / "test" / "critic.json").is_file():
@@ -147,19 +159,12 @@ def cmd_critic_sampling(args: argparse.Namespace, agent, tasks) -> int:
     policy = agent.policy
     test_critic = OutcomeCritic.load(critic_dir / "test", policy.device)
     repair = Policy(args.repair_model, reference=False) if args.repair_model else None
-    cfg = agent.config
-    generation = {
-        "max_new_tokens": cfg.max_new_tokens,
-        "temperature": cfg.temperature,
-        "top_p": cfg.top_p,
-        "batch_size": cfg.generation_batch_size,
-        "max_prompt_tokens": cfg.max_prompt_tokens,
-    }
+    sampling = agent.config.sampling
     sampler = CriticSampler(
-        policy, test_critic, agent.scorer.sandbox, repair_policy=repair, **generation
+        policy, test_critic, agent.scorer.sandbox, repair_policy=repair, sampling=sampling
     )
     result = compare_at_budget(
-        policy, tasks, agent.scorer.sandbox, sampler, args.budget, **generation
+        policy, tasks, agent.scorer.sandbox, sampler, args.budget, sampling=sampling
     )
     keys = list(result["plain"])
     rows = [
@@ -186,9 +191,9 @@ def cmd_critic_sampling(args: argparse.Namespace, agent, tasks) -> int:
 def cmd_eval_checkpoint(args: argparse.Namespace) -> int:
     """``code-synthesis eval --checkpoint``: evaluate a trained agent, here or (``--ray``)
     on a Ray cluster."""
-    from agents import agent_class
-    from agents.base import read_checkpoint_config, resolve_checkpoint
-    from agents.reporting import percent
+    from agents.common.base import read_checkpoint_config, resolve_checkpoint
+    from agents.common.reporting import percent
+    from agents.registry import agent_class
 
     args.checkpoint = str(resolve_checkpoint(args.checkpoint))  # a run folder, or its checkpoint/
     agent_name, _ = read_checkpoint_config(args.checkpoint)
@@ -237,7 +242,7 @@ def cmd_eval_checkpoint(args: argparse.Namespace) -> int:
 
 def _eval_checkpoint_on_ray(args: argparse.Namespace, tasks, ks: tuple[int, ...], n: int):
     """``eval --checkpoint --ray``: the report, and a line saying what ran where."""
-    from agents.ray_eval import evaluate_checkpoint_on_ray
+    from agents.run.ray_eval import evaluate_checkpoint_on_ray
     from code_env.sandbox import RaySandbox
 
     stats: dict = {}
@@ -370,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--agent",
         default="actor-critic",
-        help="the agent: actor-critic, coderl, ppo, grpo or rloo (default: actor-critic)",
+        choices=list(AGENTS),
+        help="the agent (default: actor-critic): "
+        + "; ".join(f"{name}: {spec.summary}" for name, spec in AGENTS.items()),
     )
     tr.add_argument(
         "--model",
@@ -448,6 +455,17 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--quiet", action="store_true", help="no progress bars")
     tc.set_defaults(func=cmd_train_critic)
 
+    tr.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train data-parallel in N processes on this machine (each samples and grades "
+        "its share of every update; gradients are summed across them), as torchrun "
+        "--nproc_per_node N would start them but with no network store: the processes "
+        "meet through a file and exchange tensors over loopback (default: 1). Under "
+        "torchrun or accelerate launch, leave it out",
+    )
     ev = sub.add_parser(
         "eval",
         help="grade programs against a task set's unit tests",
@@ -565,9 +583,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def without_processes_flag(argv: Sequence[str]) -> list[str]:
+    """A command line less its ``--processes N`` (for the processes that it starts)."""
+    out, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--processes":
+            skip = True
+        elif not item.startswith("--processes="):
+            out.append(item)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``code-synthesis`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     return int(args.func(args))
 
 

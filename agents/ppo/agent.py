@@ -21,20 +21,24 @@ TRL's ``AutoModelForCausalLMWithValueHead``); its loss weight is ``vf_coef``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from agents.base import BaseAgent, Rollout
-from agents.config import AgentConfig, _non_negative, _positive
-from agents.kl import AdaptiveKL
+from agents.common.base import Rollout
+from agents.common.config import KLPenaltyConfig, _non_negative, _positive
+from agents.common.kl import AdaptiveKL
+from agents.common.on_policy import OnPolicyAgent
 
 
 @dataclass
-class PPOConfig(AgentConfig):
-    """The PPO agent's settings (defaults after TRL's PPOConfig and Ziegler et al.)."""
+class PPOConfig(KLPenaltyConfig):
+    """The PPO agent's settings (defaults after TRL's PPOConfig and Ziegler et al.). The
+    KL penalty's fields (β: ``kl_coef``, ``kl_target``, ``kl_horizon``, ``adaptive_kl``)
+    come from :class:`~agents.common.config.KLPenaltyConfig`."""
 
     reward: str = "coderl"
     """The env's own reward (CodeRL's graded −1 / −0.6 / −0.3 / +1). With
@@ -45,13 +49,7 @@ class PPOConfig(AgentConfig):
     ``ppo_epochs`` steps on each rollout (at 3e-4 the tiny warm-start's B pass@1 rose,
     then fell to 0 within 60 updates of the learning benchmark; at 1e-4 it held)."""
     kl_coef: float = 0.05
-    """β: the initial weight of the per-token KL penalty."""
-    adaptive_kl: bool = True
-    """Adapt β towards ``kl_target``; False keeps it fixed."""
-    kl_target: float = 6.0
-    """The KL (nats per program) the adaptive β aims at."""
-    kl_horizon: float = 10.0
-    """How fast β adapts (Ziegler et al.'s horizon, in updates)."""
+    """β: the initial weight of the per-token KL penalty (TRL's former default)."""
     gamma: float = 1.0
     """Discount across a program's tokens."""
     lam: float = 0.95
@@ -66,23 +64,15 @@ class PPOConfig(AgentConfig):
     """Passes over each rollout (TRL's former PPOConfig's 4; with 2 the learning
     benchmark's B pass@1 was 7.6 ± 0.8 against 8.9 ± 4.1, at less cost per update)."""
     minibatch_size: int = 64
-    """Programs per optimisation step (64: a whole default rollout, 16 tasks × 4, as
-    TRL's PPOConfig's one minibatch)."""
+    """Programs per optimisation step, over all processes of a data-parallel run (64: a
+    whole default rollout, 16 tasks × 4, as TRL's PPOConfig's one minibatch)."""
     whiten_advantages: bool = True
     """Normalise advantages to zero mean and unit variance over the rollout."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive(
-            self,
-            "kl_target",
-            "kl_horizon",
-            "cliprange",
-            "cliprange_value",
-            "ppo_epochs",
-            "minibatch_size",
-        )
-        _non_negative(self, "kl_coef", "vf_coef")
+        _positive(self, "cliprange", "cliprange_value", "ppo_epochs", "minibatch_size")
+        _non_negative(self, "vf_coef")
         for name in ("gamma", "lam"):
             value = getattr(self, name)
             if (
@@ -93,17 +83,29 @@ class PPOConfig(AgentConfig):
                 raise ValueError(f"PPOConfig.{name} must be in [0, 1], got {value!r}")
 
 
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``values`` where ``mask`` is 1."""
-    return (values * mask).sum() / mask.sum().clamp(min=1)
+def _itself(value: torch.Tensor) -> torch.Tensor:
+    return value
+
+
+def masked_mean(
+    values: torch.Tensor, mask: torch.Tensor, total: Callable[[torch.Tensor], Any] = _itself
+) -> torch.Tensor:
+    """Mean of ``values`` where ``mask`` is 1. ``total`` sums a count or a sum over the
+    processes of a data-parallel run (:meth:`~agents.common.on_policy.OnPolicyAgent.total`):
+    then the numerator is this process's and the result its share of the mean over all."""
+    return (values * mask).sum() / total(mask.sum()).clamp(min=1)
 
 
 def masked_whiten(
-    values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    shift_mean: bool = True,
+    total: Callable[[torch.Tensor], Any] = _itself,
 ) -> torch.Tensor:
-    """``values`` scaled to unit variance (and zero mean) over the masked entries."""
-    mean = masked_mean(values, mask)
-    var = masked_mean((values - mean) ** 2, mask)
+    """``values`` scaled to unit variance (and zero mean) over the masked entries (of
+    every process, with ``total`` as in :func:`masked_mean`)."""
+    mean = total(masked_mean(values, mask, total))
+    var = total(masked_mean((values - mean) ** 2, mask, total))
     whitened = (values - mean) * torch.rsqrt(var + 1e-8)
     if not shift_mean:
         whitened = whitened + mean
@@ -155,14 +157,16 @@ def policy_loss(
     advantages: torch.Tensor,
     mask: torch.Tensor,
     cliprange: float,
+    total: Callable[[torch.Tensor], Any] = _itself,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """PPO's clipped surrogate, ``mean(max(−A·ρ, −A·clip(ρ, 1 ± ε)))`` over the masked
-    tokens; returns ``(loss, share of tokens clipped)``."""
+    tokens; returns ``(loss, share of tokens clipped)`` (this process's shares, with
+    ``total`` as in :func:`masked_mean`)."""
     ratio = torch.exp(logprobs - old_logprobs)
     unclipped = -advantages * ratio
     clipped = -advantages * torch.clamp(ratio, 1.0 - cliprange, 1.0 + cliprange)
-    loss = masked_mean(torch.maximum(unclipped, clipped), mask)
-    clip_fraction = masked_mean((clipped > unclipped).float(), mask)
+    loss = masked_mean(torch.maximum(unclipped, clipped), mask, total)
+    clip_fraction = masked_mean((clipped > unclipped).float(), mask, total)
     return loss, clip_fraction
 
 
@@ -172,10 +176,13 @@ def value_loss(
     returns: torch.Tensor,
     mask: torch.Tensor,
     cliprange_value: float,
+    total: Callable[[torch.Tensor], Any] = _itself,
 ) -> torch.Tensor:
-    """``½ · mean(max((V − R)², (V_old + clip(V − V_old, ±ε_v) − R)²))``."""
+    """``½ · mean(max((V − R)², (V_old + clip(V − V_old, ±ε_v) − R)²))`` (this process's
+    share, with ``total`` as in :func:`masked_mean`)."""
     clipped = old_values + torch.clamp(values - old_values, -cliprange_value, cliprange_value)
-    return 0.5 * masked_mean(torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), mask)
+    squared = torch.maximum((values - returns) ** 2, (clipped - returns) ** 2)
+    return 0.5 * masked_mean(squared, mask, total)
 
 
 def _rows(x: torch.Tensor, rows: list[int], width: int) -> torch.Tensor:
@@ -183,7 +190,7 @@ def _rows(x: torch.Tensor, rows: list[int], width: int) -> torch.Tensor:
     return x[torch.tensor(rows, device=x.device)][:, x.shape[1] - width :]
 
 
-class PPOAgent(BaseAgent):
+class PPOAgent(OnPolicyAgent):
     """Token-level PPO with a value head, GAE, clipped losses and an adaptive KL
     penalty (Ziegler et al. 2019, the recipe of TRL's former PPOTrainer).
 
@@ -192,30 +199,34 @@ class PPOAgent(BaseAgent):
     """
 
     config_class = PPOConfig
-    cli_name = "ppo"
     config: PPOConfig
 
-    def _setup(self) -> None:
-        cfg = self.config
+    def _build(self) -> None:
         self.value_head = nn.Linear(self.policy.hidden_size, 1).to(self.policy.device)
         nn.init.zeros_(self.value_head.weight)  # start from V = 0: no bias before data
         nn.init.zeros_(self.value_head.bias)
-        params = [*self.policy.trainable_parameters(), *self.value_head.parameters()]
-        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.kl = AdaptiveKL(cfg.kl_coef, cfg.kl_target, cfg.kl_horizon, cfg.adaptive_kl)
+        self.kl = AdaptiveKL.from_config(self.config)
+
+    def _parameter_groups(self) -> list[dict[str, Any]]:
+        # one group with the trunk: the value head shares its rate and its clipping
+        (group,) = super()._parameter_groups()
+        return [{**group, "params": [*group["params"], *self.value_head.parameters()]}]
 
     def _values(self, states: torch.Tensor) -> torch.Tensor:
         return self.value_head(states).squeeze(-1)
 
-    def update(self, rollout: Rollout) -> dict[str, float]:
+    def train(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         policy = self.policy
+        total = self.total
         prompts, completions = rollout.prompt_ids, rollout.completion_ids
         n = len(completions)
+        # this process's rows of each minibatch (the minibatch is the whole update's)
+        minibatch = max(1, cfg.minibatch_size // self.dist.world_size)
         # With one minibatch the first optimisation pass runs at the rollout's weights, so
         # its forward is also the scoring pass (the model is in eval mode: no dropout).
         first_pass = None
-        if cfg.minibatch_size >= n:
+        if minibatch >= n:
             first_pass = policy.token_logprobs(prompts, completions, token_hidden=True)
             old_logprobs, mask, states = (x.detach() for x in first_pass)
         else:
@@ -230,13 +241,13 @@ class PPOAgent(BaseAgent):
             rewards, kl = token_rewards(old_logprobs, ref_logprobs, mask, scores, self.kl.coef)
             advantages, returns = gae(rewards, old_values, mask, cfg.gamma, cfg.lam)
             if cfg.whiten_advantages:
-                advantages = masked_whiten(advantages, mask)
+                advantages = masked_whiten(advantages, mask, total=total)
 
         stats: dict[str, list[float]] = {"pg": [], "vf": [], "clip": [], "grad": []}
         for _ in range(cfg.ppo_epochs):
             order = torch.randperm(n).tolist()
-            for start in range(0, n, cfg.minibatch_size):
-                rows = order[start : start + cfg.minibatch_size]
+            for start in range(0, n, minibatch):
+                rows = order[start : start + minibatch]
                 if first_pass is not None:
                     logprobs, mb_mask, mb_states = first_pass
                     rows, first_pass = list(range(n)), None
@@ -251,22 +262,18 @@ class PPOAgent(BaseAgent):
                 old_lp, adv, old_v, ret = (
                     _rows(x, rows, width) for x in (old_logprobs, advantages, old_values, returns)
                 )
-                pg, clip_fraction = policy_loss(logprobs, old_lp, adv, mb_mask, cfg.cliprange)
-                vf = value_loss(self._values(mb_states), old_v, ret, mb_mask, cfg.cliprange_value)
-                loss = pg + cfg.vf_coef * vf
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                grad = torch.nn.utils.clip_grad_norm_(
-                    [*policy.trainable_parameters(), *self.value_head.parameters()],
-                    cfg.max_grad_norm,
+                pg, clip_fraction = policy_loss(
+                    logprobs, old_lp, adv, mb_mask, cfg.cliprange, total
                 )
-                self.optimizer.step()
-                stats["pg"].append(float(pg.detach()))
-                stats["vf"].append(float(vf.detach()))
-                stats["clip"].append(float(clip_fraction))
-                stats["grad"].append(float(grad))
+                vf = value_loss(
+                    self._values(mb_states), old_v, ret, mb_mask, cfg.cliprange_value, total
+                )
+                stats["grad"].append(self.optimizer_step(pg + cfg.vf_coef * vf))
+                stats["pg"].append(float(total(pg.detach())))
+                stats["vf"].append(float(total(vf.detach())))
+                stats["clip"].append(float(total(clip_fraction)))
 
-        mean_kl = float(kl.sum(-1).mean())
+        mean_kl = float(self.everywhere(kl.sum(-1)).mean())
         coef = self.kl.update(mean_kl)
         return {
             "train/policy_loss": sum(stats["pg"]) / len(stats["pg"]),
@@ -275,8 +282,8 @@ class PPOAgent(BaseAgent):
             "train/grad_norm": sum(stats["grad"]) / len(stats["grad"]),
             "train/kl": mean_kl,
             "train/kl_coef": coef,
-            "train/value_mean": float(masked_mean(old_values, mask)),
-            "train/return_mean": float(masked_mean(returns, mask)),
+            "train/value_mean": float(total(masked_mean(old_values, mask, total))),
+            "train/return_mean": float(total(masked_mean(returns, mask, total))),
         }
 
     def _extra_state(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 grading on a :class:`~code_env.sandbox.RaySandbox`, the two overlapped.
 
 >>> from code_env.sandbox import RaySandbox
->>> from agents.ray_eval import evaluate_checkpoint_on_ray
+>>> from agents.run.ray_eval import evaluate_checkpoint_on_ray
 >>> with RaySandbox("auto") as rsb:                                     # doctest: +SKIP
 ...     report = evaluate_checkpoint_on_ray("runs/latest", "builtin", sandbox=rsb, n=16)
 >>> print(report.table())                                               # doctest: +SKIP
@@ -21,12 +21,12 @@ What happens:
 * **Streaming.** As each chunk comes back its programs go to the sandbox with
   :meth:`~code_env.sandbox.BaseSandbox.submit`, so grading runs while the next chunks
   are generated.
-* **One report.** The verdicts become an :class:`~agents.evaluation.EvalReport` through
-  :func:`~agents.evaluation.report_from_results`, the code the local evaluation uses:
+* **One report.** The verdicts become an :class:`~agents.common.evaluation.EvalReport` through
+  :func:`~agents.common.evaluation.report_from_results`, the code the local evaluation uses:
   the same pass@k, outcome shares, per-difficulty split and per-task records.
 
 Generation settings (``max_new_tokens``, ``temperature``, ``top_p``, the batch size and
-``max_prompt_tokens``) are the checkpoint's, as :meth:`agents.base.BaseAgent.evaluate`
+``max_prompt_tokens``) are the checkpoint's, as :meth:`agents.common.base.BaseAgent.evaluate`
 uses them, so greedy results equal ``agent.evaluate(tasks, k=..., n=...)``'s. Samples are
 drawn from a seed made of ``seed`` and the chunk's index: the same for a given ``seed`` and
 ``chunk_tasks`` whatever the number of replicas or where each chunk ran (on CPU; GPU
@@ -59,7 +59,8 @@ from code_env.sandbox.cluster import RAY_INSTALL_HINT, import_ray
 from code_env.tasks import Task, load_tasks
 
 if TYPE_CHECKING:
-    from agents.evaluation import EvalReport
+    from agents.common.config import SamplingConfig
+    from agents.common.evaluation import EvalReport
 
 __all__ = ["evaluate_checkpoint_on_ray", "plan_replicas"]
 
@@ -91,7 +92,7 @@ class _Replica:
     def __init__(self, checkpoint: str, files: dict[str, bytes] | None) -> None:
         import torch
 
-        from agents.base import load_checkpoint_policy, read_checkpoint_config
+        from agents.common.base import load_checkpoint_policy, read_checkpoint_config
 
         if not torch.cuda.is_available():
             # One replica per CPU: several threads each would only fight over the cores.
@@ -127,22 +128,15 @@ class _Replica:
         }
 
     def generate(
-        self, prompts: list[str], n: int, seed: int, settings: dict[str, Any]
+        self, prompts: list[str], n: int, seed: int, sampling: SamplingConfig
     ) -> list[tuple[str, list[str]]]:
         """``(greedy completion, n sampled completions)`` for each prompt, the samples
         drawn after seeding every generator with ``seed``."""
-        from agents.policy import seed_everything
+        from agents.common.policy import seed_everything
 
-        common = {
-            "max_new_tokens": settings["max_new_tokens"],
-            "batch_size": settings["batch_size"],
-            "max_prompt_tokens": settings["max_prompt_tokens"],
-        }
-        greedy = self.policy.generate(prompts, greedy=True, **common)
+        greedy = self.policy.sample(prompts, sampling, greedy=True)
         seed_everything(seed)
-        groups = self.policy.generate(
-            prompts, n=n, temperature=settings["temperature"], top_p=settings["top_p"], **common
-        )
+        groups = self.policy.sample(prompts, sampling, n=n)
         self.chunks += 1
         return [
             (g[0].text, [s.text for s in samples])
@@ -264,7 +258,7 @@ def evaluate_checkpoint_on_ray(
     ``Agent.load(checkpoint).evaluate(tasks, k=k, n=n)``'s (see the module's notes).
 
     Args:
-        checkpoint: A folder saved by :meth:`agents.base.BaseAgent.save`, or a run
+        checkpoint: A folder saved by :meth:`agents.common.base.BaseAgent.save`, or a run
             folder holding one in ``checkpoint/``. Every node must be able to read it
             at the same path, unless ``ship_checkpoint``.
         tasks: The tasks: a list of :class:`~code_env.tasks.Task` or anything
@@ -292,7 +286,7 @@ def evaluate_checkpoint_on_ray(
             ``seconds``, ``seed`` and ``retried_chunks``.
 
     Returns:
-        The :class:`~agents.evaluation.EvalReport`.
+        The :class:`~agents.common.evaluation.EvalReport`.
 
     Raises:
         ImportError: Ray is not installed (with the install hint).
@@ -304,8 +298,8 @@ def evaluate_checkpoint_on_ray(
             checkpoint missing on a node).
     """
     ray = _ray()
-    from agents.base import evaluation_generation, read_checkpoint_config, resolve_checkpoint
-    from agents.evaluation import _check_ks, report_from_results
+    from agents.common.base import evaluation_generation, read_checkpoint_config, resolve_checkpoint
+    from agents.common.evaluation import _check_ks, report_from_results
 
     ks = _check_ks(k)
     if isinstance(n, bool) or not isinstance(n, int) or n < ks[-1]:
@@ -319,7 +313,7 @@ def evaluate_checkpoint_on_ray(
         raise ValueError("evaluate_checkpoint_on_ray needs at least one task")
     path = resolve_checkpoint(checkpoint)
     _, config = read_checkpoint_config(path)
-    settings = evaluation_generation(config, temperature)
+    sampling = evaluation_generation(config, temperature)
 
     # A sandbox that is not a RaySandbox leaves Ray to us: join it as a RaySandbox would,
     # and leave it as we found it.
@@ -347,7 +341,7 @@ def evaluate_checkpoint_on_ray(
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(task_list), desc="evaluating on Ray", unit="task")
-        retried = _generate_and_submit(ray, handles, chunks, n, seed, settings, sandbox, bar)
+        retried = _generate_and_submit(ray, handles, chunks, n, seed, sampling, sandbox, bar)
         # Generation is over; the last programs may still be grading.
         while not _count_graded(chunks, bar, wait_s=0.2):
             pass
@@ -390,7 +384,7 @@ def _generate_and_submit(
     chunks: list[_Chunk],
     n: int,
     seed: int,
-    settings: dict[str, Any],
+    sampling: SamplingConfig,
     sandbox: BaseSandbox,
     bar: Any,
 ) -> int:
@@ -411,7 +405,7 @@ def _generate_and_submit(
             r = min(free, key=lambda i: load[i])
             chunk = waiting.popleft()
             prompts = [t.prompt for t in chunk.tasks]
-            ref = handles[r].generate.remote(prompts, n, _chunk_seed(seed, chunk.index), settings)
+            ref = handles[r].generate.remote(prompts, n, _chunk_seed(seed, chunk.index), sampling)
             inflight[ref] = (r, chunk)
             load[r] += 1
         if not inflight:

@@ -1,10 +1,14 @@
 """GRPO and RLOO through TRL's maintained trainers (``trl>=1.16``), on the agents core.
 
-:class:`TRLAgent` hands sampling and the update to ``trl.GRPOTrainer`` or
-``trl.RLOOTrainer`` and keeps the rest of the core's contract: the policy is the core's
-:class:`~agents.policy.Policy` (``"tiny"``, a name or a path; LoRA), rewards come from
-the env's grading path (:func:`code_env.rewards.as_trl_reward`, through the agent's
-sandbox), and ``learn`` / ``evaluate`` / ``save`` / ``load``, ``n_updates``,
+:class:`TRLAgent` sits directly on :class:`~agents.common.base.BaseAgent` (not on the
+sample-then-update :class:`~agents.common.on_policy.OnPolicyAgent`): it implements
+``learn`` by handing sampling and the update to ``trl.GRPOTrainer`` or
+``trl.RLOOTrainer``, and keeps the rest of the base's contract. The policy is the
+base's :class:`~agents.common.policy.Policy` (``"tiny"``, a name or a path; LoRA);
+rewards come from the agent's own :class:`~code_env.scoring.Scorer` (``self.scorer``:
+the env's grading path, through the agent's sandbox, the one
+:func:`code_env.rewards.as_trl_reward` wraps), called by :class:`RewardFunction` with
+TRL's reward signature; ``learn`` / ``evaluate`` / ``save`` / ``load``, ``n_updates``,
 ``tokens_generated``, ``history``, ``metrics.jsonl`` and SB3-style callbacks behave as
 for every other agent.
 
@@ -12,12 +16,13 @@ How the core's settings map onto TRL's (one TRL optimizer step is one update):
 
 * ``learn(total_updates)`` -> ``max_steps = total_updates - n_updates``.
 * ``tasks_per_update`` -> prompts per step (at most the number of tasks):
-  ``generation_batch_size = prompts x num_generations``, generated once per step.
+  ``generation_batch_size = prompts x num_generations`` over all processes, generated
+  once per step.
 * ``samples_per_task`` -> ``num_generations`` (TRL's group size), unless
   ``num_generations`` is set.
-* ``per_device_train_batch_size`` (completions per micro-batch) x
-  ``gradient_accumulation_steps`` (= TRL's ``steps_per_generation``) = prompts x
-  generations; give either, or neither (one micro-batch).
+* ``per_device_train_batch_size`` (completions per micro-batch on each process) x
+  ``gradient_accumulation_steps`` (= TRL's ``steps_per_generation``) x processes =
+  prompts x generations; give either, or neither (one micro-batch per process).
 * ``max_new_tokens`` -> ``max_completion_length``; ``temperature``, ``top_p`` -> the
   same (``top_k=0``, as the core samples).
 * ``max_prompt_tokens`` -> prompts cut to their last N tokens in the dataset (TRL 1.16
@@ -27,13 +32,28 @@ How the core's settings map onto TRL's (one TRL optimizer step is one update):
 * ``beta`` -> ``beta`` (the KL coefficient; 0 loads no reference model).
 * ``seed`` -> ``seed = config.seed + n_updates`` (TRL reseeds the global generators
   when a trainer is built, so a resumed run draws new tasks and samples).
-* ``reward`` -> ``reward_funcs=[as_trl_reward(reward, tasks, sandbox=agent's)]``.
+* ``reward`` -> ``reward_funcs=[RewardFunction(agent.scorer, reward)]``: the agent's
+  scorer grades, as :func:`code_env.rewards.as_trl_reward` would with the same tasks,
+  reward and sandbox.
 * ``model``, ``tiny``, ``lora``, ``tokenizer`` -> the core's ``Policy``:
   ``model=policy.model``, ``processing_class=policy.tokenizer``.
 * ``device`` -> ``use_cpu`` on the CPU; ``bf16`` when the policy is bfloat16 (TRL
   would default it to True, also on the CPU).
 * ``checkpoint_every`` -> the core's checkpoints (TRL's saving is off).
 * ``trl_args`` -> any other ``GRPOConfig`` / ``RLOOConfig`` field.
+
+Data-parallel runs (``code-synthesis train --processes N``, ``torchrun``, ``accelerate
+launch``; see :mod:`agents.common.distributed`): TRL's trainer runs data-parallel by
+itself through accelerate. Each process generates and grades its share of every
+update's completions (TRL gathers the rewards to compute the group advantages) and
+the gradients are averaged, so the processes keep one model. Every process's
+:class:`~transformers.TrainerCallback` reports each step to its agent, and the
+update's ``rollout/...`` metrics and ``tokens_generated`` are collected over all
+processes; only the main process writes metrics, checkpoints and TRL's
+``output_dir``. ``transformers.TrainingArguments`` resets accelerate's shared state
+and TRL's trainer makes its own ``Accelerator`` on the process group that
+:class:`~agents.common.distributed.Distributed` joined; the agent's
+``Distributed`` (a view of that same shared state) keeps working.
 
 Prompts are plain text (the tiny model has no chat template), so TRL tokenizes them as
 they are and the completions it grades are the decoded generated tokens, exactly what
@@ -50,13 +70,14 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from agents.base import BaseAgent, Rollout
-from agents.callbacks import BaseCallback
-from agents.config import AgentConfig, _positive
+from agents.common.base import BaseAgent, Rollout
+from agents.common.callbacks import BaseCallback
+from agents.common.config import AgentConfig, _positive
+from code_env.scoring import Scorer, completion_text
 
 if TYPE_CHECKING:
     import datasets
@@ -227,24 +248,42 @@ class TRLConfig(AgentConfig):
         """Completions per prompt: ``num_generations``, else ``samples_per_task``."""
         return self.num_generations if self.num_generations is not None else self.samples_per_task
 
-    def batch_plan(self, n_tasks: int) -> tuple[int, int, int]:
-        """``(prompts per update, completions per micro-batch, micro-batches per update)``
-        for a task set of ``n_tasks``; a ValueError names the fields that do not fit."""
+    def batch_plan(self, n_tasks: int, processes: int = 1) -> tuple[int, int, int]:
+        """``(prompts per update, completions per micro-batch on each process,
+        micro-batches per update)`` for a task set of ``n_tasks`` trained by
+        ``processes`` data-parallel processes.
+
+        An update has ``prompts x group_size`` completions over all processes, TRL's
+        ``generation_batch_size = per_device_train_batch_size x steps_per_generation x
+        num_processes``; so micro-batch x accumulation x processes must equal it. A
+        ValueError names the fields that do not fit."""
+        if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+            raise ValueError(f"TRLConfig.batch_plan: processes must be >= 1, got {processes!r}")
         prompts = min(self.tasks_per_update, n_tasks)
         total = prompts * self.group_size
+        share = total // processes  # each process's completions (when they split)
         micro, accumulation = self.per_device_train_batch_size, self.gradient_accumulation_steps
         if micro is None and accumulation is None:
-            micro, accumulation = total, 1
+            micro, accumulation = share, 1
         elif micro is None:
-            micro = total // accumulation
+            micro = share // accumulation
         elif accumulation is None:
-            accumulation = total // micro
-        if micro < 1 or accumulation < 1 or micro * accumulation != total:
+            accumulation = share // micro
+        if micro < 1 or accumulation < 1 or micro * accumulation * processes != total:
+            generations = (
+                "num_generations" if self.num_generations is not None else "samples_per_task"
+            )
+            split = (
+                f"per_device_train_batch_size={self.per_device_train_batch_size!r} x "
+                f"gradient_accumulation_steps={self.gradient_accumulation_steps!r}"
+            )
+            if processes > 1:
+                split += f" x {processes} processes"
             raise ValueError(
-                f"TRLConfig: an update has {prompts} prompts x {self.group_size} generations = "
-                f"{total} completions, which per_device_train_batch_size="
-                f"{self.per_device_train_batch_size!r} x gradient_accumulation_steps="
-                f"{self.gradient_accumulation_steps!r} does not split evenly"
+                f"TRLConfig: an update has {prompts} prompts (tasks_per_update="
+                f"{self.tasks_per_update}, at most the {n_tasks} tasks) x {self.group_size} "
+                f"generations ({generations}) = {total} completions, which {split} does "
+                "not split evenly"
             )
         return prompts, micro, accumulation
 
@@ -270,28 +309,25 @@ class GradedBatch:
 
 
 class RewardFunction:
-    """The reward TRL calls: :func:`code_env.rewards.as_trl_reward` (the env's grading
-    path through the agent's sandbox), recording each graded batch for the agent's
-    metrics and token count."""
+    """The reward TRL calls, graded by the agent's own
+    :class:`~code_env.scoring.Scorer`: the env's grading path through the agent's
+    sandbox, the one :func:`code_env.rewards.as_trl_reward` wraps (same completion
+    text, same program, same reward). Each graded batch is kept, with the sandbox's
+    verdicts, for the agent's metrics and token count.
 
-    def __init__(self, reward: Any, tasks: Any, sandbox: Any) -> None:
-        from code_env import rewards
+    Args:
+        scorer: The scorer that grades (the agent's ``self.scorer``).
+        reward: The reward's name (or callable), for :attr:`__name__`; default: the
+            scorer's reward function's name.
+    """
 
-        self.adapter = rewards.as_trl_reward(reward, tasks, sandbox=sandbox)
-        self.__name__: str = self.adapter.__name__  # TRL logs rewards/<name>/mean
+    def __init__(self, scorer: Scorer, reward: Any = None) -> None:
+        self.scorer = scorer
+        if reward is None:
+            reward = scorer.reward
+        name = reward if isinstance(reward, str) else getattr(reward, "__name__", "reward")
+        self.__name__: str = f"code_env_{name}"  # TRL logs rewards/<name>/mean
         self.batches: list[GradedBatch] = []
-        self._results: list[Any] = []
-        scorer = self.adapter.scorer
-        grade = scorer.score_many
-
-        # The adapter returns rewards only; the sandbox's verdicts (outcome shares, pass
-        # rate) are kept as they pass through its scorer.
-        def score_many(items: Any, **kwargs: Any) -> Any:
-            graded = grade(items, **kwargs)
-            self._results = [result for _, result in graded]
-            return graded
-
-        scorer.score_many = score_many
 
     def __call__(
         self,
@@ -301,21 +337,24 @@ class RewardFunction:
         completion_ids: Sequence[Sequence[int]] | None = None,
         **kwargs: Any,
     ) -> list[float]:
-        """TRL's reward signature: one float per completion."""
-        from code_env.scoring import completion_text
-
+        """TRL's reward signature: one float per completion (text, or chat messages
+        whose last ``content`` is graded)."""
+        if len(task_id) != len(completions):
+            raise ValueError(f"{len(completions)} completions but {len(task_id)} task ids")
         start = time.perf_counter()
-        values = self.adapter(prompts, completions, task_id, **kwargs)
+        texts = [completion_text(c) for c in completions]
+        graded = self.scorer.score_many(list(zip(task_id, texts, strict=True)))
+        values = [float(reward) for reward, _ in graded]
         self.batches.append(
             GradedBatch(
                 list(prompts),
-                [completion_text(c) for c in completions],
+                texts,
                 [list(map(int, ids)) for ids in completion_ids]
                 if completion_ids is not None
                 else None,
                 list(task_id),
-                [float(v) for v in values],
-                list(self._results),
+                values,
+                [result for _, result in graded],
                 time.perf_counter() - start,
             )
         )
@@ -377,20 +416,20 @@ class TRLAgent(BaseAgent):
     >>> agent.learn(total_updates=50)                                           # doctest: +SKIP
     >>> agent.evaluate(load_tasks("builtin", split="test"), k=(1, 5))           # doctest: +SKIP
 
-    TRL owns sampling and the update, so :meth:`update` is not used; :meth:`learn`
-    builds a trainer for the remaining updates. Checkpoints hold the policy (and its
+    It sits directly on :class:`~agents.common.base.BaseAgent`: TRL owns sampling and
+    the update, so :meth:`learn` builds a trainer for the remaining updates and reports
+    each of TRL's optimizer steps through the base's bookkeeping (``_setup_learn``,
+    ``_record_update``, ``_end_learn``). Rewards are graded by the agent's own
+    :attr:`scorer` (:class:`RewardFunction`). Checkpoints hold the policy (and its
     reference with ``beta > 0``) and the AdamW state, so a resumed run continues with
     its optimizer; a learning-rate schedule other than ``"constant"`` restarts with
-    each ``learn`` call.
+    each ``learn`` call. The command line knows it as ``grpo`` and ``rloo``
+    (:mod:`agents.registry`). In a data-parallel run every process calls
+    :meth:`learn` and TRL's trainer splits each update over the processes (see the
+    module docstring).
     """
 
     config_class = TRLConfig
-    cli_name = "grpo"
-    #: Config defaults per command-line name: ``--agent rloo`` is this class with RLOO.
-    cli_defaults: ClassVar[dict[str, dict[str, Any]]] = {
-        "grpo": {"algorithm": "grpo"},
-        "rloo": {"algorithm": "rloo"},
-    }
     config: TRLConfig
 
     def needs_reference(self) -> bool:
@@ -410,29 +449,27 @@ class TRLAgent(BaseAgent):
                 "TRLConfig.use_vllm=True needs a CUDA device; the policy is on the CPU"
             )
         self.prompts_per_update, self.micro_batch, self.accumulation = cfg.batch_plan(
-            len(self.tasks)
+            len(self.tasks), self.dist.world_size
         )
+        """Prompts per update (over all processes), completions per micro-batch on
+        each process, micro-batches per update."""
         self.optimizer = torch.optim.AdamW(
             self.policy.trainable_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
         )
-        self.grader = RewardFunction(cfg.reward, self.tasks, self.scorer.sandbox)
-        """The env's reward as TRL calls it, recording what it grades (the update's
-        ``rollout/...`` metrics and token count come from it)."""
+        self.grader = RewardFunction(self.scorer, cfg.reward)
+        """The env's reward as TRL calls it, graded by the agent's scorer and recording
+        what it grades (the update's ``rollout/...`` metrics and token count come from
+        it)."""
         self.reward_func: Any = self.grader
         """What TRL's ``reward_funcs`` holds: :attr:`grader`, or a wrapper of it (to
         watch rewards; one that does not call the grader leaves no rollout metrics)."""
         self.trl_summary: dict[str, float] = {}
         """TRL's end-of-run log of the last ``learn`` (``trl/train_runtime``...)."""
         self.last_rollout: Rollout | None = None
-        """The completions TRL generated and graded in the last update."""
+        """The completions TRL generated and graded in the last update (this
+        process's share of them in a data-parallel run)."""
         self.trainer: Trainer | None = None
         """The TRL trainer of the last ``learn`` call."""
-
-    def update(self, rollout: Rollout) -> dict[str, float]:
-        """Not used: TRL's trainer samples and updates inside :meth:`learn`."""
-        raise NotImplementedError(
-            "TRLAgent: TRL's trainer owns the sampling and update loop; call learn() instead"
-        )
 
     # --- what TRL is given -------------------------------------------------------------------
 
@@ -581,8 +618,9 @@ class TRLAgent(BaseAgent):
         progress: bool = True,
     ) -> TRLAgent:
         """Train with TRL until ``total_updates`` updates (optimizer steps) have been made,
-        counting any before a resume. Returns the agent."""
-        callback, bar = self._begin_learning(
+        counting any before a resume. Returns the agent. In a data-parallel run every
+        process calls it (TRL's trainer runs data-parallel; see the module docstring)."""
+        callback, bar = self._setup_learn(
             total_updates, callback, progress, desc=f"TRLAgent[{self.config.algorithm}]"
         )
         model = self.policy.model
@@ -591,9 +629,10 @@ class TRLAgent(BaseAgent):
         try:
             if total_updates > self.n_updates:
                 with contextlib.ExitStack() as stack:
+                    # TRL's own files: only the main process's are kept
                     output_dir = (
                         str(self.run_dir / "trl")
-                        if self.run_dir is not None
+                        if self.run_dir is not None and self.dist.is_main
                         else stack.enter_context(tempfile.TemporaryDirectory(prefix="trl-run-"))
                     )
                     bridge = _trainer_callback_class()(self, callback, bar)
@@ -608,20 +647,34 @@ class TRLAgent(BaseAgent):
             if not had_forward:
                 vars(patched).pop("forward", None)
             model.eval()
-            self._end_learning(bar, callback)
+            self._end_learn(bar, callback)
         return self
 
     def _step_metrics(self, step_seconds: float) -> dict[str, Any]:
         """Count one update and return its rollout and time metrics (TRL's own log is
-        added when it comes)."""
+        added when it comes).
+
+        In a data-parallel run each process graded its share of the update's
+        completions: the rollout metrics and the token count are over all of them.
+        Collective: every process calls it once per update (TRL calls every process's
+        ``on_step_end``), and all take the same branches."""
         self.n_updates += 1
         metrics: dict[str, Any] = {}
         rollout = self._take_rollout()
+        local = rollout if rollout is not None else Rollout([], [], [], [], [], [])
+        counts = self.dist.sum(
+            torch.tensor(
+                [len(local.completions), sum(len(c) for c in local.completion_ids)],
+                dtype=torch.long,
+            )
+        )
+        graded, tokens = (int(x) for x in counts.tolist())
         if rollout is not None:
             self.last_rollout = rollout
-            self.tokens_generated += sum(len(c) for c in rollout.completion_ids)
-            metrics.update(rollout.metrics())
-            metrics["time/grade_s"] = rollout.extra["grade_s"]
+        if graded:  # none when the step reused an earlier generation (num_iterations > 1)
+            self.tokens_generated += tokens
+            metrics.update(local.metrics(self.dist))
+            metrics["time/grade_s"] = local.extra.get("grade_s", 0.0)
         metrics.update(
             {
                 "time/step_s": step_seconds,

@@ -158,21 +158,49 @@ class SelfImitation:
         rng: random.Random,
         sampled_fraction: float = 0.0,
         max_prompt_tokens: int | None = None,
+        *,
+        dist: Any = None,
     ):
         """Mean per-token negative log-likelihood of ``n`` programs drawn from the buffer
-        (a zero tensor when ``n`` is 0 or the buffer is empty)."""
+        (a zero tensor when ``n`` is 0 or the buffer is empty).
+
+        With ``dist`` (:class:`~agents.common.distributed.Distributed`) of several
+        processes, every process draws the same ``n`` programs (the buffer and ``rng``
+        agree), scores its share of them, and returns its share of the mean over all."""
         import torch
 
-        from agents.tiny import cross_entropy_loss
+        from agents.common.supervised import cross_entropy_loss
 
         entries = self.buffer.sample(n, rng, sampled_fraction) if n else []
         if not entries:
             return torch.zeros((), device=policy.device)
+        completions = [policy.completion_ids(e.completion) for e in entries]
+        total_tokens = sum(len(c) for c in completions)
+        if dist is not None and dist.enabled:
+            shown = dist.shard(range(len(entries)))
+            entries, completions = [entries[i] for i in shown], [completions[i] for i in shown]
+            if not entries:
+                return torch.zeros((), device=policy.device)
         prompts = policy.encode_prompts(
             [self.prompts[e.task_id] for e in entries], max_prompt_tokens
         )
-        completions = [policy.completion_ids(e.completion) for e in entries]
-        return cross_entropy_loss(policy, list(zip(prompts, completions, strict=True)))
+        batch = list(zip(prompts, completions, strict=True))
+        return cross_entropy_loss(policy, batch, total_tokens=total_tokens)
+
+    def everywhere(self, rollout: Any, dist: Any = None) -> tuple[list, list[str], list]:
+        """``(tasks, completions, results)`` of the rollout's passing programs, every
+        process's (with ``dist`` of several processes) in rank order: what
+        :meth:`add_passing` takes, so that every process's buffer stays the same."""
+        passing = [
+            (task, text, result)
+            for task, text, result in zip(
+                rollout.tasks, rollout.completions, rollout.results, strict=True
+            )
+            if result.passed
+        ]
+        if dist is not None:
+            passing = dist.gather_objects(passing)
+        return [t for t, _, _ in passing], [c for _, c, _ in passing], [r for _, _, r in passing]
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data for a checkpoint."""

@@ -28,24 +28,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from agents.base import BaseAgent, Rollout
-from agents.buffer import ReplayBuffer, SelfImitation
-from agents.config import AgentConfig, _positive
-from agents.kl import AdaptiveKL
+from agents.common.base import Rollout
+from agents.common.buffer import ReplayBuffer, SelfImitation
+from agents.common.config import KLPenaltyConfig, _non_negative, _positive
+from agents.common.kl import AdaptiveKL
+from agents.common.on_policy import OnPolicyAgent
 
 
 @dataclass
-class ActorCriticConfig(AgentConfig):
-    """The actor-critic agent's settings (2310.13669; see docs/agents.md)."""
+class ActorCriticConfig(KLPenaltyConfig):
+    """The actor-critic agent's settings (2310.13669; see docs/agents.md). The KL
+    penalty's fields (ζ: ``kl_coef``, ρ: ``kl_target``, ``kl_horizon``,
+    ``adaptive_kl``) come from :class:`~agents.common.config.KLPenaltyConfig`."""
 
-    kl_coef: float = 0.01
-    """ζ: the initial weight of the KL penalty."""
-    kl_target: float = 6.0
-    """ρ: the KL (nats per program) the adaptive ζ aims at."""
-    kl_horizon: float = 10.0
-    """How fast ζ adapts: it moves by at most 2/horizon of itself per update."""
-    adaptive_kl: bool = True
-    """Adapt ζ towards ρ; False keeps ζ fixed."""
     critic_hidden: int = 256
     """Width of the critic's hidden layer."""
     critic_lr: float = 1e-3
@@ -66,23 +61,13 @@ class ActorCriticConfig(AgentConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive(
-            self,
-            "kl_target",
-            "kl_horizon",
-            "critic_hidden",
-            "critic_lr",
-            "replay_capacity_per_task",
-        )
+        _positive(self, "critic_hidden", "critic_lr", "replay_capacity_per_task")
+        _non_negative(self, "value_coef", "replay_coef", "replay_batch")
         if not 0.0 <= self.replay_sampled_fraction <= 1.0:
             raise ValueError(
                 "ActorCriticConfig.replay_sampled_fraction must be in [0, 1], "
                 f"got {self.replay_sampled_fraction!r}"
             )
-        for name in ("kl_coef", "value_coef", "replay_coef", "replay_batch"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"ActorCriticConfig.{name} must be >= 0, got {value!r}")
 
 
 class Critic(nn.Module):
@@ -96,7 +81,7 @@ class Critic(nn.Module):
         return self.net(hidden).squeeze(-1)
 
 
-class ActorCriticAgent(BaseAgent):
+class ActorCriticAgent(OnPolicyAgent):
     """Policy gradient with an MLP critic baseline, an adaptive KL penalty and a replay
     buffer of passing programs (2310.13669).
 
@@ -106,19 +91,18 @@ class ActorCriticAgent(BaseAgent):
     """
 
     config_class = ActorCriticConfig
-    cli_name = "actor-critic"
     config: ActorCriticConfig
 
-    def _setup(self) -> None:
+    def _build(self) -> None:
         cfg = self.config
-        device = self.policy.device
-        self.critic = Critic(self.policy.hidden_size, cfg.critic_hidden).to(device)
-        self.optimizer = torch.optim.AdamW(
-            self.policy.trainable_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
-        )
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
-        self.kl = AdaptiveKL(cfg.kl_coef, cfg.kl_target, cfg.kl_horizon, cfg.adaptive_kl)
+        self.critic = Critic(self.policy.hidden_size, cfg.critic_hidden).to(self.policy.device)
+        self.kl = AdaptiveKL.from_config(cfg)
         self.replay = SelfImitation(cfg.replay_capacity_per_task, self.tasks)
+
+    def _parameter_groups(self) -> list[dict[str, Any]]:
+        # the critic learns at its own rate (Adam: no weight decay) and is not clipped
+        critic = {"params": list(self.critic.parameters()), "lr": self.config.critic_lr}
+        return [*super()._parameter_groups(), {**critic, "weight_decay": 0.0, "clip": False}]
 
     @property
     def buffer(self) -> ReplayBuffer:
@@ -130,11 +114,11 @@ class ActorCriticAgent(BaseAgent):
         model was warm-started on, when training on others). Returns how many."""
         return self.replay.add_references(tasks)
 
-    def update(self, rollout: Rollout) -> dict[str, float]:
+    def train(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         policy = self.policy
-        # Every program that passes joins the buffer (once per normalised AST).
-        added = self.replay.add_passing(rollout.tasks, rollout.completions, rollout.results)
+        # Every program that passes, on any process, joins every process's buffer.
+        added = self.replay.add_passing(*self.replay.everywhere(rollout, self.dist))
 
         logprobs, mask, hidden = policy.token_logprobs(
             rollout.prompt_ids, rollout.completion_ids, with_hidden=True
@@ -145,40 +129,39 @@ class ActorCriticAgent(BaseAgent):
         seq_kl = ((logprobs.detach() - ref_logprobs) * mask).sum(-1)  # per program, nats
         env_reward = torch.tensor(rollout.rewards, dtype=torch.float32, device=mask.device)
         returns = env_reward - self.kl.coef * seq_kl
+        n_samples = self.total(torch.tensor(float(len(returns)), device=mask.device))
 
         values = self.critic(hidden.detach())
-        value_loss = torch.mean((values - returns) ** 2)
+        value_loss = torch.sum((values - returns) ** 2) / n_samples
         advantages = returns - values.detach()
-        if cfg.normalize_advantages and len(advantages) > 1:
-            advantages = advantages / (advantages.std() + 1e-6)
+        if cfg.normalize_advantages and n_samples > 1:
+            advantages = advantages / (self.everywhere(advantages).std() + 1e-6)
         seq_logprob = (logprobs * mask).sum(-1)
-        policy_loss = -(advantages * seq_logprob).sum() / mask.sum().clamp(min=1)
+        policy_loss = -(advantages * seq_logprob).sum() / self.total(mask.sum()).clamp(min=1)
 
         replay_loss = self.replay.loss(
-            policy, cfg.replay_batch, self.rng, cfg.replay_sampled_fraction, cfg.max_prompt_tokens
+            policy,
+            cfg.replay_batch,
+            self.rng,
+            cfg.replay_sampled_fraction,
+            cfg.max_prompt_tokens,
+            dist=self.dist,
         )
+        loss = policy_loss + cfg.replay_coef * replay_loss + cfg.value_coef * value_loss
+        grad_norm = self.optimizer_step(loss)
 
-        loss = policy_loss + cfg.replay_coef * replay_loss
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), cfg.max_grad_norm)
-        self.optimizer.step()
-
-        self.critic_optimizer.zero_grad(set_to_none=True)
-        (cfg.value_coef * value_loss).backward()
-        self.critic_optimizer.step()
-
-        mean_kl = float(seq_kl.mean())
+        all_returns, all_values = self.everywhere(returns), self.everywhere(values)
+        mean_kl = float(self.everywhere(seq_kl).mean())
         coef = self.kl.update(mean_kl)
         return {
-            "train/policy_loss": float(policy_loss.detach()),
-            "train/value_loss": float(value_loss.detach()),
-            "train/replay_loss": float(replay_loss.detach()),
+            "train/policy_loss": float(self.total(policy_loss.detach())),
+            "train/value_loss": float(self.total(value_loss.detach())),
+            "train/replay_loss": float(self.total(replay_loss.detach())),
             "train/kl": mean_kl,
             "train/kl_coef": coef,
-            "train/return_mean": float(returns.mean()),
-            "train/value_mean": float(values.detach().mean()),
-            "train/grad_norm": float(grad_norm),
+            "train/return_mean": float(all_returns.mean()),
+            "train/value_mean": float(all_values.mean()),
+            "train/grad_norm": grad_norm,
             "train/buffer_size": float(len(self.buffer)),
             "train/buffer_sampled": float(self.buffer.count("sampled")),
             "train/buffer_added": float(added),
@@ -188,16 +171,14 @@ class ActorCriticAgent(BaseAgent):
         return {
             "optimizer": self.optimizer.state_dict(),
             "critic": self.critic.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
             "kl_coef": self.kl.coef,
             "buffer": self.buffer.state_dict(),
             "replay_prompts": self.replay.prompts,
         }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
         self.critic.load_state_dict(state["critic"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.optimizer.load_state_dict(state["optimizer"])
         self.kl.coef = float(state["kl_coef"])
         self.replay.load_state_dict(
             {"buffer": state["buffer"], "prompts": state.get("replay_prompts", {})}

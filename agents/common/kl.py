@@ -15,6 +15,11 @@ class AdaptiveKL:
     def __init__(self, coef: float, target: float, horizon: float, enabled: bool = True) -> None:
         self.coef, self.target, self.horizon, self.enabled = coef, target, horizon, enabled
 
+    @classmethod
+    def from_config(cls, config) -> AdaptiveKL:
+        """The controller a :class:`~agents.common.config.KLPenaltyConfig` describes."""
+        return cls(config.kl_coef, config.kl_target, config.kl_horizon, config.adaptive_kl)
+
     def update(self, kl: float) -> float:
         """Move ζ after observing the mean KL; returns the new ζ."""
         if self.enabled:

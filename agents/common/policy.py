@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.common.config import SamplingConfig
 from code_env.tokenizer import load_tokenizer
 
 
@@ -72,7 +73,7 @@ class Policy:
     reference policy.
 
     Args:
-        model: ``"tiny"`` (see :mod:`agents.tiny`), a Hugging Face name or local path,
+        model: ``"tiny"`` (see :mod:`agents.common.tiny`), a Hugging Face name or local path,
             or a ``PreTrainedModel``. Names and paths load as ``AutoModelForSeq2SeqLM``
             when their config says ``is_encoder_decoder``, else as
             ``AutoModelForCausalLM``.
@@ -84,7 +85,7 @@ class Policy:
         reference: Keep a frozen reference policy (for KL penalties).
         reference_model: The reference's weights (a model, name or path); default: a
             copy of the initial weights. A resumed run passes the original ones.
-        tiny_config: Settings for ``"tiny"`` (see :func:`agents.tiny.build_tiny_model`).
+        tiny_config: Settings for ``"tiny"`` (see :func:`agents.common.tiny.build_tiny_model`).
     """
 
     def __init__(
@@ -152,7 +153,7 @@ class Policy:
     def _load_model(self, model: Any, tiny_config: dict[str, Any] | None) -> torch.nn.Module:
         """The model: built (``"tiny"``), loaded (a name or path), or the one given."""
         if isinstance(model, str) and model == "tiny":
-            from agents.tiny import build_tiny_model
+            from agents.common.tiny import build_tiny_model
 
             return build_tiny_model(self.tokenizer, **(tiny_config or {}))
         if isinstance(model, (str, os.PathLike)):
@@ -176,14 +177,7 @@ class Policy:
         return ids
 
     def _left_pad(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            if row:
-                input_ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-                mask[i, width - len(row) :] = 1
-        return input_ids.to(self.device), mask.to(self.device)
+        return left_pad(rows, self.pad_id, self.device)
 
     def _right_pad(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Rows padded on the right (at least one column): for an encoder, which sees the
@@ -197,6 +191,29 @@ class Policy:
                 input_ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
                 mask[i, : len(row)] = 1
         return input_ids.to(self.device), mask.to(self.device)
+
+    def sample(
+        self,
+        prompts: Sequence[str],
+        sampling: SamplingConfig,
+        *,
+        n: int = 1,
+        greedy: bool = False,
+        prefixes: Sequence[Sequence[int]] | None = None,
+    ) -> list[list[Sample]]:
+        """:meth:`generate` with the settings of a :class:`SamplingConfig` (a greedy
+        decode uses its length, batch and prompt cut only)."""
+        return self.generate(
+            prompts,
+            n=n,
+            greedy=greedy,
+            max_new_tokens=sampling.max_new_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            batch_size=sampling.batch_size,
+            max_prompt_tokens=sampling.max_prompt_tokens,
+            prefixes=prefixes,
+        )
 
     @torch.no_grad()
     def generate(
@@ -506,6 +523,21 @@ class Policy:
             else torch.load(folder / "adapter_model.bin", weights_only=True)
         )
         set_peft_model_state_dict(self.model, state)
+
+
+def left_pad(
+    rows: Sequence[Sequence[int]], pad_id: int, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(input_ids, attention_mask)`` of token rows padded on the left with ``pad_id``,
+    so that every row ends at the right edge (where a causal model continues it)."""
+    width = max(len(r) for r in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        if row:
+            input_ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row) :] = 1
+    return input_ids.to(device), mask.to(device)
 
 
 def _cut_after_eos(row: Sequence[int], eos_id: int, pad_id: int) -> list[int]:

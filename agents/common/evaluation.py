@@ -3,7 +3,7 @@
 This module holds no model code. An agent (or a benchmark) generates completions,
 then hands them here to be graded in the sandbox against each task's tests::
 
-    from agents.evaluation import evaluate_completions
+    from agents.common.evaluation import evaluate_completions
 
     report = evaluate_completions(
         tasks,
@@ -15,7 +15,7 @@ then hands them here to be graded in the sandbox against each task's tests::
     print(report.table("warm-start on B"))
     report.to_dict()                                        # plain data, for JSON
 
-An evaluation that grades in its own way (streaming, as :mod:`agents.ray_eval` does)
+An evaluation that grades in its own way (streaming, as :mod:`agents.run.ray_eval` does)
 hands its verdicts to :func:`report_from_results` and gets the same report.
 
 pass@k is the unbiased estimator of Chen et al. 2021 ("Evaluating Large Language Models
@@ -325,7 +325,7 @@ def _check_ks(ks: Iterable[int]) -> tuple[int, ...]:
     return tuple(sorted(set(values)))
 
 
-def evaluate_completions(
+def grade_completions(
     tasks: Iterable[Task],
     samples: Mapping[str, Sequence[str]],
     greedy: Mapping[str, str] | None = None,
@@ -334,8 +334,10 @@ def evaluate_completions(
     ks: Sequence[int] = (1, 5),
     tests: Literal["hidden", "example"] = "hidden",
     progress: bool = False,
-) -> EvalReport:
-    """Grade sampled (and greedy) completions and report pass@k and outcome shares.
+) -> GradedCompletions:
+    """Grade sampled (and greedy) completions: what :func:`evaluate_completions` reports
+    on, checked and graded, before the report is made (a data-parallel evaluation
+    gathers these from its processes, then calls :func:`report_from_results`).
 
     Every program (``task.program(completion)``) of every task goes to the sandbox in
     one ``run_many`` batch, so they are graded in parallel over its workers (identical
@@ -358,7 +360,7 @@ def evaluate_completions(
         progress: Show a tqdm progress bar while grading.
 
     Returns:
-        The :class:`EvalReport`, split by difficulty when tasks have one.
+        The :class:`GradedCompletions`.
 
     Raises:
         ValueError: Tasks are empty or repeat an id; a task has no samples, a different
@@ -385,7 +387,7 @@ def evaluate_completions(
 
     task_list = list(tasks)
     if not task_list:
-        raise ValueError("evaluate_completions needs at least one task")
+        raise ValueError("grade_completions needs at least one task")
     by_id: dict[str, Task] = {}
     for task in task_list:
         if task.task_id in by_id:
@@ -455,7 +457,53 @@ def evaluate_completions(
         if greedy is None
         else {t.task_id: results[len(task_list) * n + i] for i, t in enumerate(task_list)}
     )
-    return report_from_results(task_list, sampled, greedy_results, ks=ks, rewards=rewards)
+    return GradedCompletions(task_list, sampled, greedy_results, rewards)
+
+
+@dataclass
+class GradedCompletions:
+    """Completions graded by :func:`grade_completions`, as :func:`report_from_results`
+    takes them."""
+
+    tasks: list[Task]
+    """The tasks, in order."""
+    results: dict[str, list[ExecutionResult]]
+    """The verdicts of each task's sampled programs."""
+    greedy: dict[str, ExecutionResult] | None
+    """The verdict of each task's greedy program (None without greedy completions)."""
+    rewards: dict[str, list[float]] | None
+    """The reward of each sampled program (None unless graded through a Scorer)."""
+
+    def report(self, ks: Sequence[int] = (1, 5)) -> EvalReport:
+        """The :class:`EvalReport` of these verdicts."""
+        return report_from_results(
+            self.tasks, self.results, self.greedy, ks=ks, rewards=self.rewards
+        )
+
+
+def evaluate_completions(
+    tasks: Iterable[Task],
+    samples: Mapping[str, Sequence[str]],
+    greedy: Mapping[str, str] | None = None,
+    *,
+    scorer_or_sandbox: Scorer | BaseSandbox,
+    ks: Sequence[int] = (1, 5),
+    tests: Literal["hidden", "example"] = "hidden",
+    progress: bool = False,
+) -> EvalReport:
+    """Grade sampled (and greedy) completions and report pass@k and outcome shares:
+    :func:`grade_completions` (whose arguments, checks and errors these are), then
+    :func:`report_from_results`. Returns the :class:`EvalReport`, split by difficulty
+    when tasks have one."""
+    return grade_completions(
+        tasks,
+        samples,
+        greedy,
+        scorer_or_sandbox=scorer_or_sandbox,
+        ks=ks,
+        tests=tests,
+        progress=progress,
+    ).report(ks)
 
 
 def report_from_results(
@@ -470,7 +518,7 @@ def report_from_results(
 
     :func:`evaluate_completions` grades, then calls this; an evaluation that grades in
     its own way (e.g. streaming each chunk of tasks to a sandbox as soon as it is
-    generated, as :func:`agents.ray_eval.evaluate_checkpoint_on_ray` does) calls it
+    generated, as :func:`agents.run.ray_eval.evaluate_checkpoint_on_ray` does) calls it
     with its verdicts and gets the same report, computed by the same code.
 
     Args:

@@ -1,11 +1,14 @@
-"""The loop every agent shares: sample, grade, update, log, checkpoint.
+"""The base of every agent (stable-baselines3's ``BaseAlgorithm``).
 
-:class:`BaseAgent` owns everything but the update itself (Stable-Baselines3's
-``BaseAlgorithm`` split): loading the policy, drawing tasks, sampling programs and
-grading them through one sandbox, metrics, callbacks, the progress bar, checkpoints
-and resuming, and evaluation. A subclass implements :meth:`BaseAgent.update` (one
-optimisation step from a rollout) and, if it keeps state of its own, the two
-``_extra_state`` hooks.
+:class:`BaseAgent` owns what every agent has, whoever samples and updates: the config,
+the policy, the scorer and its sandbox, the learning bookkeeping (update count, tokens,
+history, ``metrics.jsonl``, callbacks, the progress bar), checkpoints and resuming, and
+evaluation; and, in a data-parallel run, this process's place in it
+(:class:`~agents.common.distributed.Distributed`). It leaves :meth:`BaseAgent.learn`
+to the layer above: :class:`~agents.common.on_policy.OnPolicyAgent` (sample, grade,
+update: the actor-critic, CodeRL and PPO agents) or
+:class:`~agents.trl.agent.TRLAgent` (TRL's trainers). The layers are drawn in
+docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import json
 import os
 import random
 import shutil
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,10 +26,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from agents.callbacks import BaseCallback, CallbackList
-from agents.config import AgentConfig
-from agents.metrics import MetricsLogger
-from agents.policy import Policy, seed_everything
+from agents.common.callbacks import BaseCallback, CallbackList
+from agents.common.config import AgentConfig, SamplingConfig
+from agents.common.distributed import Distributed
+from agents.common.metrics import MetricsLogger
+from agents.common.policy import Policy, seed_everything
 from code_env.sandbox import BaseSandbox, ExecutionResult, Outcome
 from code_env.scoring import Scorer
 from code_env.tasks import Task, TaskList, load_tasks
@@ -56,18 +59,30 @@ class Rollout:
         """Share of samples that passed every test."""
         return sum(r.passed for r in self.results) / max(1, len(self.results))
 
-    def metrics(self) -> dict[str, float]:
-        """``rollout/...`` metrics of this rollout."""
-        outcomes = Counter(r.outcome.value for r in self.results)
-        n = max(1, len(self.results))
-        lengths = [len(c) for c in self.completion_ids]
+    def summary(self) -> list[tuple[float, str, float, int]]:
+        """Per sample ``(reward, outcome, share of tests passed, tokens)``: what
+        :meth:`metrics` needs, small enough to gather from every process."""
+        return [
+            (float(reward), result.outcome.value, float(result.pass_rate), len(ids))
+            for reward, result, ids in zip(
+                self.rewards, self.results, self.completion_ids, strict=True
+            )
+        ]
+
+    def metrics(self, dist: Distributed | None = None) -> dict[str, float]:
+        """``rollout/...`` metrics of this rollout; with ``dist``, of the whole update's
+        rollout, every process's samples included (the same on every process)."""
+        rows = self.summary() if dist is None else dist.gather_objects(self.summary())
+        outcomes = Counter(outcome for _, outcome, _, _ in rows)
+        n = max(1, len(rows))
+        lengths = [length for *_, length in rows]
         return {
-            "rollout/pass_rate": self.pass_rate,
-            "rollout/reward_mean": float(np.mean(self.rewards)) if self.rewards else 0.0,
-            "rollout/test_pass_rate": float(np.mean([r.pass_rate for r in self.results])),
+            "rollout/pass_rate": outcomes.get(Outcome.PASSED.value, 0) / n,
+            "rollout/reward_mean": float(np.mean([r for r, *_ in rows])) if rows else 0.0,
+            "rollout/test_pass_rate": float(np.mean([p for _, _, p, _ in rows])) if rows else 0.0,
             "rollout/tokens_mean": float(np.mean(lengths)) if lengths else 0.0,
             "rollout/tokens": float(sum(lengths)),
-            **{f"rollout/outcome/{k}": outcomes.get(k, 0) / n for k in (o.value for o in Outcome)},
+            **{f"rollout/outcome/{o.value}": outcomes.get(o.value, 0) / n for o in Outcome},
         }
 
 
@@ -86,65 +101,65 @@ def evaluate_policy(
     sandbox: BaseSandbox,
     k: Iterable[int] = (1, 5),
     n: int | None = None,
-    max_new_tokens: int = 128,
-    temperature: float = 1.0,
-    top_p: float = 0.95,
-    batch_size: int = 128,
-    max_prompt_tokens: int | None = None,
+    sampling: SamplingConfig | None = None,
     greedy_only: bool = False,
     progress: bool = False,
+    dist: Distributed | None = None,
 ):
     """Sample ``n`` programs per task (and a greedy one), grade them, and report greedy
-    pass@1, pass@k and outcome shares (:class:`agents.evaluation.EvalReport`).
+    pass@1, pass@k and outcome shares (:class:`agents.common.evaluation.EvalReport`).
     ``greedy_only`` skips sampling (for quick learning curves): pass@k is then that of
     the greedy programs. ``sandbox`` is any :class:`~code_env.sandbox.BaseSandbox`: a
     local :class:`~code_env.sandbox.Sandbox`, or a :class:`~code_env.sandbox.RaySandbox`
     to grade on a Ray cluster (for generation spread over a cluster too, see
-    :func:`agents.ray_eval.evaluate_checkpoint_on_ray`)."""
-    from agents.evaluation import evaluate_completions
+    :func:`agents.run.ray_eval.evaluate_checkpoint_on_ray`). ``sampling``: how programs
+    are sampled (default: :class:`~agents.common.config.SamplingConfig`'s defaults).
 
+    In a data-parallel run (``dist`` with several processes) each process samples and
+    grades its share of the tasks, and every process gets the report of all of them."""
+    from agents.common.evaluation import grade_completions, report_from_results
+
+    sampling = sampling or SamplingConfig()
     ks = tuple(sorted(set(k)))
-    prompts = [t.prompt for t in tasks]
-    greedy = policy.generate(
-        prompts,
-        greedy=True,
-        max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        max_prompt_tokens=max_prompt_tokens,
-    )
-    greedy_text = {t.task_id: g[0].text for t, g in zip(tasks, greedy, strict=True)}
+    all_tasks = list(tasks)
+    mine = dist.shard(all_tasks) if dist is not None else all_tasks
+    prompts = [t.prompt for t in mine]
+    greedy = policy.sample(prompts, sampling, greedy=True) if mine else []
+    greedy_text = {t.task_id: g[0].text for t, g in zip(mine, greedy, strict=True)}
     if greedy_only:
         samples = {tid: [text] for tid, text in greedy_text.items()}
         ks = (1,)
     else:
-        groups = policy.generate(
-            prompts,
-            n=n or max(ks),
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            batch_size=batch_size,
-            max_prompt_tokens=max_prompt_tokens,
+        groups = policy.sample(prompts, sampling, n=n or max(ks)) if mine else []
+        samples = {t.task_id: [s.text for s in g] for t, g in zip(mine, groups, strict=True)}
+    if dist is None or not dist.enabled:
+        graded = grade_completions(
+            mine, samples, greedy_text, scorer_or_sandbox=sandbox, ks=ks, progress=progress
         )
-        samples = {t.task_id: [s.text for s in g] for t, g in zip(tasks, groups, strict=True)}
-    return evaluate_completions(
-        tasks, samples, greedy_text, scorer_or_sandbox=sandbox, ks=ks, progress=progress
+        return graded.report(ks)
+    # each process grades its own share; the verdicts meet for one report on every process
+    own: list[tuple[str, list[ExecutionResult], ExecutionResult]] = []
+    if mine:
+        graded = grade_completions(
+            mine, samples, greedy_text, scorer_or_sandbox=sandbox, ks=ks, progress=progress
+        )
+        assert graded.greedy is not None
+        own = [(tid, graded.results[tid], graded.greedy[tid]) for tid in samples]
+    rows = dist.gather_objects(own)
+    return report_from_results(
+        all_tasks,
+        {tid: results for tid, results, _ in rows},
+        {tid: greedy_result for tid, _, greedy_result in rows},
+        ks=ks,
     )
 
 
-def evaluation_generation(config: AgentConfig, temperature: float | None = None) -> dict[str, Any]:
-    """The generation settings an evaluation of an agent with ``config`` uses
-    (:meth:`BaseAgent.evaluate`, and :mod:`agents.ray_eval` for a saved one), as
-    keyword arguments of :func:`evaluate_policy`: ``max_new_tokens``, ``temperature``
-    (``temperature`` if given, else the config's), ``top_p``, ``batch_size`` and
-    ``max_prompt_tokens``."""
-    return {
-        "max_new_tokens": config.max_new_tokens,
-        "temperature": temperature or config.temperature,
-        "top_p": config.top_p,
-        "batch_size": config.generation_batch_size,
-        "max_prompt_tokens": config.max_prompt_tokens,
-    }
+def evaluation_generation(config: AgentConfig, temperature: float | None = None) -> SamplingConfig:
+    """The sampling an evaluation of an agent with ``config`` uses
+    (:meth:`BaseAgent.evaluate`, and :mod:`agents.run.ray_eval` for a saved one): the
+    config's, at ``temperature`` if one is given."""
+    sampling = config.sampling
+    return sampling.replace(temperature=temperature) if temperature else sampling
 
 
 def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
@@ -169,7 +184,7 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
 def read_checkpoint_config(path: str | os.PathLike[str]) -> tuple[str, AgentConfig]:
     """``(agent class name, its config)`` saved in a checkpoint folder (or a run folder,
     see :func:`resolve_checkpoint`), without loading the model."""
-    from agents import agent_class
+    from agents.registry import agent_class
 
     path = resolve_checkpoint(path)
     saved = json.loads((path / "config.json").read_text())
@@ -187,7 +202,7 @@ def load_checkpoint_policy(
     """The policy saved in the checkpoint folder ``path`` by :meth:`BaseAgent.save`.
 
     What :meth:`BaseAgent.load` loads, and, without the rest of the agent, what a model
-    replica of a distributed evaluation loads (:mod:`agents.ray_eval`).
+    replica of a distributed evaluation loads (:mod:`agents.run.ray_eval`).
 
     Args:
         path: The checkpoint folder (holding ``model/``).
@@ -220,7 +235,14 @@ def load_checkpoint_policy(
 
 
 class BaseAgent:
-    """An RL agent training a language model against unit-test rewards.
+    """An RL agent training a language model against unit-test rewards: what every agent
+    has, whoever samples and updates (see the module docstring).
+
+    A subclass sets :attr:`config_class` and implements :meth:`learn` (the layer above
+    does: :class:`~agents.common.on_policy.OnPolicyAgent`, or TRL's trainers); it may
+    override :meth:`_setup` (algorithm state, built at the end of ``__init__``), the two
+    ``_extra_state`` hooks (that state in checkpoints), :meth:`needs_reference` and
+    :meth:`add_references`.
 
     Args:
         tasks_or_env: The tasks to learn from (a source for ``load_tasks``, a list of
@@ -229,13 +251,12 @@ class BaseAgent:
         sandbox: A sandbox to grade in (default: the env's, or the shared one): a local
             :class:`~code_env.sandbox.Sandbox`, or a :class:`~code_env.sandbox.RaySandbox`
             to grade rollouts and evaluations on a Ray cluster.
-        run_dir: Where metrics and checkpoints go (default: no files).
+        run_dir: Where metrics and checkpoints go (default: no files). In a
+            data-parallel run only the main process writes there.
         policy: An existing :class:`Policy` to train (default: built from the config).
     """
 
     config_class: ClassVar[type[AgentConfig]] = AgentConfig
-    #: The name the command line knows the agent by.
-    cli_name: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -252,87 +273,38 @@ class BaseAgent:
                 f"{type(self).__name__} needs a {self.config_class.__name__}, "
                 f"got {type(self.config).__name__}"
             )
+        self.dist = Distributed.current(self.config.device)
+        """This process's place in a data-parallel run (alone: one process of one)."""
         self.tasks, self.env = resolve_tasks(tasks_or_env)
         if sandbox is None and self.env is not None:
             sandbox = self.env.scorer.sandbox
         self.scorer = Scorer(self.tasks, self.config.reward, sandbox=sandbox)
+        # Every process builds the same model, heads and critics from the same seed; the
+        # agent's own generator (task draws, replay batches) stays the same on all, so
+        # they agree on what an update holds.
         seed_everything(self.config.seed)
         self.rng = random.Random(self.config.seed)
         self.policy = policy or Policy(
             self.config.model,
             self.config.tokenizer,
-            device=self.config.device,
+            device=self.dist.device(self.config.device),
             lora=self.config.lora,
             reference=self.needs_reference(),
             tiny_config=self.config.tiny,
         )
         self.n_updates = 0
         self.tokens_generated = 0
+        """Tokens sampled by every process of the run, for rollouts and baselines."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.logger = MetricsLogger(self.run_dir) if self.run_dir is not None else None
+        self.logger = (
+            MetricsLogger(self.run_dir) if self.run_dir is not None and self.dist.is_main else None
+        )
         self.history: list[dict[str, Any]] = []
         self._setup()
+        if self.dist.enabled:  # from here on each process samples its own programs
+            seed_everything(self.config.seed + 1_000_003 * self.dist.rank)
 
     # --- what subclasses implement ----------------------------------------------------------
-
-    def needs_reference(self) -> bool:
-        """Whether the policy keeps a frozen reference (for a KL penalty)."""
-        return True
-
-    def _setup(self) -> None:
-        """Build optimisers and algorithm state (called at the end of ``__init__``)."""
-
-    def update(self, rollout: Rollout) -> dict[str, float]:
-        """One optimisation step from a graded rollout; returns ``train/...`` metrics."""
-        raise NotImplementedError
-
-    def _extra_state(self) -> dict[str, Any]:
-        """Algorithm state for checkpoints (optimisers, critic...)."""
-        return {}
-
-    def _load_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`_extra_state` saved."""
-
-    # --- sampling and grading ---------------------------------------------------------
-
-    def draw_tasks(self, n: int) -> list[Task]:
-        """``n`` tasks drawn uniformly (without replacement while enough remain)."""
-        if n >= len(self.tasks):
-            return list(self.tasks)
-        return self.rng.sample(list(self.tasks), n)
-
-    def rollout(self, tasks: Sequence[Task], n: int) -> Rollout:
-        """Sample ``n`` programs per task and grade them."""
-        cfg = self.config
-        groups = self.policy.generate(
-            [t.prompt for t in tasks],
-            n=n,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            batch_size=cfg.generation_batch_size,
-            max_prompt_tokens=cfg.max_prompt_tokens,
-        )
-        prompts = self.policy.encode_prompts([t.prompt for t in tasks], cfg.max_prompt_tokens)
-        flat_tasks, prompt_ids, completion_ids, texts = [], [], [], []
-        for task, ids, samples in zip(tasks, prompts, groups, strict=True):
-            for sample in samples:
-                flat_tasks.append(task)
-                prompt_ids.append(ids)
-                completion_ids.append(sample.token_ids)
-                texts.append(sample.text)
-        graded = self.scorer.score_many(list(zip(flat_tasks, texts, strict=True)))
-        self.tokens_generated += sum(len(c) for c in completion_ids)
-        return Rollout(
-            flat_tasks,
-            prompt_ids,
-            completion_ids,
-            texts,
-            [r for r, _ in graded],
-            [res for _, res in graded],
-        )
-
-    # --- the loop -------------------------------------------------------------------------
 
     def learn(
         self,
@@ -342,40 +314,42 @@ class BaseAgent:
         progress: bool = True,
     ) -> BaseAgent:
         """Train until ``total_updates`` updates have been made (counting any before a
-        resume). Returns the agent."""
-        callback, bar = self._begin_learning(total_updates, callback, progress)
-        try:
-            while self.n_updates < total_updates:
-                start = time.perf_counter()
-                rollout = self.rollout(
-                    self.draw_tasks(self.config.tasks_per_update), self.config.samples_per_task
-                )
-                sampled = time.perf_counter()
-                metrics = {**rollout.metrics(), **self.update(rollout)}
-                self.n_updates += 1
-                metrics.update(
-                    {
-                        "time/rollout_s": sampled - start,
-                        "time/update_s": time.perf_counter() - sampled,
-                        "time/tokens_generated": float(self.tokens_generated),
-                        "sandbox/cache_hit_rate": self.scorer.sandbox.stats.cache_hit_rate,
-                    }
-                )
-                if not self._record_update(metrics, bar, callback):
-                    break
-        finally:
-            self._end_learning(bar, callback)
-        return self
+        resume). Returns the agent. In a data-parallel run every process calls it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement learn()")
 
-    def _begin_learning(
+    def needs_reference(self) -> bool:
+        """Whether the policy keeps a frozen reference (for a KL penalty)."""
+        return True
+
+    def add_references(self, tasks: Iterable[Task]) -> int:
+        """Reference solutions of ``tasks`` the agent may learn from besides its rewards
+        (e.g. the tasks a model was warm-started on, when training on others). Agents
+        with a buffer of passing programs put them there; the base keeps none. Returns
+        how many were taken."""
+        return 0
+
+    def _setup(self) -> None:
+        """Build algorithm state (called at the end of ``__init__``)."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Algorithm state for checkpoints (optimisers, critic...)."""
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_extra_state` saved."""
+
+    # --- the learning bookkeeping, for learn() ------------------------------------------------
+
+    def _setup_learn(
         self,
         total_updates: int,
         callback: BaseCallback | Sequence[BaseCallback] | None,
         progress: bool,
         desc: str | None = None,
     ) -> tuple[BaseCallback | None, Any]:
-        """Check ``total_updates``, start the callbacks and the progress bar; returns
-        ``(callback, bar)`` for :meth:`_record_update` and :meth:`_end_learning`."""
+        """Check ``total_updates``, start the callbacks and the progress bar (the main
+        process's); returns ``(callback, bar)`` for :meth:`_record_update` and
+        :meth:`_end_learn`."""
         if total_updates < 0:
             raise ValueError(f"total_updates must be >= 0, got {total_updates}")
         if isinstance(callback, Sequence):
@@ -384,7 +358,7 @@ class BaseAgent:
             callback.init_callback(self)
             callback.on_training_start()
         bar = None
-        if progress and total_updates > self.n_updates:
+        if progress and total_updates > self.n_updates and self.dist.is_main:
             from tqdm.auto import tqdm
 
             bar = tqdm(
@@ -398,8 +372,9 @@ class BaseAgent:
     def _record_update(
         self, metrics: dict[str, Any], bar: Any, callback: BaseCallback | None
     ) -> bool:
-        """Keep one update's metrics (history, ``metrics.jsonl``), checkpoint when due,
-        move the bar, and ask the callbacks; False if one of them stops training."""
+        """Keep one update's metrics (history; the main process's ``metrics.jsonl``),
+        checkpoint when due, move the bar, and ask the callbacks; False if one of them
+        stops training. Metrics are the same on every process, so callbacks agree."""
         self.history.append({"update": self.n_updates, **metrics})
         if self.logger is not None:
             self.logger.log(self.n_updates, metrics)
@@ -415,7 +390,7 @@ class BaseAgent:
         return callback is None or callback.on_step(self.n_updates, metrics)
 
     @staticmethod
-    def _end_learning(bar: Any, callback: BaseCallback | None) -> None:
+    def _end_learn(bar: Any, callback: BaseCallback | None) -> None:
         """Close the progress bar and tell the callbacks training ended."""
         if bar is not None:
             bar.close()
@@ -434,50 +409,62 @@ class BaseAgent:
         progress: bool = False,
     ):
         """Greedy pass@1, pass@k (unbiased estimator from ``n`` samples per task, default
-        ``max(k)``), and outcome shares, on ``tasks`` (default: the training tasks)."""
+        ``max(k)``), and outcome shares, on ``tasks`` (default: the training tasks). In a
+        data-parallel run every process calls it, evaluates its share of the tasks, and
+        gets the report of all of them."""
         return evaluate_policy(
             self.policy,
             self.tasks if tasks is None else load_tasks(tasks),
             sandbox=self.scorer.sandbox,
             k=k,
             n=n,
-            progress=progress,
-            **evaluation_generation(self.config, temperature),
+            sampling=evaluation_generation(self.config, temperature),
+            progress=progress and self.dist.is_main,
+            dist=self.dist,
         )
 
     # --- checkpoints ----------------------------------------------------------------------
 
+    def _rng_state(self) -> dict[str, Any]:
+        return {
+            "python": random.getstate(),
+            "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save everything needed to resume: model, tokenizer, optimiser and algorithm
-        state, RNG states, the update count, the config. Atomic: a crash leaves the
-        previous checkpoint whole."""
+        state, RNG states (every process's), the update count, the config. Atomic: a
+        crash leaves the previous checkpoint whole. In a data-parallel run every process
+        calls it and the main process writes."""
         path = Path(path)
-        partial = path.with_name(path.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        self.policy.save(partial / "model", with_reference=True)
-        state = {
-            "n_updates": self.n_updates,
-            "tokens_generated": self.tokens_generated,
-            "rng": {
-                "python": random.getstate(),
-                "agent": self.rng.getstate(),
-                "numpy": np.random.get_state(),
-                "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            },
-            "extra": self._extra_state(),
-        }
-        torch.save(state, partial / "state.pt")
-        (partial / "config.json").write_text(
-            json.dumps({"agent": type(self).__name__, "config": self.config.to_dict()}, indent=2)
-        )
-        old = path.with_name(path.name + ".old")
-        if path.exists():
+        process_rng = self.dist.gather_objects([self._rng_state()])
+        if self.dist.is_main:
+            partial = path.with_name(path.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            self.policy.save(partial / "model", with_reference=True)
+            state = {
+                "n_updates": self.n_updates,
+                "tokens_generated": self.tokens_generated,
+                "processes": self.dist.world_size,
+                "rng": {**process_rng[0], "agent": self.rng.getstate(), "processes": process_rng},
+                "extra": self._extra_state(),
+            }
+            torch.save(state, partial / "state.pt")
+            (partial / "config.json").write_text(
+                json.dumps(
+                    {"agent": type(self).__name__, "config": self.config.to_dict()}, indent=2
+                )
+            )
+            old = path.with_name(path.name + ".old")
+            if path.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(path, old)
+            os.replace(partial, path)
             shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(partial, path)
-        shutil.rmtree(old, ignore_errors=True)
+        self.dist.barrier()  # nobody reads the checkpoint before it is whole
         return path
 
     @classmethod
@@ -490,26 +477,34 @@ class BaseAgent:
         run_dir: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ):
-        """An agent restored from :meth:`save`'s folder, ready to evaluate or to go on
-        learning where it stopped. ``overrides`` replace config fields. ``sandbox``:
-        as for the constructor (a :class:`~code_env.sandbox.RaySandbox` works too)."""
-        path = Path(path)
+        """An agent restored from :meth:`save`'s folder (or a run folder holding one in
+        ``checkpoint/``), ready to evaluate or to go on learning where it stopped.
+        ``overrides`` replace config fields. ``sandbox``: as for the constructor (a
+        :class:`~code_env.sandbox.RaySandbox` works too). A data-parallel run resumed
+        with as many processes as it was saved with continues each process's random
+        draws where they stopped."""
+        path = resolve_checkpoint(path)
         saved = json.loads((path / "config.json").read_text())
         if saved["agent"] != cls.__name__:
             raise ValueError(f"{path} holds a {saved['agent']}, not a {cls.__name__}")
         config = cls.config_class.from_dict({**saved["config"], **overrides})
-        policy = load_checkpoint_policy(path, config, device=config.device, reference=True)
+        dist = Distributed.current(config.device)
+        policy = load_checkpoint_policy(
+            path, config, device=dist.device(config.device), reference=True
+        )
         agent = cls(tasks_or_env, config, sandbox=sandbox, run_dir=run_dir, policy=policy)
         state = torch.load(path / "state.pt", weights_only=False)
         agent.n_updates = int(state["n_updates"])
         agent.tokens_generated = int(state.get("tokens_generated", 0))
         rng = state["rng"]
-        random.setstate(rng["python"])
+        processes = rng.get("processes") or [rng]
+        mine = processes[dist.rank] if len(processes) == dist.world_size else rng
+        random.setstate(mine["python"])
+        np.random.set_state(mine["numpy"])
+        torch.set_rng_state(mine["torch"])
+        if mine.get("cuda") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(mine["cuda"])
         agent.rng.setstate(rng["agent"])
-        np.random.set_state(rng["numpy"])
-        torch.set_rng_state(rng["torch"])
-        if rng.get("cuda") is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
         agent._load_extra_state(state["extra"])
         if agent.logger is not None:
             agent.logger.truncate(agent.n_updates)

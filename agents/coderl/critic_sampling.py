@@ -11,7 +11,7 @@ For each problem, with a budget of ``N`` programs:
 1. **Sample** ``N // 2`` programs and run them against the problem's *example* tests
    (the ones a prompt may show; the hidden tests are never used at inference).
 2. **Refine**, if some pass (set ``P``): for each passing program, φ_test (the binary
-   critic of :mod:`agents.critic`) gives a per-token probability of PassedTest. The
+   critic of :mod:`agents.coderl.critic`) gives a per-token probability of PassedTest. The
    program is cut after the token where that probability peaks, and cut further at the
    first token where FailedTest beats PassedTest (:func:`refine_cut`). The rest of the
    budget is spread evenly over the seeds, each resampled from its prefix.
@@ -42,7 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.critic import TEST_CLASSES, OutcomeCritic
+from agents.coderl.critic import TEST_CLASSES, OutcomeCritic
+from agents.common.config import SamplingConfig
 from code_env.sandbox import ExecutionResult, Sandbox
 from code_env.tasks import Task
 
@@ -120,13 +121,14 @@ class CriticSampler:
     """Runs Critic Sampling for a policy.
 
     Args:
-        policy: The actor (:class:`agents.policy.Policy`).
+        policy: The actor (:class:`agents.common.policy.Policy`).
         test_critic: φ_test (classes failed/passed on the example tests).
         sandbox: Where example tests run.
         repair_policy: The repair model (default: ``policy`` itself).
         top_m: How many failing programs are repaired.
-        generation: ``max_new_tokens``, ``temperature``, ``top_p``, ``batch_size``,
-            ``max_prompt_tokens`` for every generation.
+        sampling: How every program is sampled (length, temperature, top-p, batch,
+            prompt cut), by the actor and the repair model alike; None:
+            :class:`~agents.common.config.SamplingConfig`'s defaults.
     """
 
     def __init__(
@@ -137,11 +139,7 @@ class CriticSampler:
         *,
         repair_policy=None,
         top_m: int = 2,
-        max_new_tokens: int = 128,
-        temperature: float = 1.0,
-        top_p: float = 0.95,
-        batch_size: int = 128,
-        max_prompt_tokens: int | None = None,
+        sampling: SamplingConfig | None = None,
     ) -> None:
         if tuple(test_critic.classes) != TEST_CLASSES:
             raise ValueError(
@@ -155,14 +153,7 @@ class CriticSampler:
         self.test_critic = test_critic
         self.sandbox = sandbox
         self.top_m = top_m
-        self.generation = {
-            "max_new_tokens": max_new_tokens,
-            "temperature": temperature,
-            "top_p": top_p,
-            "batch_size": batch_size,
-            "max_prompt_tokens": max_prompt_tokens,
-        }
-        self.max_prompt_tokens = max_prompt_tokens
+        self.sampling = SamplingConfig() if sampling is None else sampling
 
     # --- pieces -------------------------------------------------------------------------
 
@@ -175,11 +166,11 @@ class CriticSampler:
         # one generate call per distinct count keeps batches full
         for n in sorted({counts[i] for i in jobs}):
             chosen = [i for i in jobs if counts[i] == n]
-            groups = policy.generate(
+            groups = policy.sample(
                 [prompts[i] for i in chosen],
+                self.sampling,
                 n=n,
                 prefixes=[prefixes[i] for i in chosen] if prefixes is not None else None,
-                **self.generation,
             )
             for i, samples in zip(chosen, groups, strict=True):
                 out += [Candidate(task_ids[i], s.text, s.token_ids, stage) for s in samples]
@@ -200,7 +191,7 @@ class CriticSampler:
             ]
         )
         prompts = self.policy.encode_prompts(
-            [tasks[c.task_id].prompt for c in candidates], self.max_prompt_tokens
+            [tasks[c.task_id].prompt for c in candidates], self.sampling.max_prompt_tokens
         )
         scores = self.test_critic.predict_proba(prompts, [c.token_ids for c in candidates])
         for cand, res, score in zip(candidates, results, scores, strict=True):
@@ -214,7 +205,7 @@ class CriticSampler:
             return []
         seeds = sorted(seeds, key=lambda c: -c.test_score)[:budget]
         prompts = self.policy.encode_prompts(
-            [tasks[s.task_id].prompt for s in seeds], self.max_prompt_tokens
+            [tasks[s.task_id].prompt for s in seeds], self.sampling.max_prompt_tokens
         )
         probs = self.test_critic.token_probs(prompts, [s.token_ids for s in seeds])
         prefixes = []
@@ -333,29 +324,22 @@ def compare_at_budget(
     sampler: CriticSampler,
     budget: int,
     *,
-    max_new_tokens: int = 128,
-    temperature: float = 1.0,
-    top_p: float = 0.95,
-    batch_size: int = 128,
-    max_prompt_tokens: int | None = None,
+    sampling: SamplingConfig | None = None,
 ) -> dict[str, Any]:
     """Plain sampling and Critic Sampling with ``budget`` programs per task each, graded
     on the hidden tests. Returns pass@budget and 1@budget for both (1@budget: one
     program per task submitted, chosen by the example tests: plain sampling submits a
     uniformly chosen program among those that pass the examples — the expected value is
     reported — or among all when none does; Critic Sampling submits the top of its
-    ranking), and the stage counts."""
-    from agents.evaluation import pass_at_k
+    ranking), and the stage counts.
 
-    groups = policy.generate(
-        [t.prompt for t in tasks],
-        n=budget,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        batch_size=batch_size,
-        max_prompt_tokens=max_prompt_tokens,
-    )
+    ``sampling`` says how plain sampling samples (length, temperature, top-p, batch,
+    prompt cut; None: :class:`~agents.common.config.SamplingConfig`'s defaults); give
+    it the one ``sampler`` uses (:attr:`CriticSampler.sampling`) for a fair comparison."""
+    from agents.common.evaluation import pass_at_k
+
+    sampling = SamplingConfig() if sampling is None else sampling
+    groups = policy.sample([t.prompt for t in tasks], sampling, n=budget)
     programs = [
         (task, task.program(s.text)) for task, g in zip(tasks, groups, strict=True) for s in g
     ]
@@ -410,25 +394,16 @@ def repair_pairs(
     sandbox: Sandbox,
     *,
     samples_per_task: int = 4,
-    max_new_tokens: int = 128,
-    temperature: float = 1.0,
-    top_p: float = 0.95,
-    batch_size: int = 128,
-    max_prompt_tokens: int | None = None,
+    sampling: SamplingConfig | None = None,
 ) -> list[tuple[str, str]]:
     """Eq. 13's training pairs: for tasks with a reference solution, programs the actor
     samples that fail the example tests (or the hidden tests, when there are no
-    examples), each turned into (repair prompt, reference solution)."""
+    examples), each turned into (repair prompt, reference solution). ``sampling`` says
+    how the actor samples them (length, temperature, top-p, batch, prompt cut; None:
+    :class:`~agents.common.config.SamplingConfig`'s defaults)."""
+    sampling = SamplingConfig() if sampling is None else sampling
     with_solutions = [t for t in tasks if t.solutions]
-    groups = policy.generate(
-        [t.prompt for t in with_solutions],
-        n=samples_per_task,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        batch_size=batch_size,
-        max_prompt_tokens=max_prompt_tokens,
-    )
+    groups = policy.sample([t.prompt for t in with_solutions], sampling, n=samples_per_task)
     jobs = [(t, s.text) for t, g in zip(with_solutions, groups, strict=True) for s in g]
     results = sandbox.run_many([(t.program(text), t, t.example_tests or None) for t, text in jobs])
     return [
@@ -451,13 +426,14 @@ def train_repair_model(
 ) -> Path:
     """A copy of the actor at ``actor_path`` fine-tuned with cross-entropy on repair
     pairs (Eq. 13), saved to ``out``."""
-    from agents.policy import Policy
-    from agents.tiny import train_supervised
+    from agents.common.policy import Policy
+    from agents.common.supervised import train_supervised
 
     if not pairs:
         raise ValueError(
             "no repair pairs: every sampled program passed its tests; sample more, or at a "
-            "higher temperature (repair_pairs(..., temperature=1.5))"
+            "higher temperature "
+            "(repair_pairs(..., sampling=SamplingConfig(temperature=1.5)))"
         )
     policy = Policy(str(actor_path), reference=False)
     train_supervised(
