@@ -63,6 +63,8 @@ from agents.coderl.agent import TABLE2_VARIANTS, CodeRLAgent, CodeRLConfig
 from agents.common.base import evaluate_policy
 from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs, split_ab, without_solutions
+from agents.common.evaluation import OUTCOME_NAMES
+from agents.common.optim import optimizer_step
 from agents.common.policy import seed_everything
 from agents.common.reporting import markdown_table
 from agents.common.supervised import cross_entropy_loss, supervised_batches
@@ -185,10 +187,7 @@ def row_cross_entropy(setting: Setting, seed: int) -> RowRun:
     for update in range(1, setting.updates + 1):
         start = time.perf_counter()
         loss = cross_entropy_loss(policy, next(batches))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), config.max_grad_norm)
-        optimizer.step()
+        optimizer_step(optimizer, loss, policy.trainable_parameters(), config.max_grad_norm)
         run.seconds += time.perf_counter() - start
         if update % setting.eval_every == 0 or update == setting.updates:
             run.curve.append((update, greedy_b(policy, setting)))
@@ -628,10 +627,7 @@ def summarise(results: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[
     for name, per_seed in results.items():
         runs = list(per_seed.values())
         b_greedy = [r["b"]["greedy_pass_at_1"] for r in runs]
-        shares = [
-            mean_std([r["b"]["outcome_shares"][o] for r in runs])[0]
-            for o in ("compile_error", "runtime_error", "failed_test", "passed")
-        ]
+        shares = [mean_std([r["b"]["outcome_shares"][o] for r in runs])[0] for o in OUTCOME_NAMES]
         top = max(KS)
         numbers[name] = {
             "b_greedy": mean_std(b_greedy),

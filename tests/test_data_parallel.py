@@ -2,8 +2,11 @@
 ``agents.run.launch`` as ``code-synthesis train --processes 2`` starts them).
 
 * one update of each own agent on 2 processes ends with the parameters of 1 process on
-  the same samples (the averaging is right, not just running), with the same metrics;
-* after more updates every process holds the same parameters;
+  the same samples (the averaging is right, not just running), with the same metrics,
+  with a copy of the model on each process and with the model sharded (FSDP2);
+* after more updates every process holds the same parameters, and a second run with
+  the same seed and process count repeats the first exactly;
+* a sharded agent saved and loaded again holds the same parameters;
 * ``train --processes 2`` → checkpoint → ``eval`` through the command line, and a run
   killed mid-way resumes on 2 processes.
 """
@@ -40,36 +43,61 @@ def cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def updates(tmp_path_factory):
-    """The script's results alone and on 2 processes."""
+    """The script's results alone, on 2 processes (twice), and sharded on 2."""
     out = tmp_path_factory.mktemp("data-parallel")
+    again = tmp_path_factory.mktemp("data-parallel-again")
     alone = subprocess.run([sys.executable, str(SCRIPT), str(out)], cwd=REPO_ROOT, check=False)
     assert alone.returncode == 0
     assert launch([str(SCRIPT), str(out)], 2) == 0
-    return {
-        (name, n): torch.load(out / f"{name}-{n}.pt", weights_only=False)
-        for name in AGENTS
-        for n in (1, 2)
-    }
+    assert launch([str(SCRIPT), str(again)], 2) == 0
+    assert launch([str(SCRIPT), str(out), "--fsdp"], 2) == 0
+    results = {}
+    for name in AGENTS:
+        for key, path in (
+            ("alone", out / f"{name}-1.pt"),
+            ("copies", out / f"{name}-2.pt"),
+            ("copies again", again / f"{name}-2.pt"),
+            ("sharded", out / f"{name}-2-fsdp.pt"),
+        ):
+            results[(name, key)] = torch.load(path, weights_only=False)
+    return results
 
 
+@pytest.mark.parametrize("mode", ["copies", "sharded"])
 @pytest.mark.parametrize("name", AGENTS)
-def test_one_update_on_two_processes_equals_one_process(updates, name):
-    one, two = updates[(name, 1)], updates[(name, 2)]
+def test_one_update_on_two_processes_equals_one_process(updates, name, mode):
+    one, two = updates[(name, "alone")], updates[(name, mode)]
     moved = (one["after_one"] - two["after_one"]).abs().max()
-    assert moved < 1e-6, f"{name}: parameters differ by {float(moved)}"
+    assert moved < 1e-6, f"{name} ({mode}): parameters differ by {float(moved)}"
     assert set(one["metrics"]) == set(two["metrics"])
     for key, value in one["metrics"].items():
         assert two["metrics"][key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
 
 
+@pytest.mark.parametrize("mode", ["copies", "sharded"])
 @pytest.mark.parametrize("name", AGENTS)
-def test_processes_hold_the_same_parameters_after_several_updates(updates, name):
-    checksums = updates[(name, 2)]["checksums"]
+def test_processes_hold_the_same_parameters_after_several_updates(updates, name, mode):
+    checksums = updates[(name, mode)]["checksums"]
     assert len(checksums) == 2 and checksums[0] == checksums[1]
-    history = updates[(name, 2)]["history"]
+    history = updates[(name, mode)]["history"]
     assert [h["update"] for h in history] == [2, 3]
     # rollout metrics are the whole update's: 4 tasks x 2 samples on two processes
     assert all(h["rollout/tokens"] > 0 for h in history)
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_a_run_repeats_for_a_seed_and_a_process_count(updates, name):
+    first, second = updates[(name, "copies")], updates[(name, "copies again")]
+    assert first["checksums"] == second["checksums"]
+    assert (
+        first["history"][-1]["rollout/reward_mean"] == second["history"][-1]["rollout/reward_mean"]
+    )
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_sharded_agent_saves_whole_and_loads_sharded_again(updates, name):
+    sharded = updates[(name, "sharded")]
+    assert sharded["reloaded"] == sharded["checksums"][0]
 
 
 def test_shares_split_work_evenly_and_in_order():
@@ -127,6 +155,18 @@ def test_two_process_train_then_checkpoint_then_eval(tmp_path, cache):
     argv = ["eval", "--checkpoint", str(out), "--k", "1", "--samples", "1"]
     assert cli_main([*argv, "--json", str(evaluated), "--quiet"]) == 0
     assert json.loads(evaluated.read_text())["n_tasks"] > 0
+
+
+def test_sharded_two_process_train_then_resume(tmp_path, cache):
+    out = tmp_path / "run"
+    sharded = [*("--set", "fsdp=true")]
+    assert cli_main([*_train_args(out, 2), *sharded]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["processes"] == 2 and report["config"]["fsdp"] is True
+    state = torch.load(out / "checkpoint" / "state.pt", weights_only=False)
+    assert "optimizer_by_name" in state["extra"] and state["extra"]["critic"]
+    assert cli_main([*_train_args(out, 3), "--resume", *sharded]) == 0
+    assert json.loads((out / "report.json").read_text())["updates"] == 3
 
 
 def test_two_process_run_killed_midway_resumes(tmp_path, cache):

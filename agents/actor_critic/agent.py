@@ -99,6 +99,9 @@ class ActorCriticAgent(OnPolicyAgent):
         self.kl = AdaptiveKL.from_config(cfg)
         self.replay = SelfImitation(cfg.replay_capacity_per_task, self.tasks)
 
+    def _trained_modules(self) -> dict[str, nn.Module]:
+        return {**super()._trained_modules(), "critic": self.critic}
+
     def _parameter_groups(self) -> list[dict[str, Any]]:
         # the critic learns at its own rate (Adam: no weight decay) and is not clipped
         critic = {"params": list(self.critic.parameters()), "lr": self.config.critic_lr}
@@ -169,16 +172,16 @@ class ActorCriticAgent(OnPolicyAgent):
 
     def _extra_state(self) -> dict[str, Any]:
         return {
-            "optimizer": self.optimizer.state_dict(),
-            "critic": self.critic.state_dict(),
+            **self.optimizer_state(),
+            "critic": self.module_state(self.critic),
             "kl_coef": self.kl.coef,
             "buffer": self.buffer.state_dict(),
             "replay_prompts": self.replay.prompts,
         }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
-        self.critic.load_state_dict(state["critic"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.load_module_state(self.critic, state["critic"])
+        self.load_optimizer_state(state)
         self.kl.coef = float(state["kl_coef"])
         self.replay.load_state_dict(
             {"buffer": state["buffer"], "prompts": state.get("replay_prompts", {})}

@@ -312,10 +312,7 @@ class CodeRLAgent(OnPolicyAgent):
         return metrics
 
     def _extra_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "optimizer": self.optimizer.state_dict(),
-            "replay": self.replay.state_dict(),
-        }
+        state: dict[str, Any] = {**self.optimizer_state(), "replay": self.replay.state_dict()}
         if self.critic is not None:  # frozen, but saved: the run must not depend on a path
             state["critic"] = {
                 "backbone_config": self.critic.backbone.config.to_dict(),
@@ -326,7 +323,7 @@ class CodeRLAgent(OnPolicyAgent):
         return state
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.load_optimizer_state(state)
         self.replay.load_state_dict(state["replay"])
         saved = state.get("critic")
         if saved is not None:

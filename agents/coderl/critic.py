@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from agents.common.config import SamplingConfig
+from agents.common.optim import optimizer_step
 from agents.common.policy import left_pad
 from code_env.sandbox import ExecutionResult, Outcome, Sandbox
 from code_env.tasks import Task
@@ -328,10 +329,7 @@ def train_critic(
         logits = critic([e.prompt_ids for e in batch], [e.completion_ids for e in batch])
         labels = torch.tensor([e.label for e in batch], device=critic.device)
         loss = loss_fn(logits, labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(critic.parameters(), 1.0)
-        optimizer.step()
+        optimizer_step(optimizer, loss, list(critic.parameters()), 1.0)
         losses.append(float(loss.detach()))
         if bar is not None:
             bar.update(1)

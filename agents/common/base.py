@@ -123,14 +123,20 @@ def evaluate_policy(
     ks = tuple(sorted(set(k)))
     all_tasks = list(tasks)
     mine = dist.shard(all_tasks) if dist is not None else all_tasks
-    prompts = [t.prompt for t in mine]
-    greedy = policy.sample(prompts, sampling, greedy=True) if mine else []
+    if policy.synced_generation and dist is not None:
+        # sharded weights: every process generates as many batches (repeats dropped below)
+        share = -(-len(all_tasks) // dist.world_size)
+        fill = (mine or all_tasks)[:1] * (share - len(mine))
+    else:
+        fill = []
+    prompts = [t.prompt for t in [*mine, *fill]]
+    greedy = policy.sample(prompts, sampling, greedy=True)[: len(mine)] if prompts else []
     greedy_text = {t.task_id: g[0].text for t, g in zip(mine, greedy, strict=True)}
     if greedy_only:
         samples = {tid: [text] for tid, text in greedy_text.items()}
         ks = (1,)
     else:
-        groups = policy.sample(prompts, sampling, n=n or max(ks)) if mine else []
+        groups = policy.sample(prompts, sampling, n=n or max(ks))[: len(mine)] if prompts else []
         samples = {t.task_id: [s.text for s in g] for t, g in zip(mine, groups, strict=True)}
     if dist is None or not dist.enabled:
         graded = grade_completions(
@@ -332,7 +338,14 @@ class BaseAgent:
         """Build algorithm state (called at the end of ``__init__``)."""
 
     def _extra_state(self) -> dict[str, Any]:
-        """Algorithm state for checkpoints (optimisers, critic...)."""
+        """Algorithm state for checkpoints (optimisers, critic...). Every process calls
+        it (gathering sharded state is collective); the main process's is written."""
+        return {}
+
+    def _policy_weights(self) -> dict[str, Any]:
+        """Keyword arguments of :meth:`Policy.save` with the weights to write when the
+        models' own cannot be (sharded: ``state_dict``, ``reference_state_dict``); empty:
+        the models' own. Every process calls it."""
         return {}
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
@@ -440,17 +453,18 @@ class BaseAgent:
         calls it and the main process writes."""
         path = Path(path)
         process_rng = self.dist.gather_objects([self._rng_state()])
+        extra, weights = self._extra_state(), self._policy_weights()
         if self.dist.is_main:
             partial = path.with_name(path.name + ".partial")
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir(parents=True)
-            self.policy.save(partial / "model", with_reference=True)
+            self.policy.save(partial / "model", with_reference=True, **weights)
             state = {
                 "n_updates": self.n_updates,
                 "tokens_generated": self.tokens_generated,
                 "processes": self.dist.world_size,
                 "rng": {**process_rng[0], "agent": self.rng.getstate(), "processes": process_rng},
-                "extra": self._extra_state(),
+                "extra": extra,
             }
             torch.save(state, partial / "state.pt")
             (partial / "config.json").write_text(

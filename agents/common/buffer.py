@@ -176,16 +176,17 @@ class SelfImitation:
             return torch.zeros((), device=policy.device)
         completions = [policy.completion_ids(e.completion) for e in entries]
         total_tokens = sum(len(c) for c in completions)
+        weight = 1.0
         if dist is not None and dist.enabled:
             shown = dist.shard(range(len(entries)))
+            if not shown:  # still run the forward pass, weighted 0: a sharded model's
+                shown, weight = [0], 0.0  # processes must all take part in it
             entries, completions = [entries[i] for i in shown], [completions[i] for i in shown]
-            if not entries:
-                return torch.zeros((), device=policy.device)
         prompts = policy.encode_prompts(
             [self.prompts[e.task_id] for e in entries], max_prompt_tokens
         )
         batch = list(zip(prompts, completions, strict=True))
-        return cross_entropy_loss(policy, batch, total_tokens=total_tokens)
+        return weight * cross_entropy_loss(policy, batch, total_tokens=total_tokens)
 
     def everywhere(self, rollout: Any, dist: Any = None) -> tuple[list, list[str], list]:
         """``(tasks, completions, results)`` of the rollout's passing programs, every

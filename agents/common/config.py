@@ -107,6 +107,10 @@ class AgentConfig:
     """Sequences generated per batch (:attr:`SamplingConfig.batch_size`)."""
     checkpoint_every: int = 1
     """Save a checkpoint every this many updates (1: a killed run loses at most one)."""
+    fsdp: bool = False
+    """In a run of several processes, shard the policy (and value heads, critics) over
+    them with FSDP2 instead of holding a copy on each; also on when accelerate's config
+    says FSDP (:mod:`agents.common.fsdp`)."""
 
     def __post_init__(self) -> None:
         _positive(self, "tasks_per_update", "samples_per_task", "lr", "max_grad_norm")

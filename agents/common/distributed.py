@@ -99,6 +99,16 @@ class Distributed:
             return requested
         return str(self.accelerator.device)
 
+    @property
+    def accelerate_fsdp(self) -> bool:
+        """Whether accelerate was configured for FSDP (``accelerate launch`` with an FSDP
+        config; accelerate keeps it for GPUs only)."""
+        if self.accelerator is None:
+            return False
+        from accelerate.utils import DistributedType
+
+        return self.accelerator.distributed_type == DistributedType.FSDP
+
     def autocast(self) -> Any:
         """bf16 autocast on GPUs (accelerate's), a no-op on CPUs and alone."""
         import contextlib

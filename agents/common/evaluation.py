@@ -59,12 +59,7 @@ __all__ = [
 OUTCOME_NAMES: tuple[str, ...] = tuple(o.value for o in Outcome)
 
 #: How tables and plots name each outcome.
-OUTCOME_LABELS: dict[str, str] = {
-    "compile_error": "compile error",
-    "runtime_error": "runtime error",
-    "failed_test": "failed test",
-    "passed": "passed",
-}
+OUTCOME_LABELS: dict[str, str] = {name: name.replace("_", " ") for name in OUTCOME_NAMES}
 
 # Known difficulty names, in the order reports list them (builtin, then APPS); any other
 # difficulty comes after these, sorted.

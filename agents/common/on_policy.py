@@ -28,6 +28,7 @@ import torch
 
 from agents.common.base import BaseAgent, Rollout
 from agents.common.callbacks import BaseCallback
+from agents.common.optim import optimizer_step
 from code_env.tasks import Task
 
 
@@ -48,6 +49,21 @@ class OnPolicyAgent(BaseAgent):
                     f"here holds {per_update}"
                 )
         self._build()
+        self.fsdp = self.dist.enabled and (self.config.fsdp or self.dist.accelerate_fsdp)
+        """Whether the trained modules are sharded over the processes (FSDP2)."""
+        if self.fsdp:
+            if self.policy.lora:
+                raise ValueError(
+                    f"{type(self.config).__name__}.fsdp: LoRA adapters are small enough to "
+                    "train data-parallel; turn fsdp off (the base model is not sharded)"
+                )
+            from agents.common.fsdp import shard_module
+
+            for module in self._trained_modules().values():
+                shard_module(module)
+            if self.policy.reference_model is not None:  # frozen, but as large: sharded too
+                shard_module(self.policy.reference_model)
+            self.policy.synced_generation = True
         groups = self._parameter_groups()
         self.optimizer = torch.optim.AdamW(
             groups, lr=self.config.lr, weight_decay=self.config.weight_decay
@@ -59,6 +75,11 @@ class OnPolicyAgent(BaseAgent):
 
     def _build(self) -> None:
         """Build the algorithm's own modules and state (before the optimiser is made)."""
+
+    def _trained_modules(self) -> dict[str, torch.nn.Module]:
+        """The modules the optimiser trains, by name (the policy's model, and the
+        algorithm's heads or critics): what FSDP shards and checkpoints gather."""
+        return {"policy": self.policy.model}
 
     def _parameter_groups(self) -> list[dict[str, Any]]:
         """The optimiser's parameter groups: the policy's trainable parameters by
@@ -77,12 +98,69 @@ class OnPolicyAgent(BaseAgent):
         """Zero the gradients, back-propagate ``loss`` (this process's share of the
         update's loss), sum the gradients over the processes, clip the clipped groups to
         ``max_grad_norm``, step. Returns the gradient norm before clipping."""
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.dist.sum_gradients(self._trained)
-        norm = torch.nn.utils.clip_grad_norm_(self._clipped, self.config.max_grad_norm)
-        self.optimizer.step()
-        return float(norm)
+        return optimizer_step(
+            self.optimizer,
+            loss,
+            self._clipped,
+            self.config.max_grad_norm,
+            # FSDP sums the gradients itself (reduce-scatter); otherwise one all-reduce
+            combine=None if self.fsdp else lambda: self.dist.sum_gradients(self._trained),
+        )
+
+    # --- checkpoints of trained state ---------------------------------------------------
+
+    def module_state(self, module: torch.nn.Module) -> dict[str, Any]:
+        """``module``'s state dict for a checkpoint (gathered whole when sharded; every
+        process calls it, the main process's is written)."""
+        if not self.fsdp:
+            return module.state_dict()
+        from agents.common.fsdp import full_state_dict
+
+        return full_state_dict(module)
+
+    def load_module_state(self, module: torch.nn.Module, state: dict[str, Any]) -> None:
+        """Load :meth:`module_state`'s output into ``module`` (sharded or not)."""
+        if not self.fsdp:
+            module.load_state_dict(state)
+            return
+        from agents.common.fsdp import load_full_state_dict
+
+        load_full_state_dict(module, state)
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """The optimiser's state for a checkpoint: ``{"optimizer": ...}``, or with FSDP
+        ``{"optimizer_by_name": ...}`` (whole, keyed by parameter name)."""
+        if not self.fsdp:
+            return {"optimizer": self.optimizer.state_dict()}
+        from agents.common.fsdp import full_optimizer_state
+
+        modules = torch.nn.ModuleDict(self._trained_modules())
+        return {"optimizer_by_name": full_optimizer_state(modules, self.optimizer)}
+
+    def load_optimizer_state(self, state: dict[str, Any]) -> None:
+        """Load :meth:`optimizer_state`'s output (saved with the same ``fsdp`` setting)."""
+        key = "optimizer_by_name" if self.fsdp else "optimizer"
+        if key not in state:
+            raise ValueError(
+                f"the checkpoint's optimiser state was saved with fsdp={not self.fsdp}; "
+                f"resume with the same setting"
+            )
+        if not self.fsdp:
+            self.optimizer.load_state_dict(state[key])
+            return
+        from agents.common.fsdp import load_full_optimizer_state
+
+        modules = torch.nn.ModuleDict(self._trained_modules())
+        load_full_optimizer_state(modules, self.optimizer, state[key])
+
+    def _policy_weights(self) -> dict[str, Any]:
+        if not self.fsdp:
+            return {}
+        reference = self.policy.reference_model
+        return {
+            "state_dict": self.module_state(self.policy.model),
+            "reference_state_dict": None if reference is None else self.module_state(reference),
+        }
 
     # --- reductions over the processes ----------------------------------------------------
 

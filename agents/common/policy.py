@@ -127,6 +127,9 @@ class Policy:
             self.reference_model.eval()
             for p in self.reference_model.parameters():
                 p.requires_grad_(False)
+        self.synced_generation = False
+        """Generate in step with the other processes of the run: each runs as many
+        forward passes as the longest (needed when the weights are sharded, FSDP)."""
         self.eos_id = int(self.tokenizer.eos_token_id)
         self.pad_id = int(self.tokenizer.pad_token_id)
         self.decoder_start_id: int | None = (
@@ -251,6 +254,8 @@ class Policy:
         }
         if not greedy:
             kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
+        if self.synced_generation:
+            kwargs["synced_gpus"] = True
         run = self._generate_seq2seq if self.is_seq2seq else self._generate_causal
         out: list[list[Sample]] = [[] for _ in prompts]
         for index, row in run(encoded, heads, copies, batch_size, kwargs):
@@ -493,20 +498,31 @@ class Policy:
         config = self.model.config
         return int(getattr(config, "hidden_size", None) or config.n_embd)
 
-    def save(self, path: str | os.PathLike[str], *, with_reference: bool = False) -> None:
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        with_reference: bool = False,
+        state_dict: dict[str, torch.Tensor] | None = None,
+        reference_state_dict: dict[str, torch.Tensor] | None = None,
+    ) -> None:
         """Save the model and the tokenizer to ``path`` (loadable with
         ``from_pretrained``). With LoRA the adapters go to ``path/adapter`` and a merged
         copy to ``path``; ``with_reference`` also writes the reference to
-        ``path/reference`` (not needed with LoRA: it is the base)."""
+        ``path/reference`` (not needed with LoRA: it is the base). ``state_dict`` and
+        ``reference_state_dict``: the weights to write instead of the models' own (a
+        sharded model's, gathered)."""
         path = Path(path)
         model = self.model
         if self.lora:
             self.model.save_pretrained(str(path / "adapter"))
             model = copy.deepcopy(self.model).merge_and_unload()
-        model.save_pretrained(str(path), safe_serialization=True)
+        model.save_pretrained(str(path), state_dict=state_dict, safe_serialization=True)
         self.tokenizer.save_pretrained(str(path))
         if with_reference and self.reference_model is not None:
-            self.reference_model.save_pretrained(str(path / "reference"), safe_serialization=True)
+            self.reference_model.save_pretrained(
+                str(path / "reference"), state_dict=reference_state_dict, safe_serialization=True
+            )
 
     def load_adapter(self, path: str | os.PathLike[str]) -> None:
         """Load LoRA adapter weights saved by :meth:`save` into this (LoRA) policy."""

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import torch
 
+from agents.common.optim import optimizer_step
+
 
 def supervised_batches(
     policy, pairs: Sequence[tuple[str, str]], batch_size: int, generator: torch.Generator
@@ -59,10 +61,7 @@ def train_supervised(
         bar = tqdm(total=steps, desc=desc, unit="step")
     for _ in range(steps):
         loss = cross_entropy_loss(policy, next(batches))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), 1.0)
-        optimizer.step()
+        optimizer_step(optimizer, loss, policy.trainable_parameters(), 1.0)
         scheduler.step()
         losses.append(float(loss.detach()))
         if bar is not None:

@@ -207,6 +207,9 @@ class PPOAgent(OnPolicyAgent):
         nn.init.zeros_(self.value_head.bias)
         self.kl = AdaptiveKL.from_config(self.config)
 
+    def _trained_modules(self) -> dict[str, nn.Module]:
+        return {**super()._trained_modules(), "value_head": self.value_head}
+
     def _parameter_groups(self) -> list[dict[str, Any]]:
         # one group with the trunk: the value head shares its rate and its clipping
         (group,) = super()._parameter_groups()
@@ -288,12 +291,12 @@ class PPOAgent(OnPolicyAgent):
 
     def _extra_state(self) -> dict[str, Any]:
         return {
-            "optimizer": self.optimizer.state_dict(),
-            "value_head": self.value_head.state_dict(),
+            **self.optimizer_state(),
+            "value_head": self.module_state(self.value_head),
             "kl_coef": self.kl.coef,
         }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
-        self.value_head.load_state_dict(state["value_head"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.load_module_state(self.value_head, state["value_head"])
+        self.load_optimizer_state(state)
         self.kl.coef = float(state["kl_coef"])

@@ -214,7 +214,7 @@ def _run_training(
     result), every process trains and evaluates its share, and the main process alone
     logs and writes."""
     from agents.common.distributed import Distributed
-    from agents.common.evaluation import plot_outcome_shares
+    from agents.common.evaluation import OUTCOME_NAMES, plot_outcome_shares
     from agents.registry import RunSetup, agent_spec
     from agents.run.warm_start import warm_start
 
@@ -345,10 +345,7 @@ def _run_training(
                     name,
                     percent(report["greedy_pass_at_1"]),
                     *(percent(pass_at(report, k)) for k in ks if k > 1),
-                    percent(shares["compile_error"]),
-                    percent(shares["runtime_error"]),
-                    percent(shares["failed_test"]),
-                    percent(shares["passed"]),
+                    *(percent(shares[outcome]) for outcome in OUTCOME_NAMES),
                 ]
             )
     table = format_table(header, rows)

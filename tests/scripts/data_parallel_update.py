@@ -1,11 +1,13 @@
 """One update of each own agent on a fixed rollout, then a few more learned ones: run
 alone and under ``agents.run.launch`` with 2 processes by tests/test_data_parallel.py.
 
-Usage: python data_parallel_update.py OUT_DIR
+Usage: python data_parallel_update.py OUT_DIR [--fsdp]
 
-Writes (main process) ``OUT_DIR/<agent>-<processes>.pt``: the trainable parameters
-(and value head or critic) after one update on the fixed rollout, and, after two more
-learned updates, whether every process holds the same parameters.
+Writes (main process) ``OUT_DIR/<agent>-<processes>[-fsdp].pt``: the trainable
+parameters (and value head or critic) after one update on the fixed rollout, and, after
+two more learned updates, whether every process holds the same parameters; with
+``--fsdp`` the modules are sharded over the processes (FSDP2), and the agent is saved
+and loaded again at the end.
 """
 
 from __future__ import annotations
@@ -50,17 +52,21 @@ def fixed_rollout(agent, tasks) -> Rollout:
 
 
 def parameters(agent) -> torch.Tensor:
+    """Every trained parameter, whole (a sharded one gathered), flat."""
     groups = agent.optimizer.param_groups
-    return torch.cat([p.detach().float().flatten().cpu() for g in groups for p in g["params"]])
+    whole = [getattr(p, "full_tensor", lambda p=p: p)() for g in groups for p in g["params"]]
+    return torch.cat([p.detach().float().flatten().cpu() for p in whole])
 
 
-def main(out: Path) -> None:
+def main(out: Path, fsdp: bool) -> None:
     tasks = [t for t in load_tasks("builtin", split="train") if t.solutions][:8]
+    common = {**COMMON, "fsdp": fsdp}
     agents = {
-        "actor-critic": (ActorCriticAgent, ActorCriticConfig(**COMMON, replay_batch=4)),
-        "ppo": (PPOAgent, PPOConfig(**COMMON, ppo_epochs=2)),
-        "coderl": (CodeRLAgent, CodeRLConfig(**COMMON, token_weights="none", ce_batch=4)),
+        "actor-critic": (ActorCriticAgent, ActorCriticConfig(**common, replay_batch=4)),
+        "ppo": (PPOAgent, PPOConfig(**common, ppo_epochs=2)),
+        "coderl": (CodeRLAgent, CodeRLConfig(**common, token_weights="none", ce_batch=4)),
     }
+    suffix = "-fsdp" if fsdp else ""
     for name, (cls, config) in agents.items():
         agent = cls(tasks, config)
         agent.add_references(tasks[4:])
@@ -69,6 +75,10 @@ def main(out: Path) -> None:
         agent.n_updates = 1
         agent.learn(3, progress=False)
         checksums = agent.dist.gather_objects([float(parameters(agent).double().sum())])
+        reloaded = None
+        if fsdp:  # gathered on save, sharded again on load: the same parameters
+            folder = agent.save(out / f"{name}-checkpoint")
+            reloaded = float(parameters(cls.load(folder, tasks)).double().sum())
         if agent.dist.is_main:
             torch.save(
                 {
@@ -76,10 +86,11 @@ def main(out: Path) -> None:
                     "metrics": metrics,
                     "checksums": checksums,
                     "history": agent.history,
+                    "reloaded": reloaded,
                 },
-                out / f"{name}-{agent.dist.world_size}.pt",
+                out / f"{name}-{agent.dist.world_size}{suffix}.pt",
             )
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), "--fsdp" in sys.argv[2:])
