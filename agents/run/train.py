@@ -156,8 +156,13 @@ def run_training(
     caller closes it), else, with ``ray``, a :class:`~code_env.sandbox.RaySandbox` made
     here and closed at the end (``True``: the cluster in ``RAY_ADDRESS`` or a local
     Ray; a string: that address, as ``ray.init`` takes it), else the shared local
-    sandbox. The model trains in this process either way. Under ``torchrun`` every
-    process makes its own RaySandbox, each reserving CPUs on the cluster.
+    sandbox. The model trains in this process either way.
+
+    In a data-parallel run (``train --processes N``, ``torchrun``, ``accelerate
+    launch``) every process calls it: each trains and evaluates its share, the main
+    process writes and returns the report (with ``"processes": N``), the others return
+    an empty dict. With ``ray`` every process makes its own RaySandbox, each reserving
+    CPUs on the cluster.
     """
     if sandbox is not None and ray is not False:
         raise ValueError("pass sandbox= or ray=, not both")
