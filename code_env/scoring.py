@@ -90,8 +90,21 @@ class Scorer:
             raise KeyError(f"unknown task_id {task_id!r} (e.g. {sample})") from None
 
     def reward_of(self, result: ExecutionResult, task: Task, program: str) -> float:
-        """The reward for a graded program, as a Python float."""
-        return float(self.reward(result, task, program))
+        """The reward for a graded program, as a Python float.
+
+        Raises:
+            TypeError: The reward function returned something that is not a real
+                number (the message names the function, the task and the value).
+        """
+        value = self.reward(result, task, program)
+        # a number (Python, NumPy, a 0-d tensor), not text that float() would parse
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
+            name = getattr(self.reward, "__name__", type(self.reward).__name__)
+            raise TypeError(
+                f"reward {name!r} returned {value!r} ({type(value).__name__}) for task "
+                f"{task.task_id!r}; a reward function returns a float"
+            )
+        return float(value)
 
     def score(self, task: Task | str, completion: str) -> tuple[float, ExecutionResult]:
         """Grade one completion: ``(reward, result)``."""

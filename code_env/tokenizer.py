@@ -9,6 +9,7 @@ decodes back to exactly the same text.
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 #: Name that selects the shipped tokenizer.
@@ -25,6 +26,8 @@ def load_tokenizer(tokenizer: Any = None):
             object; or a name or path for ``transformers.AutoTokenizer``.
 
     Raises:
+        FileNotFoundError: ``tokenizer`` is a path (not a hub name) with nothing there.
+        OSError: a hub name that is not cached, while the hub cannot be reached.
         ValueError: the tokenizer has no end-of-text token (the env needs one to end
             an episode).
     """
@@ -38,9 +41,7 @@ def load_tokenizer(tokenizer: Any = None):
             )
         tok.name_or_path = SHIPPED
     elif isinstance(tokenizer, str) or hasattr(tokenizer, "__fspath__"):
-        from transformers import AutoTokenizer
-
-        tok = AutoTokenizer.from_pretrained(str(tokenizer))
+        tok = _from_name_or_path(str(tokenizer))
     else:
         tok = tokenizer
     if getattr(tok, "eos_token_id", None) is None:
@@ -52,3 +53,26 @@ def load_tokenizer(tokenizer: Any = None):
     if getattr(tok, "pad_token_id", None) is None:
         tok.pad_token = tok.eos_token  # observations mark padding with attention_mask
     return tok
+
+
+def _from_name_or_path(name: str):
+    """``AutoTokenizer.from_pretrained`` for a local folder or a hub name, with errors
+    that say which it was and why it failed, at once (no retries while offline)."""
+    from transformers import AutoTokenizer
+
+    from code_env.tasks.hub import hub_reachable, looks_like_repo_id
+
+    path = Path(name).expanduser()
+    if path.exists():
+        return AutoTokenizer.from_pretrained(str(path))
+    if not looks_like_repo_id(name):
+        raise FileNotFoundError(f"tokenizer: no tokenizer at {name!r} (no such file or folder)")
+    try:  # a hub name already in the local cache loads without the network
+        return AutoTokenizer.from_pretrained(name, local_files_only=True)
+    except OSError:
+        if not hub_reachable():
+            raise OSError(
+                f"tokenizer {name!r}: not a local folder, not in the Hugging Face cache, "
+                "and the hub cannot be reached (offline?); pass a local folder instead"
+            ) from None
+    return AutoTokenizer.from_pretrained(name)

@@ -248,8 +248,7 @@ class BaseSandbox(abc.ABC):
         try:
             for index, item in enumerate(items):
                 program, task = item[0], item[1]
-                if not isinstance(program, str):
-                    program = str(program)
+                _check_item(index, program, task)
                 item_tests = item[2] if len(item) > 2 and item[2] is not None else tests  # type: ignore[misc]
                 source_tests = task.tests if item_tests is None else item_tests
                 key = self._key(
@@ -397,3 +396,22 @@ def _result_size(result: ExecutionResult) -> int:
     """Roughly what a cached result holds in memory, in bytes."""
     per_test = sum(200 + len(t.message) + len(t.actual or "") for t in result.tests)
     return 500 + len(result.stdout) + len(result.stderr) + len(result.message) + per_test
+
+
+def _check_item(index: int, program: Any, task: Any) -> None:
+    """A clear error for an item that is not ``(program text, Task)``, before anything
+    runs (the item's index says which one, in a batch)."""
+    where = f"item {index}: " if index else ""
+    if isinstance(program, (bytes, bytearray)):
+        raise TypeError(
+            f"{where}program must be text (str), got {type(program).__name__}; "
+            "decode it first, e.g. program.decode('utf-8')"
+        )
+    if not isinstance(program, str):
+        raise TypeError(
+            f"{where}program must be the program's source text (str), got {type(program).__name__}"
+        )
+    if not isinstance(task, Task):
+        raise TypeError(
+            f"{where}task must be a code_env Task (e.g. from load_tasks), got {type(task).__name__}"
+        )
