@@ -427,6 +427,41 @@ def run_trivial(n: int, workers: int, timeout: float) -> dict[str, Any]:
     }
 
 
+FORK_LOOP = """
+import os, sys, time
+n = int(sys.argv[1])
+start = time.perf_counter()
+for _ in range(n):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+print(time.perf_counter() - start)
+"""
+
+
+def fork_floor(workers: int, forks: int = 2000) -> dict[str, Any]:
+    """The fork floor: ``workers`` minimal interpreters (``python -I -S``), side by side,
+    each forking a child that exits at once and waiting for it, ``forks`` times. No
+    harness that forks a child per program on this machine can grade faster."""
+    import subprocess
+
+    command = [sys.executable, "-I", "-S", "-c", FORK_LOOP, str(forks)]
+    start = time.perf_counter()
+    loops = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    outputs = [loop.communicate()[0] for loop in loops]
+    wall = time.perf_counter() - start
+    if any(loop.returncode for loop in loops):
+        raise RuntimeError("the fork loop failed")
+    return {
+        "workers": workers,
+        "forks": forks * workers,
+        "wall_s": round(wall, 3),
+        "forks_per_s": round(forks * workers / wall, 1),
+        "per_loop_s": [round(float(o.strip()), 3) for o in outputs],
+    }
+
+
 # --- command line -------------------------------------------------------------------------
 
 
@@ -513,6 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         within = (ours_within, theirs_within)
     trivial = run_trivial(args.trivial, args.workers, args.timeout) if args.trivial else None
+    floor = fork_floor(args.workers) if args.trivial else None
 
     ratio = ours.rate / theirs.rate if theirs.rate else float("inf")
     ratio_within = (
@@ -610,6 +646,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{trivial['wall_s']:.2f}s = {trivial['programs_per_s']:.1f} programs/s "
             f"({trivial['passed']} passed; other load {trivial['others_cpu_s']:.1f} CPU-s)"
         )
+    if floor is not None and trivial is not None:
+        share = trivial["programs_per_s"] / floor["forks_per_s"]
+        print(
+            f"Fork floor ({floor['workers']} minimal interpreters forking a child that exits "
+            f"at once): {floor['forks_per_s']:.0f}/s; trivial programs reach {share:.0%} of it"
+        )
     print()
     print("Bars:")
     print(
@@ -664,6 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "disagreements": disagreements,
             "failed_by_both": not_passed,
             "trivial": trivial,
+            "fork_floor": floor,
             "bars": {
                 "ratio": {
                     "bar": RATIO_BAR,
