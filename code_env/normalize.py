@@ -10,6 +10,7 @@ with ASTs), and datagen deduplicates near-identical functions with it.
 from __future__ import annotations
 
 import ast
+import warnings
 
 __all__ = ["normalized_ast"]
 
@@ -59,7 +60,9 @@ class _Normaliser(ast.NodeTransformer):
 def normalized_ast(program: str) -> str | None:
     """The canonical text of ``program``'s syntax tree, or None if it does not parse."""
     try:
-        tree = ast.parse(program)
+        with warnings.catch_warnings():  # model-written code: its SyntaxWarnings are noise
+            warnings.simplefilter("ignore")
+            tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     try:

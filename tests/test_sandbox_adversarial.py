@@ -82,7 +82,9 @@ CE = frozenset({Outcome.COMPILE_ERROR})
 NOT_PASSED = frozenset({Outcome.FAILED_TEST, Outcome.RUNTIME_ERROR})
 FORK_DENIED = frozenset({"permissionerror", "blockingioerror"})
 MEMORY = frozenset({"memoryerror", "killed", "segfault"})
-STACK = frozenset({"recursionerror", "memoryerror", "segfault", "killed"})
+# CPython 3.11 sometimes reports running out of memory mid-recursion as "SystemError:
+# error return without exception set": contained all the same
+STACK = frozenset({"recursionerror", "memoryerror", "segfault", "killed", "systemerror"})
 
 
 # --- tasks -----------------------------------------------------------------------------

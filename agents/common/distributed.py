@@ -19,6 +19,7 @@ DeepSpeed configuration (``accelerate launch --config_file ...``); see docs/agen
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -72,6 +73,9 @@ class Distributed:
             self.rank = self.accelerator.process_index
             self.local_rank = self.accelerator.local_process_index
             self.world_size = self.accelerator.num_processes
+            # leave the group before the interpreter tears down: a group still alive at
+            # exit can end the process with "terminate called without an active exception"
+            atexit.register(_leave_group)
 
     @classmethod
     def current(cls, device: str = "auto") -> Distributed:
@@ -205,3 +209,20 @@ def _join_by_file(on_cpu: bool) -> None:
         rank=int(os.environ["RANK"]),
         world_size=int(os.environ["WORLD_SIZE"]),
     )
+
+
+def _leave_group() -> None:
+    """At exit: wait for the other processes (so that none tears its connections down
+    while another still reads from them), then destroy this process's group."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return
+    try:
+        if torch.distributed.get_backend() == "gloo":  # gloo's barrier can time out
+            from datetime import timedelta
+
+            torch.distributed.monitored_barrier(timeout=timedelta(seconds=120))
+        else:
+            torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    except Exception:  # exiting anyway (another process failed): nothing to recover
+        pass

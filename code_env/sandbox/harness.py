@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import contextlib
 import fcntl
 import gc
 import io
@@ -33,11 +34,13 @@ import math
 import mmap
 import os
 import random
+import re
 import select
 import signal
 import struct
 import sys
 import time
+import warnings
 
 if __name__ == "__main__":  # run as a script: siblings are top-level modules
     import confine  # type: ignore[import-not-found]
@@ -84,6 +87,10 @@ IMPORT_DIRS: list[str] = []
 #: The builtins as the worker found them: test expressions are evaluated with these.
 PRISTINE_BUILTINS = dict(builtins.__dict__)
 MAX_EVENT_BYTES = 4 * 1024 * 1024  # one value may not exceed this once encoded
+#: How deeply the JSON of a value may nest when it reaches the worker (the child's own
+#: encoding of a value nested 100 deep, dicts at every level, takes about 300 levels);
+#: a deeper one fails its test, so no reader after the worker meets more than this.
+MAX_JSON_DEPTH = 400
 _FRAME = struct.Struct("!I")
 
 
@@ -91,8 +98,14 @@ _FRAME = struct.Struct("!I")
 
 
 def write_frame(fd: int, obj: object) -> None:
-    """Write one length-prefixed JSON message."""
-    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Write one length-prefixed JSON message.
+
+    Text is UTF-8 with lone surrogates passed through (a program may return a string
+    holding one); :class:`FrameReader` reads them back the same way.
+    """
+    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass"
+    )
     data = _FRAME.pack(len(data)) + data
     view = memoryview(data)
     while view:
@@ -100,8 +113,37 @@ def write_frame(fd: int, obj: object) -> None:
         view = view[n:]
 
 
+_BATCH_ID = re.compile(rb'\{"id":(-?\d+),"ev":"batch",')
+_EVENT_ID = re.compile(rb',"id":(-?\d+)\}\Z')
+
+
+def _unreadable_frame(data: bytes, exc: BaseException) -> dict:
+    """What stands for a frame that could not be decoded: an error the front can
+    pin on the job it belongs to (the worker checks what it relays, so this is a last
+    resort). A batch becomes a batch holding a ``sandbox_error``; a streamed event an
+    ``unreadable`` event with its job's id (``assemble`` reports the tests it lacks
+    as ``protocol`` errors)."""
+    msg = f"unreadable message from the sandbox worker ({type(exc).__name__})"
+    batch = _BATCH_ID.match(data)
+    if batch is not None:
+        return {
+            "id": int(batch.group(1)),
+            "ev": "batch",
+            "events": [{"ev": "sandbox_error", "msg": msg}],
+        }
+    event = _EVENT_ID.search(data)
+    if event is not None:
+        return {"id": int(event.group(1)), "ev": "unreadable", "msg": msg}
+    return {"ev": "unreadable", "msg": msg}
+
+
 class FrameReader:
-    """Incremental reader of length-prefixed JSON messages from a file descriptor."""
+    """Incremental reader of length-prefixed JSON messages from a file descriptor.
+
+    Total: a message that does not decode (not UTF-8, not JSON, nested too deeply for
+    this process's stack) is replaced by an error message (:func:`_unreadable_frame`),
+    never raised.
+    """
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -119,8 +161,15 @@ class FrameReader:
             (size,) = _FRAME.unpack_from(self.buffer)
             if len(self.buffer) < 4 + size:
                 break
-            self.pending.append(json.loads(self.buffer[4 : 4 + size].decode("utf-8")))
+            data = bytes(self.buffer[4 : 4 + size])
             del self.buffer[: 4 + size]
+            try:
+                message = json.loads(data.decode("utf-8", "surrogatepass"))
+            except (ValueError, RecursionError, MemoryError) as exc:
+                message = _unreadable_frame(data, exc)
+            if not isinstance(message, dict):
+                message = _unreadable_frame(data, TypeError("not an object"))
+            self.pending.append(message)
 
     def read_blocking(self) -> object | None:
         """The next message, waiting for it; None at end of input."""
@@ -131,7 +180,7 @@ class FrameReader:
         return self.pending.popleft()
 
 
-# --- values: child -> front, as tagged JSON -------------------------------------------------
+# --- values: as tagged JSON (child -> front: results; front -> child: arguments) ----------
 
 
 class Unserializable(Exception):
@@ -178,6 +227,112 @@ def encode_value(value, depth: int = 0):
     if module == "numpy" and hasattr(value, "tolist"):
         return encode_value(value.tolist(), d)
     raise Unserializable(type(value).__name__)
+
+
+class DecodeError(ValueError):
+    """Not a well-formed tagged value."""
+
+
+def decode_value(data, depth: int = 0):
+    """Rebuild a value from tagged JSON (the inverse of :func:`encode_value`).
+
+    Total on anything ``json.loads`` returns: what is not a well-formed tagged value
+    (an unknown tag, bad hex, an unhashable set item, nesting over 120 levels, a stack
+    that runs out) raises :class:`DecodeError`, nothing else.
+    """
+    try:
+        return _decode(data, depth)
+    except DecodeError:
+        raise
+    except (RecursionError, MemoryError) as exc:
+        raise DecodeError(f"cannot rebuild the value ({type(exc).__name__})") from None
+
+
+def _decode(data, depth: int):
+    if depth > 120:
+        raise DecodeError("nested too deeply")
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    d = depth + 1
+    if isinstance(data, list):
+        return [_decode(v, d) for v in data]
+    if not isinstance(data, dict) or len(data) != 1:
+        raise DecodeError("not a tagged value")
+    ((tag, body),) = data.items()
+    try:
+        if tag == "t":
+            return tuple(_decode(v, d) for v in body)
+        if tag == "s":
+            return {_decode(v, d) for v in body}
+        if tag == "fs":
+            return frozenset(_decode(v, d) for v in body)
+        if tag == "d":
+            return {_decode(k, d): _decode(v, d) for k, v in body}
+        if tag == "f" and body in ("inf", "-inf", "nan"):
+            return float(body)
+        if tag == "b":
+            return bytes.fromhex(body)
+        if tag == "c":
+            return complex(_decode(body[0], d), _decode(body[1], d))
+        if tag == "i":
+            return int(body, 16)
+    except (TypeError, ValueError, IndexError, KeyError) as exc:  # unhashable, bad hex...
+        raise DecodeError(str(exc)[:200]) from None
+    raise DecodeError(f"unknown tag {str(tag)[:20]!r}")
+
+
+def json_depth_exceeds(data, limit: int) -> bool:
+    """True if the JSON data ``data`` nests more than ``limit`` levels (iteratively:
+    no recursion, however deep)."""
+    if not isinstance(data, (list, dict)):
+        return False
+    stack = [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (list, dict)):
+                stack.append((child, level + 1))
+    return False
+
+
+if __name__ == "__main__":  # a worker or an exec child: one thread, nothing to lock
+    _COMPILE_LOCK: contextlib.AbstractContextManager = contextlib.nullcontext()
+else:  # the caller's process, where the subprocess backend compiles in several threads
+    import threading
+
+    _COMPILE_LOCK = threading.Lock()
+
+
+def compile_quietly(source: str, filename: str, mode: str) -> tuple[object, list[str]]:
+    """``compile()`` with the warnings it raises (``SyntaxWarning: invalid decimal
+    literal``...) recorded, as ``<program>:7: SyntaxWarning: ...`` lines, instead of
+    printed: the worker's standard error is the caller's terminal. A compile error is
+    raised with those lines as its ``compile_warnings`` attribute. A lock keeps two
+    threads of one process (the ``subprocess`` backend compiles in the caller's
+    process) from interleaving ``catch_warnings``."""
+    error: BaseException | None = None
+    with _COMPILE_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = compile(source, filename, mode, dont_inherit=True)
+        except BaseException as exc:  # raised below, once the warnings are restored
+            code, error = None, exc
+    lines = []
+    for w in caught[:20]:
+        try:
+            lines.append(f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}"[:500])
+        except Exception:  # a warning that cannot be shown is dropped
+            pass
+    if error is not None:
+        try:
+            error.compile_warnings = lines  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        raise error
+    return code, lines
 
 
 # --- the child (runs untrusted code) ----------------------------------------------------
@@ -296,6 +451,7 @@ def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: in
     # A program may patch builtins; the tests' own expressions see the originals.
     ns["__builtins__"] = PRISTINE_BUILTINS
     loads = json.loads
+    decode = decode_value
     tests = job["tests"]
     for i in range(start, len(tests)):
         test = tests[i]
@@ -305,7 +461,11 @@ def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: in
         try:
             op = test["op"]
             if op == "call":
-                values = [_resolve(ns, test["fn"])(*loads(test["args"]))]
+                if "targs" in test:  # arguments JSON cannot hold: tagged, as results are
+                    args = [decode(a) for a in loads(test["targs"])]
+                else:
+                    args = loads(test["args"])
+                values = [_resolve(ns, test["fn"])(*args)]
             elif op == "values":
                 values = [eval(c, ns) for c in test_codes[i]]
             else:
@@ -315,11 +475,14 @@ def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: in
                 event = {"ev": "result", "i": i, "values": [encode_value(v) for v in values]}
             except Unserializable as exc:
                 event = {"ev": "result", "i": i, "unserializable": str(exc)}
+            except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
+                # e.g. the program lowered the recursion limit: still a value not sent
+                event = {"ev": "result", "i": i, "unserializable": type(exc).__name__}
         except BaseException as exc:
             event = {"ev": "result", "i": i, **_error_event(exc)}
         try:
             _emit(event)
-        except (ValueError, RecursionError, OverflowError) as exc:
+        except (ValueError, RecursionError, OverflowError, MemoryError) as exc:
             _emit({"ev": "result", "i": i, "unserializable": type(exc).__name__})
     _emit({"ev": "done"}, flush=True)
 
@@ -507,7 +670,7 @@ class Runner:
         if code is None:
             if len(self._code_cache) > 20_000:
                 self._code_cache.clear()
-            code = compile(source, "<test>", mode, dont_inherit=True)
+            code, _ = compile_quietly(source, "<test>", mode)  # the task's warnings: dropped
             self._code_cache[key] = code
         return code
 
@@ -519,8 +682,10 @@ class Runner:
         self.live = send if job.get("stream") and job["mode"] == "function" else None
         limits = job["limits"]
         try:
-            code = compile(job["program"], "<program>", "exec", dont_inherit=True)
+            code, compile_warnings = compile_quietly(job["program"], "<program>", "exec")
         except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
+            if getattr(exc, "compile_warnings", None):
+                send({"ev": "warnings", "warnings": exc.compile_warnings})
             kind = type(exc).__name__.lower()
             if isinstance(exc, ValueError):  # NUL bytes: a SyntaxError from 3.12 on
                 kind = "syntaxerror"
@@ -534,6 +699,8 @@ class Runner:
             )
             send({"ev": "end", "duration_s": time.monotonic() - started})
             return
+        if compile_warnings:
+            send({"ev": "warnings", "warnings": compile_warnings})
         try:
             setup = self._compile_cached(job["setup"], "exec") if job.get("setup") else None
             test_codes = compile_tests(job.get("tests", []), self._compile_cached)
@@ -585,9 +752,10 @@ class Runner:
         stdout, stderr = bytearray(), bytearray()
         n_tests = len(job["tests"])
         reported: set[int] = set()
-        start, first = 0, True
+        start, first, protocol = 0, True, False
         while True:
             run = self._run_child(job, code, setup, test_codes, start, None, total_deadline)
+            protocol = protocol or run.protocol_error
             stdout += run.stdout
             stderr += run.stderr
             imported = next((e for e in run.events if e.get("ev") == "import"), None)
@@ -625,7 +793,13 @@ class Runner:
         for i in range(n_tests):
             if i not in reported:
                 reason = (
-                    "stopped" if self.stop_requested else "timeout" if out_of_time else "notrun"
+                    "stopped"
+                    if self.stop_requested
+                    else "timeout"
+                    if out_of_time
+                    else "protocol"  # its result was unreadable, forged or out of order
+                    if protocol
+                    else "notrun"
                 )
                 send({"ev": "result", "i": i, "error": reason, "msg": ""})
         return stdout, stderr
@@ -722,6 +896,9 @@ class Runner:
             os.close(fd)
         try:
             self._watch(run, pid, result_r, out_r, err_r, limits, total_deadline)
+        except BaseException:  # never leave a child running
+            self._abandon(pid)
+            raise
         finally:
             for fd in (result_r, out_r, err_r):
                 os.close(fd)
@@ -732,6 +909,23 @@ class Runner:
             else:
                 confine.wipe_scratch(self.caps)
         return run
+
+    def _abandon(self, pid: int) -> None:
+        """Kill and reap a child whose watch failed, and whatever it left."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+                break
+            except (ProcessLookupError, PermissionError):
+                continue
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        try:
+            self._cleanup(pid)
+        except Exception:
+            pass
 
     def _poll_control(self) -> None:
         """Take "stop" messages for the current job from the front."""
@@ -851,6 +1045,9 @@ class Runner:
         then in the pipe.
         """
         index, started = _PROGRESS_FORMAT.unpack_from(self.progress, 0)
+        if not math.isfinite(started):  # the child writes this page: a forged mark
+            run.protocol_error = True
+            started = time.monotonic()
         for fd, target in streams.items():
             while len(target) <= MAX_EVENT_BYTES:
                 chunk = _read_available(fd)
@@ -883,12 +1080,14 @@ class Runner:
                 run.killed_for = "outputlimit"  # a flood of events, not just a big one
                 buffer.clear()
                 return
-            try:
-                event = json.loads(line)
-                kind = event["ev"]
-            except (ValueError, KeyError, TypeError):
+            try:  # not UTF-8, not JSON, too deep to parse: never an exception here
+                event = _clean_event(json.loads(line), line)
+            except (ValueError, RecursionError, MemoryError):
+                event = None
+            if event is None:
                 run.protocol_error = True
                 continue
+            kind = event["ev"]
             if kind == "import":
                 if run.next_test is not None:
                     run.protocol_error = True
@@ -903,6 +1102,56 @@ class Runner:
                     self.live(event)
                     run.sent.add(event["i"])
             run.events.append(event)
+
+
+def _text(value, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
+
+
+def _clean_event(event, line: bytes) -> dict | None:
+    """An event from the child rebuilt from the fields the protocol has, each of the
+    type it must have; None for anything else (a protocol error).
+
+    A result whose values nest deeper than :data:`MAX_JSON_DEPTH` (which the child's
+    own encoder never writes) becomes a value that is not data: its test fails, and
+    nothing deeper reaches a reader after this one.
+    """
+    if not isinstance(event, dict):
+        return None
+    kind = event.get("ev")
+    if kind == "done":
+        return {"ev": "done"}
+    if kind not in ("import", "result"):
+        return None
+    out: dict = {"ev": kind}
+    if kind == "result":
+        if type(event.get("i")) is not int:
+            return None
+        out["i"] = event["i"]
+    if "error" in event:
+        error, msg = _text(event["error"], 100), _text(event.get("msg", ""), 500)
+        if error is None or msg is None:
+            return None
+        out["error"], out["msg"] = error or "error", msg
+        return out
+    if kind == "import":
+        return out
+    if "unserializable" in event:
+        reason = _text(event["unserializable"], 200)
+        if reason is None:
+            return None
+        out["unserializable"] = reason
+        return out
+    values = event.get("values")
+    if not isinstance(values, list):
+        return None
+    if line.count(b"[") + line.count(b"{") > MAX_JSON_DEPTH and json_depth_exceeds(
+        values, MAX_JSON_DEPTH - 2
+    ):
+        out["unserializable"] = "nested too deeply"
+    else:
+        out["values"] = values
+    return out
 
 
 class ExecRunner(Runner):
@@ -987,12 +1236,11 @@ def exec_child(result_fd: int, spec_fd: int, progress_fd: int) -> None:
         os.close(result_fd)
     job, start = spec["job"], spec["start"]
     limits = job["limits"]
-    code = compile(job["program"], "<program>", "exec", dont_inherit=True)
-    setup = (
-        compile(job["setup"], "<setup>", "exec", dont_inherit=True) if job.get("setup") else None
-    )
+    # Compiled again here (the front compiled it first and kept its warnings).
+    code, _ = compile_quietly(job["program"], "<program>", "exec")
+    setup = compile_quietly(job["setup"], "<setup>", "exec")[0] if job.get("setup") else None
     test_codes = compile_tests(
-        job.get("tests", []), lambda src, mode: compile(src, "<test>", mode, dont_inherit=True)
+        job.get("tests", []), lambda src, mode: compile_quietly(src, "<test>", mode)[0]
     )
     caps = confine.probe_exec_child()
     dirs, _ = import_path(bool(job.get("site_packages", False)))
@@ -1064,17 +1312,29 @@ def serve() -> None:
                 break
             if not isinstance(job, dict) or "program" not in job:
                 continue  # a "stop" that arrived after its job had finished
+            events: list[dict] = []
+            job_id = job.get("id")
             if job.get("stream"):  # the front judges as results arrive (stop_on_failure)
 
-                def send(event: dict, _id=job["id"]) -> None:
+                def sink(event: dict, _id=job_id) -> None:
                     event["id"] = _id
                     write_frame(front_out, event)
 
-                runner.run_job(job, send)
             else:  # one message per job: fewer wake-ups on both sides
-                events: list[dict] = []
-                runner.run_job(job, events.append)
-                write_frame(front_out, {"id": job["id"], "ev": "batch", "events": events})
+                sink = events.append
+            try:
+                runner.run_job(job, sink)
+            except Exception as exc:  # a fault of the worker's: this job's error, not a crash
+                sink({"ev": "sandbox_error", "msg": f"sandbox worker: {exc!r}"[:500]})
+                sink({"ev": "end", "duration_s": 0.0})
+            if not job.get("stream"):
+                batch = {"id": job_id, "ev": "batch", "events": events}
+                try:
+                    write_frame(front_out, batch)
+                except (ValueError, TypeError, RecursionError) as exc:
+                    error = {"ev": "sandbox_error", "msg": f"sandbox worker: {exc!r}"[:500]}
+                    batch["events"] = [error, {"ev": "end", "duration_s": 0.0}]
+                    write_frame(front_out, batch)
     finally:
         if caps.cgroup is not None:
             confine.kill_leftovers(caps, 0)

@@ -2,14 +2,18 @@
 
 Nothing here trusts the child: values arrive as tagged JSON (see
 ``harness.encode_value``) and are rebuilt as plain Python data before any comparison,
-so a returned object cannot take part in its own judgement.
+so a returned object cannot take part in its own judgement. Every step is total:
+whatever the child sent, judging it gives a verdict and raises nothing (a value that
+cannot be rebuilt fails its test, docs/sandbox.md).
 
 Comparison rules (docs/sandbox.md):
 
-* values compare with Python's ``==``, except that floats, anywhere inside
-  containers, compare with ``math.isclose(rel_tol, abs_tol)``;
-* in ``call`` tests a tuple and a list with the same items are equal (JSON has no
-  tuple); in asserts they are not, as in Python;
+* values compare with Python's ``==`` (a set equals a set with the same items in any
+  order, bytes equal bytes), except that floats, and the parts of complex numbers,
+  anywhere inside lists, tuples and dict values, compare with
+  ``math.isclose(rel_tol, abs_tol)``;
+* in ``call`` tests a tuple and a list with the same items are equal; in asserts they
+  are not, as in Python;
 * stdio output compares line by line with trailing whitespace stripped and trailing
   empty lines ignored; leading whitespace counts.
 """
@@ -20,46 +24,18 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from code_env.sandbox.harness import DecodeError, decode_value
 from code_env.sandbox.plan import Check, NotSplittable, evaluate
 from code_env.sandbox.result import ExecutionResult, Outcome, TestResult
 
-
-class DecodeError(ValueError):
-    """The child sent something that is not a well-formed tagged value."""
-
-
-def decode_value(data: Any, depth: int = 0) -> Any:
-    """Rebuild a value from the child's tagged JSON (the inverse of ``encode_value``)."""
-    if depth > 120:
-        raise DecodeError("nested too deeply")
-    if data is None or isinstance(data, (bool, int, float, str)):
-        return data
-    d = depth + 1
-    if isinstance(data, list):
-        return [decode_value(v, d) for v in data]
-    if not isinstance(data, dict) or len(data) != 1:
-        raise DecodeError("not a tagged value")
-    ((tag, body),) = data.items()
-    try:
-        if tag == "t":
-            return tuple(decode_value(v, d) for v in body)
-        if tag == "s":
-            return {decode_value(v, d) for v in body}
-        if tag == "fs":
-            return frozenset(decode_value(v, d) for v in body)
-        if tag == "d":
-            return {decode_value(k, d): decode_value(v, d) for k, v in body}
-        if tag == "f" and body in ("inf", "-inf", "nan"):
-            return float(body)
-        if tag == "b":
-            return bytes.fromhex(body)
-        if tag == "c":
-            return complex(decode_value(body[0], d), decode_value(body[1], d))
-        if tag == "i":
-            return int(body, 16)
-    except (TypeError, ValueError) as exc:  # unhashable set member, bad hex...
-        raise DecodeError(str(exc)) from None
-    raise DecodeError(f"unknown tag {tag!r}")
+__all__ = [
+    "DecodeError",
+    "assemble",
+    "decode_value",
+    "judge_test",
+    "stdio_equal",
+    "values_equal",
+]
 
 
 def values_equal(
@@ -71,6 +47,14 @@ def values_equal(
     abs_tol: float = 1e-9,
 ) -> bool:
     """Python's ``==`` with a tolerance for floats, recursively (see the module doc)."""
+    if isinstance(actual, complex) or isinstance(expected, complex):
+        numbers = (int, float, complex)
+        if isinstance(actual, numbers) and isinstance(expected, numbers):
+            a, e = complex(actual), complex(expected)
+            return values_equal(a.real, e.real, rel_tol=rel_tol, abs_tol=abs_tol) and values_equal(
+                a.imag, e.imag, rel_tol=rel_tol, abs_tol=abs_tol
+            )
+        return False
     if isinstance(actual, float) or isinstance(expected, float):
         if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
             if math.isnan(actual) or math.isnan(expected):
@@ -115,12 +99,29 @@ def stdio_equal(actual: str, expected: str) -> bool:
 
 
 def _short(value: Any, limit: int = 200) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (RecursionError, MemoryError, ValueError):  # ValueError: an int too long
+        return f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def judge_test(index: int, event: dict, check: Check, rel_tol: float, abs_tol: float) -> TestResult:
-    """The verdict on one test from the child's result event."""
+    """The verdict on one test from the child's result event (never raises)."""
+    try:
+        return _judge_test(index, event, check, rel_tol, abs_tol)
+    except (RecursionError, MemoryError) as exc:  # a value too deep or large to compare
+        return TestResult(
+            index,
+            False,
+            message=f"the value could not be compared ({type(exc).__name__})",
+            evidence=check.evidence,
+        )
+
+
+def _judge_test(
+    index: int, event: dict, check: Check, rel_tol: float, abs_tol: float
+) -> TestResult:
     evidence = check.evidence
     if "error" in event:
         return TestResult(
@@ -134,7 +135,7 @@ def judge_test(index: int, event: dict, check: Check, rel_tol: float, abs_tol: f
         return TestResult(
             index,
             False,
-            message=f"the value is not data: {event['unserializable']}",
+            message=f"the value is not data: {str(event['unserializable'])[:200]}",
             evidence=evidence,
         )
     if check.kind == "stdio":
@@ -198,11 +199,17 @@ def assemble(
     """
     n = len(checks)
     end = next((e for e in events if e.get("ev") == "end"), {})
-    common = {
+    common: dict[str, Any] = {
         "stdout": end.get("stdout", ""),
         "stderr": end.get("stderr", ""),
         "duration_s": float(end.get("duration_s", 0.0)),
     }
+    # The program's compile warnings (SyntaxWarning...), kept here instead of printed.
+    compile_warnings = [
+        str(w) for e in events if e.get("ev") == "warnings" for w in e.get("warnings", [])
+    ]
+    if compile_warnings:
+        common["extra"] = {"compile_warnings": compile_warnings}
     compile_event = next((e for e in events if e.get("ev") == "compile"), None)
     if compile_event is not None:
         return ExecutionResult(
@@ -223,18 +230,22 @@ def assemble(
     if import_event is not None and "error" in import_event:
         return ExecutionResult(
             Outcome.RUNTIME_ERROR,
-            import_event["error"],
+            str(import_event["error"]) or "error",
             0,
             n,
-            message=import_event.get("msg", ""),
+            message=str(import_event.get("msg", "")),
             **common,
         )
-    by_index = {
-        e["i"]: e for e in events if e.get("ev") == "result" and isinstance(e.get("i"), int)
-    }
+    by_index = {e["i"]: e for e in events if e.get("ev") == "result" and type(e.get("i")) is int}
+    # A streamed message the front could not read stands for a result it lacks.
+    missing = (
+        {"error": "protocol", "msg": "unreadable result message"}
+        if any(e.get("ev") == "unreadable" for e in events)
+        else {"error": "notrun", "msg": "no result"}
+    )
     results = []
     for i, check in enumerate(checks):
-        event = by_index.get(i, {"error": "notrun", "msg": "no result"})
+        event = by_index.get(i, missing)
         verdict = judge_test(i, event, check, rel_tol, abs_tol)
         if stop_on_failure and results and not all(r.passed for r in results):
             verdict = TestResult(

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from code_env.sandbox.harness import encode_value
 from code_env.tasks.model import TestCase, parse_quietly
 
 #: Builtins the parent may call on plain data (all pure).
@@ -549,7 +550,8 @@ class Check:
     expected: Any = None
     """The expected value or output (kept in the parent)."""
     seq_equal: bool = False
-    """Tuples and lists with the same items are equal (``call`` tests: JSON has no tuple)."""
+    """Tuples and lists with the same items are equal (``call`` tests, whose expected
+    values were long stored as JSON, which has no tuple)."""
     tree: ast.expr | None = field(default=None, compare=False, repr=False)
     """``expr`` checks: the assert's expression with placeholders for the values."""
 
@@ -596,11 +598,23 @@ def plan_assert(code: str, program_names: frozenset[str] = frozenset()) -> Plann
     )
 
 
+def _call_instruction(test: TestCase) -> dict[str, Any]:
+    """The child's instruction for a ``call`` test. Arguments cross as data, never
+    pickled: as JSON text when JSON holds them exactly (``args``), otherwise as the
+    tagged JSON the child's results use (``targs``: tuples, sets, bytes, complex
+    numbers, dicts with non-string keys; :func:`harness.encode_value`), which the child
+    rebuilds with :func:`harness.decode_value`."""
+    args = test.args or []
+    if test.args_are_json:
+        return {"op": "call", "fn": test.fn, "args": json.dumps(args)}
+    return {"op": "call", "fn": test.fn, "targs": json.dumps([encode_value(a) for a in args])}
+
+
 def plan_test(test: TestCase, entry_point: str | None = None) -> PlannedTest:
     """Plan any test case (``call``, ``assert``; ``stdio`` tests run per input)."""
     if test.kind == "call":
         return PlannedTest(
-            {"op": "call", "fn": test.fn, "args": json.dumps(test.args)},
+            _call_instruction(test),
             Check(kind="value", expected=test.expected, seq_equal=True),
         )
     if test.kind == "assert":

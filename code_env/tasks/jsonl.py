@@ -1,9 +1,13 @@
 """Read and write tasks as JSON Lines: one task object per line.
 
 The fields are those of :class:`~code_env.tasks.model.Task`; each test case is an
-object with a ``kind``. Blank lines are allowed; anything else that is not a valid
-task is an error naming the file, the line and the field. Files ending in ``.gz``
-are read and written compressed.
+object with a ``kind``. A test value JSON cannot hold (a tuple, a set, bytes, a dict
+with non-string keys...) is the one-key object ``{"$literal": "<Python literal>"}``
+(:func:`~code_env.tasks.model.to_json_value`; docs/tasks.md), so files round-trip
+every literal exactly, and files of plain JSON values read and write back unchanged.
+Blank lines are allowed; anything else that is not a valid task (text that is not
+UTF-8 or not JSON included) is an error naming the file, the line and the field.
+Files ending in ``.gz`` are read and written compressed.
 """
 
 from __future__ import annotations
@@ -27,12 +31,20 @@ def _open_text(path: Path, mode: str) -> IO[str]:
 def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSONL file.
 
-    Raises :class:`TaskFormatError` naming the file and line for text that is not
-    JSON, or JSON that is not an object.
+    Raises :class:`TaskFormatError` naming the file and line for bytes that are not
+    UTF-8, text that is not JSON (or nests too deeply to parse), or JSON that is not
+    an object.
     """
     path = Path(path)
-    with _open_text(path, "r") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise TaskFormatError(
+                    f"not UTF-8 text: byte {exc.start + 1}", file=str(path), line=lineno
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -40,6 +52,10 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict]]:
             except json.JSONDecodeError as exc:
                 raise TaskFormatError(
                     f"not valid JSON: {exc.msg} (column {exc.colno})", file=str(path), line=lineno
+                ) from None
+            except RecursionError:
+                raise TaskFormatError(
+                    "not valid JSON: nested too deeply", file=str(path), line=lineno
                 ) from None
             if not isinstance(obj, dict):
                 raise TaskFormatError(
