@@ -208,6 +208,7 @@ def kill_matrix(
         timeout_s=config.case_timeout_s,
         total_timeout_s=max(config.mutant_budget_s, config.case_timeout_s),
         memory_mb=config.memory_mb,
+        stop_at_timeout=False,  # which tests kill a mutant: every test runs
     )
     batch: list[tuple[str, Task, list[TestCase]]] = []
     for j, (fn, mutants, cases) in enumerate(jobs):

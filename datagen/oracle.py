@@ -312,6 +312,7 @@ def _limits(config: DatagenConfig) -> Limits:
         timeout_s=config.case_timeout_s,
         total_timeout_s=config.function_timeout_s,
         memory_mb=config.memory_mb,
+        stop_at_timeout=False,  # every input is observed, also after one that loops
     )
 
 

@@ -99,13 +99,17 @@ def test_exiting_or_raising_at_import_is_a_runtime_error(sandbox, program):
     assert result.n_tests == 2 and result.n_passed == 0
 
 
-def test_results_before_a_timeout_are_kept_and_later_tests_still_run(sandbox):
+def test_results_before_a_timeout_are_kept_and_later_tests_run_when_asked(sandbox):
     task = call_task(([1], 1), ([2], 2), ([3], 3), ([4], 4))
     program = "def f(x):\n    while x == 2:\n        pass\n    return x\n"
-    result = sandbox.run(program, task, limits=Limits(timeout_s=0.5))
+    limits = Limits(timeout_s=0.5, stop_at_timeout=False)  # default: stop (see below)
+    result = sandbox.run(program, task, limits=limits)
     assert (result.outcome, result.subtype) == (Outcome.RUNTIME_ERROR, "timeout")
     assert [t.passed for t in result.tests] == [True, False, True, True]
     assert result.n_passed == 3
+    stopped = sandbox.run(program, task, limits=Limits(timeout_s=0.5))
+    assert (stopped.outcome, stopped.subtype) == (result.outcome, result.subtype)
+    assert [t.passed for t in stopped.tests] == [True, False, False, False]
 
 
 def test_stop_on_failure(sandbox):

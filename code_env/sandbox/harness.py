@@ -727,12 +727,16 @@ class Runner:
     def _run_stdio_job(self, job, code, total_deadline, send) -> tuple[bytearray, bytearray]:
         """One child per test input; each result carries the program's output."""
         stderr = bytearray()
+        timed_out = False
         for i, text in enumerate(job["inputs"]):
             if self.stop_requested:
                 send({"ev": "result", "i": i, "error": "stopped", "msg": ""})
                 continue
             if time.monotonic() >= total_deadline:
                 send({"ev": "result", "i": i, "error": "timeout", "msg": "program time limit"})
+                continue
+            if timed_out and job["limits"].get("stop_at_timeout", True):
+                send({"ev": "result", "i": i, "error": "notrun", "msg": "after a timeout"})
                 continue
             run = self._run_child(job, code, None, None, 0, text, total_deadline)
             event = {"ev": "result", "i": i, "stdout": run.stdout.decode("utf-8", "replace")}
@@ -743,6 +747,7 @@ class Runner:
             if cause is None and imported is None and run.exit_code != 0:
                 cause = {"error": "exit", "msg": f"exit status {run.exit_code}"}
             event.update(cause or {})
+            timed_out = timed_out or event.get("error") == "timeout"
             stderr += run.stderr[-4000:]
             send(event)
         return bytearray(), stderr
@@ -752,7 +757,7 @@ class Runner:
         stdout, stderr = bytearray(), bytearray()
         n_tests = len(job["tests"])
         reported: set[int] = set()
-        start, first, protocol = 0, True, False
+        start, first, protocol, after_timeout = 0, True, False, False
         while True:
             run = self._run_child(job, code, setup, test_codes, start, None, total_deadline)
             protocol = protocol or run.protocol_error
@@ -789,6 +794,9 @@ class Runner:
             start = run.current_test + 1
             if start >= n_tests or self.stop_requested or time.monotonic() >= total_deadline:
                 break
+            if cause["error"] == "timeout" and job["limits"].get("stop_at_timeout", True):
+                after_timeout = True  # the rest would most likely loop too: not run
+                break
         out_of_time = time.monotonic() >= total_deadline
         for i in range(n_tests):
             if i not in reported:
@@ -801,7 +809,8 @@ class Runner:
                     if protocol
                     else "notrun"
                 )
-                send({"ev": "result", "i": i, "error": reason, "msg": ""})
+                note = "after a timeout" if after_timeout and reason == "notrun" else ""
+                send({"ev": "result", "i": i, "error": reason, "msg": note})
         return stdout, stderr
 
     @staticmethod

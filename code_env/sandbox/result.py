@@ -35,6 +35,12 @@ class Limits:
     """Wall-clock seconds for importing the program, and again for each test."""
     total_timeout_s: float | None = None
     """Wall-clock seconds for the whole program; None: ``timeout_s * (tests + 1)``."""
+    stop_at_timeout: bool = True
+    """Stop a program at its first timeout: the tests that finished keep their results
+    and the rest are not run (``notrun``, not passed). The verdict is the same either
+    way (a timeout is a runtime error), so a program that never ends costs one
+    ``timeout_s``, not one per test. False runs the remaining tests in a fresh child,
+    as before 0.3 (partial-credit rewards then count the tests after the timeout)."""
     memory_mb: int = 1024
     """Address-space limit of the child (``RLIMIT_AS``)."""
     max_output_bytes: int = 1 << 20
@@ -64,6 +70,10 @@ class Limits:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")
+        if not isinstance(self.stop_at_timeout, bool):
+            raise ValueError(
+                f"Limits.stop_at_timeout must be True or False, got {self.stop_at_timeout!r}"
+            )
         if self.total_timeout_s is not None and self.total_timeout_s <= 0:
             raise ValueError(
                 f"Limits.total_timeout_s must be positive, got {self.total_timeout_s!r}"

@@ -435,6 +435,7 @@ class Sandbox(BaseSandbox):
             "limits": {
                 "timeout_s": limits.timeout_s,
                 "total_timeout_s": total,
+                "stop_at_timeout": limits.stop_at_timeout,
                 "memory_mb": limits.memory_mb,
                 "max_output_bytes": limits.max_output_bytes,
                 "file_size_mb": limits.file_size_mb,
