@@ -94,6 +94,7 @@ from tqdm.auto import tqdm
 
 from code_env import Task, TestCase, load_tasks
 from code_env.sandbox import ExecutionResult, Limits, Sandbox
+from datagen.mutation import COMPARISON_FLIPS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MBPP = REPO_ROOT.parent / "shared" / "data" / "mbpp" / "mbpp.jsonl"
@@ -305,19 +306,8 @@ def verify_grader(grader: Grader) -> None:
 
 HUMANEVAL_RATIO_BAR = 3.0
 
-#: The comparison each comparison operator is flipped to.
-FLIPPED_COMPARE: dict[type, type] = {
-    ast.Lt: ast.LtE,
-    ast.LtE: ast.Lt,
-    ast.Gt: ast.GtE,
-    ast.GtE: ast.Gt,
-    ast.Eq: ast.NotEq,
-    ast.NotEq: ast.Eq,
-    ast.In: ast.NotIn,
-    ast.NotIn: ast.In,
-    ast.Is: ast.IsNot,
-    ast.IsNot: ast.Is,
-}
+#: The comparison each comparison operator is flipped to (datagen's mutation table).
+FLIPPED_COMPARE = COMPARISON_FLIPS
 SWAPPED_ARITH: dict[type, type] = {ast.Add: ast.Sub, ast.Sub: ast.Add}
 MUTATION_KINDS = ("compare", "constant", "arith")
 

@@ -59,7 +59,8 @@ _ARITH: dict[type[ast.operator], type[ast.operator]] = {
     ast.BitOr: ast.BitAnd,
     ast.BitXor: ast.BitAnd,
 }
-_COMPARE: dict[type[ast.cmpop], type[ast.cmpop]] = {
+#: Each comparison operator and the one a mutant puts in its place.
+COMPARISON_FLIPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Lt: ast.LtE,
     ast.LtE: ast.Lt,
     ast.Gt: ast.GtE,
@@ -129,8 +130,8 @@ def _edits(node: ast.AST) -> list[tuple[str, Callable[[ast.AST], None]]]:
         out.append(("arithmetic", lambda n, new=new: setattr(n, "op", new())))
     elif isinstance(node, ast.Compare):
         for i, op in enumerate(node.ops):
-            if type(op) in _COMPARE:
-                out.append(("comparison", _compare_swap(i, _COMPARE[type(op)])))
+            if type(op) in COMPARISON_FLIPS:
+                out.append(("comparison", _compare_swap(i, COMPARISON_FLIPS[type(op)])))
     elif isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, bool):
