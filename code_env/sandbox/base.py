@@ -97,6 +97,8 @@ class BaseSandbox(abc.ABC):
         # Identical programs submitted while the first is still running share its run.
         self._running: dict[bytes, Future] = {}
         self._tests_keys: collections.OrderedDict[int, tuple[Any, str]] = collections.OrderedDict()
+        # seconds a task's reference took at a nominal limit (None: it did not pass)
+        self._reference_s: dict[tuple[str, str, str], float | None] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -241,7 +243,11 @@ class BaseSandbox(abc.ABC):
         if self._closed:
             raise RuntimeError(f"this {type(self).__name__} is closed")
         limits = limits or self.limits
-        limits_key = repr(limits)
+        per_item = (
+            self._scaled_limits(items, tests, limits)
+            if limits.reference_factor is not None
+            else None
+        )
         futures: list[Future | None] = [None] * len(items)
         jobs: list[tuple[str, Task, list[TestCase], Limits, bool]] = []
         job_slots: list[tuple[int, bytes]] = []  # (index in items, cache key) per job
@@ -251,6 +257,8 @@ class BaseSandbox(abc.ABC):
                 _check_item(index, program, task)
                 item_tests = item[2] if len(item) > 2 and item[2] is not None else tests  # type: ignore[misc]
                 source_tests = task.tests if item_tests is None else item_tests
+                item_limits = limits if per_item is None else per_item[index]
+                limits_key = repr(item_limits)
                 key = self._key(
                     program, task.setup_code, self._tests_key(source_tests), limits_key, stop
                 )
@@ -267,7 +275,7 @@ class BaseSandbox(abc.ABC):
                         self.stats.cache_hits += 1
                         futures[index] = _derived(running)
                         continue
-                early = _precheck(program, task, source_tests, limits)
+                early = _precheck(program, task, source_tests, item_limits)
                 if early is not None:
                     futures[index] = _done(early)
                     continue
@@ -275,7 +283,7 @@ class BaseSandbox(abc.ABC):
                 with self._lock:
                     self._running[key] = placeholder
                 futures[index] = placeholder
-                jobs.append((program, task, list(source_tests), limits, stop))
+                jobs.append((program, task, list(source_tests), item_limits, stop))
                 job_slots.append((index, key))
             dispatched = self._dispatch_many(jobs) if jobs else []
         except BaseException as exc:  # e.g. mixed test kinds: no placeholder left waiting
@@ -292,6 +300,44 @@ class BaseSandbox(abc.ABC):
             assert placeholder is not None
             future.add_done_callback(lambda f, key=key, out=placeholder: self._finish(key, f, out))
         return futures  # type: ignore[return-value]
+
+    def _scaled_limits(
+        self, items: list[Item], tests: Sequence[TestCase] | None, limits: Limits
+    ) -> list[Limits]:
+        """Per item, ``limits`` with ``timeout_s`` scaled from its task's reference run
+        time (``Limits.reference_factor``); references not yet timed run first, all in
+        one batch, at the nominal limits."""
+        nominal = replace(limits, reference_factor=None)
+        keys: list[tuple[str, str, str]] = []
+        missing: dict[tuple[str, str, str], tuple[Task, Sequence[TestCase]]] = {}
+        for index, item in enumerate(items):
+            _check_item(index, item[0], item[1])
+            task = item[1]
+            item_tests = item[2] if len(item) > 2 and item[2] is not None else tests  # type: ignore[misc]
+            source_tests = task.tests if item_tests is None else item_tests
+            key = (task.task_id, self._tests_key(source_tests), repr(nominal))
+            keys.append(key)
+            if key not in self._reference_s and key not in missing:
+                if task.solutions:
+                    missing[key] = (task, source_tests)
+                else:
+                    self._reference_s[key] = None
+        if missing:
+            references = [(t.program(t.solutions[0]), t, list(ts)) for t, ts in missing.values()]
+            timed = self._submit_all(references, tests=None, limits=nominal, stop=False)
+            for key, future in zip(missing, timed, strict=True):
+                result = future.result()
+                self._reference_s[key] = result.duration_s if result.passed else None
+        factor, floor = float(limits.reference_factor or 1.0), limits.min_timeout_s
+        out = []
+        for key in keys:
+            seconds = self._reference_s[key]
+            if seconds is None:
+                out.append(nominal)
+            else:
+                scaled = min(limits.timeout_s, max(floor, factor * seconds))
+                out.append(replace(nominal, timeout_s=scaled))
+        return out
 
     def _finish(self, key: bytes, source: Future, out: Future) -> None:
         """A dispatched job ended: cache its result and resolve the caller's future."""

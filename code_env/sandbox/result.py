@@ -35,6 +35,16 @@ class Limits:
     """Wall-clock seconds for importing the program, and again for each test."""
     total_timeout_s: float | None = None
     """Wall-clock seconds for the whole program; None: ``timeout_s * (tests + 1)``."""
+    reference_factor: float | None = None
+    """Scale each task's ``timeout_s`` from its reference solution (as evalplus does):
+    ``min(timeout_s, max(min_timeout_s, reference_factor × the reference's run time))``.
+    The reference runs once per task and tests at ``timeout_s`` (the sandbox keeps its
+    time); a task without a reference, or whose reference does not pass, keeps
+    ``timeout_s``. A program that never ends then costs about ``min_timeout_s``; a
+    correct program more than ``reference_factor`` times slower than the reference
+    times out. None: off."""
+    min_timeout_s: float = 1.0
+    """The floor of a timeout scaled by ``reference_factor``."""
     stop_at_timeout: bool = True
     """Stop a program at its first timeout: the tests that finished keep their results
     and the rest are not run (``notrun``, not passed). The verdict is the same either
@@ -68,6 +78,12 @@ class Limits:
             "max_program_bytes",
         ):
             value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")
+        for name in ("reference_factor", "min_timeout_s"):
+            value = getattr(self, name)
+            if value is None and name == "reference_factor":
+                continue
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")
         if not isinstance(self.stop_at_timeout, bool):
