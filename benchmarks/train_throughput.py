@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 def measure_in_child(args: argparse.Namespace, argv: list[str]) -> int:
     """The measuring run of one agent: alone, or (``--processes N``) started again in N
     processes, the main one writing the result to ``--result``."""
-    from agents.common.distributed import launched_processes
+    from agents.common.distributed import Distributed, launched_processes
 
     (processes,) = args.processes
     if processes > 1 and launched_processes() == 1:
@@ -242,7 +242,7 @@ def measure_in_child(args: argparse.Namespace, argv: list[str]) -> int:
         ]
         return launch([__file__, *argv], processes)
     result = measure(args.one, args)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if Distributed.current().is_main:
         text = json.dumps(result)
         if args.result is not None:
             args.result.write_text(text)

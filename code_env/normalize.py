@@ -10,7 +10,8 @@ with ASTs), and datagen deduplicates near-identical functions with it.
 from __future__ import annotations
 
 import ast
-import warnings
+
+from code_env.tasks.model import parse_quietly
 
 __all__ = ["normalized_ast"]
 
@@ -60,9 +61,7 @@ class _Normaliser(ast.NodeTransformer):
 def normalized_ast(program: str) -> str | None:
     """The canonical text of ``program``'s syntax tree, or None if it does not parse."""
     try:
-        with warnings.catch_warnings():  # model-written code: its SyntaxWarnings are noise
-            warnings.simplefilter("ignore")
-            tree = ast.parse(program)
+        tree = parse_quietly(program)  # model-written code: its SyntaxWarnings are noise
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     try:

@@ -206,6 +206,14 @@ class LengthPenalty:
         return float(self.base(result, task, program)) - self.cost
 
 
+def trl_reward_name(reward: str | RewardFn) -> str:
+    """The name a TRL reward function of ``reward`` goes by: ``code_env_<reward name>``
+    (TRL logs each reward function as ``rewards/<name>/mean``)."""
+    fn = get(reward)
+    name = reward if isinstance(reward, str) else getattr(fn, "__name__", "reward")
+    return f"code_env_{name}"
+
+
 def as_trl_reward(
     reward: str | RewardFn = "coderl",
     tasks: Any = "builtin",
@@ -229,7 +237,7 @@ def as_trl_reward(
             :class:`~code_env.sandbox.RaySandbox` to grade on a cluster.
         limits: :class:`~code_env.sandbox.Limits` for every program.
     """
-    from code_env.scoring import Scorer, completion_text
+    from code_env.scoring import Scorer
     from code_env.tasks import load_tasks
 
     fn = get(reward)
@@ -238,12 +246,8 @@ def as_trl_reward(
     def reward_func(
         prompts: Any, completions: Sequence[Any], task_id: Sequence[str], **kwargs: Any
     ) -> list[float]:
-        if len(task_id) != len(completions):
-            raise ValueError(f"{len(completions)} completions but {len(task_id)} task ids")
-        texts = [completion_text(c) for c in completions]
-        return [r for r, _ in scorer.score_many(list(zip(task_id, texts, strict=True)))]
+        return [r for r, _ in scorer.score_completions(completions, task_id)]
 
-    name = reward if isinstance(reward, str) else getattr(fn, "__name__", "reward")
-    reward_func.__name__ = f"code_env_{name}"  # TRL logs each reward function by name
+    reward_func.__name__ = trl_reward_name(reward)
     reward_func.scorer = scorer  # type: ignore[attr-defined]
     return reward_func

@@ -125,3 +125,17 @@ class Scorer:
             (self.reward_of(result, task, program), result)
             for result, (task, _), program in zip(results, resolved, programs, strict=True)
         ]
+
+    def score_completions(
+        self, completions: Sequence[Any], task_ids: Sequence[str]
+    ) -> list[tuple[float, ExecutionResult]]:
+        """:meth:`score_many` for a batch as TRL's reward functions receive it: one task
+        id per completion, each completion text or chat messages (:func:`completion_text`).
+
+        Raises:
+            ValueError: ``completions`` and ``task_ids`` differ in length.
+        """
+        if len(task_ids) != len(completions):
+            raise ValueError(f"{len(completions)} completions but {len(task_ids)} task ids")
+        texts = [completion_text(c) for c in completions]
+        return self.score_many(list(zip(task_ids, texts, strict=True)))

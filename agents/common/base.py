@@ -138,17 +138,20 @@ def evaluate_policy(
     else:
         groups = policy.sample(prompts, sampling, n=n or max(ks))[: len(mine)] if prompts else []
         samples = {t.task_id: [s.text for s in g] for t, g in zip(mine, groups, strict=True)}
-    if dist is None or not dist.enabled:
-        graded = grade_completions(
+    alone = dist is None or not dist.enabled
+    graded = (  # alone, no tasks is grade_completions's error; in a run, an empty share
+        grade_completions(
             mine, samples, greedy_text, scorer_or_sandbox=sandbox, ks=ks, progress=progress
         )
+        if mine or alone
+        else None
+    )
+    if alone:
+        assert graded is not None
         return graded.report(ks)
-    # each process grades its own share; the verdicts meet for one report on every process
+    # each process graded its own share; the verdicts meet for one report on every process
     own: list[tuple[str, list[ExecutionResult], ExecutionResult]] = []
-    if mine:
-        graded = grade_completions(
-            mine, samples, greedy_text, scorer_or_sandbox=sandbox, ks=ks, progress=progress
-        )
+    if graded is not None:
         assert graded.greedy is not None
         own = [(tid, graded.results[tid], graded.greedy[tid]) for tid in samples]
     rows = dist.gather_objects(own)

@@ -16,7 +16,6 @@ without sharding; a resumed run loads them and shards again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -98,14 +97,3 @@ def load_full_optimizer_state(
     from torch.distributed.checkpoint.state_dict import set_optimizer_state_dict
 
     set_optimizer_state_dict(modules, optimizer, state, options=_options())
-
-
-def local_norm(norm: Any) -> float:
-    """A gradient norm as a float (a sharded one is a DTensor to gather first)."""
-    full = getattr(norm, "full_tensor", None)
-    return float(full() if callable(full) else norm)
-
-
-def is_sharded(parameters: Iterable[torch.Tensor]) -> bool:
-    """Whether any of ``parameters`` is sharded (a DTensor)."""
-    return any(hasattr(p, "full_tensor") for p in parameters)

@@ -167,8 +167,7 @@ class OnPolicyAgent(BaseAgent):
     def total(self, value: torch.Tensor | float) -> torch.Tensor:
         """``value`` summed over the processes (itself with one): the denominator of a
         mean over the whole update (a token or sample count)."""
-        tensor = torch.as_tensor(value)
-        return self.dist.sum(tensor).to(tensor.device) if self.dist.enabled else tensor
+        return self.dist.sum(value)
 
     def everywhere(self, values: torch.Tensor) -> torch.Tensor:
         """A 1-D tensor of per-sample values, every process's concatenated in rank order

@@ -322,11 +322,10 @@ class RewardFunction:
     """
 
     def __init__(self, scorer: Scorer, reward: Any = None) -> None:
+        from code_env.rewards import trl_reward_name
+
         self.scorer = scorer
-        if reward is None:
-            reward = scorer.reward
-        name = reward if isinstance(reward, str) else getattr(reward, "__name__", "reward")
-        self.__name__: str = f"code_env_{name}"  # TRL logs rewards/<name>/mean
+        self.__name__: str = trl_reward_name(scorer.reward if reward is None else reward)
         self.batches: list[GradedBatch] = []
 
     def __call__(
@@ -339,16 +338,13 @@ class RewardFunction:
     ) -> list[float]:
         """TRL's reward signature: one float per completion (text, or chat messages
         whose last ``content`` is graded)."""
-        if len(task_id) != len(completions):
-            raise ValueError(f"{len(completions)} completions but {len(task_id)} task ids")
         start = time.perf_counter()
-        texts = [completion_text(c) for c in completions]
-        graded = self.scorer.score_many(list(zip(task_id, texts, strict=True)))
+        graded = self.scorer.score_completions(completions, task_id)
         values = [float(reward) for reward, _ in graded]
         self.batches.append(
             GradedBatch(
                 list(prompts),
-                texts,
+                [completion_text(c) for c in completions],
                 [list(map(int, ids)) for ids in completion_ids]
                 if completion_ids is not None
                 else None,
