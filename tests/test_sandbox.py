@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import signal
 
 import pytest
 
@@ -381,3 +383,23 @@ def test_cache_is_bounded_in_bytes():
         assert 1 <= len(sb._cache) <= 2 and sb._cache_used <= 600_000
         assert sb.run(programs[-1], task).cached  # the newest entry survived
         assert not sb.run(programs[0], task).cached  # the oldest was evicted
+
+
+def test_a_worker_whose_zygote_died_is_replaced():
+    """Killing a worker's fork server costs at most the job in flight: the worker
+    exits, the front starts a new one, and grading goes on."""
+    task = Task(
+        task_id="zygote/probe",
+        prompt="p",
+        entry_point="f",
+        tests=[TestCase(kind="call", fn="f", args=[1], expected=2)],
+    )
+    with Sandbox(workers=1, cache_size=0) as sb:
+        assert sb.run("def f(x):\n    return x + 1\n", task).passed
+        worker = sb._workers[0]
+        assert worker is not None and worker.zygote_pid is not None
+        os.kill(worker.zygote_pid, signal.SIGKILL)
+        results = [sb.run(f"def f(x):\n    return x + 1  # {i}\n", task) for i in range(3)]
+        assert results[-1].passed
+        assert sb.stats.worker_restarts == 1
+        assert sb._workers[0].zygote_pid != worker.zygote_pid

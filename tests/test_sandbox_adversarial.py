@@ -57,6 +57,7 @@ import pytest
 from code_env import Task, TestCase
 from code_env.sandbox import ExecutionResult, Limits, Outcome, Sandbox
 from code_env.sandbox.confine import UID_BASE
+from code_env.sandbox.sandbox import _live_sandboxes
 
 ROOT = os.geteuid() == 0
 X86_64 = platform.machine() == "x86_64"
@@ -1122,12 +1123,24 @@ def _our_workers(table) -> set[int]:
     return workers
 
 
+def _our_zygotes(table, workers: set[int]) -> set[int]:
+    """The fork servers of live sandboxes' workers: each worker's one standing child."""
+    zygotes = {
+        worker.zygote_pid
+        for sandbox in list(_live_sandboxes)
+        for worker in sandbox._workers
+        if worker is not None and getattr(worker, "zygote_pid", None) is not None
+    }
+    return {pid for pid in zygotes if pid in table and table[pid][1] in workers}
+
+
 def _leftovers(table) -> list[str]:
     """Processes that a sandboxed program left behind (see the module docstring)."""
     workers = _our_workers(table)
+    zygotes = _our_zygotes(table, workers)
     bad = []
     for pid, (uid, ppid, state, cmd) in table.items():
-        if pid in workers:
+        if pid in workers or pid in zygotes:
             continue
         owner = uid - UID_BASE
         # a uid of one of our workers, or a sandbox child (the worker's command line:

@@ -337,6 +337,7 @@ class SeccompFilter:
         template = build_seccomp_filter(self._PLACEHOLDER, arch, part)
         self._buffer = ctypes.create_string_buffer(template, len(template))
         self._fprog = _SockFprog(len(template) // 8, ctypes.addressof(self._buffer))
+        self._fprog_address = ctypes.addressof(self._fprog)
         # (offset of the k field, sign) for every instruction comparing against the pid
         self._slots = []
         for offset in range(0, len(template), 8):
@@ -347,12 +348,17 @@ class SeccompFilter:
                 self._slots.append((offset + 4, -1))
 
     def install(self, own_pid: int) -> None:
-        """Patch in ``own_pid`` and install the filter on the calling process."""
+        """Patch in ``own_pid`` and install the filter on the calling process.
+
+        The child's part goes on top of the worker's, which set ``no_new_privs``
+        (inherited, and never cleared): the child does not set it again.
+        """
         for offset, sign in self._slots:
             struct.pack_into("I", self._buffer, offset, (sign * own_pid) & 0xFFFFFFFF)
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if self.part != "child":
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
         _check(
-            _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(self._fprog), 0, 0),
+            _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, self._fprog_address, 0, 0),
             "seccomp",
         )
 
@@ -469,6 +475,9 @@ class Capabilities:
         self.hidden: list[str] = []
         self.import_renames: dict[str, str] = {}
         self.tmpfs_mb = 0
+        #: Processes of the worker's own (its zygote) that the clean-up after a child
+        #: must leave alone.
+        self.spared_pids: set[int] = set()
 
     def layers(self) -> list[str]:
         """The names of the layers in force, for reports and docs."""
@@ -660,7 +669,8 @@ def prepare_worker(
             caps.uid = uid
         # The worker joins its own cgroup once; children inherit it at fork, which is
         # much cheaper than moving each child in (an RCU grace period per move).
-        caps.cgroup = Cgroup.create(f"worker-{os.getpid()}", max_pids + 1)
+        # (+2: the worker and its zygote)
+        caps.cgroup = Cgroup.create(f"worker-{os.getpid()}", max_pids + 2)
         if caps.cgroup is not None:
             try:
                 caps.cgroup.add(os.getpid())
@@ -760,12 +770,12 @@ def kill_leftovers(caps: Capabilities, child_pid: int) -> int:
         except (ProcessLookupError, PermissionError):
             pass
     if caps.cgroup is not None:
-        if caps.cgroup.count() == 1:  # the worker alone: nothing was left
+        if caps.cgroup.count() == 1 + len(caps.spared_pids):  # nothing was left
             _reap_all()
             return killed
-        me = os.getpid()
+        spared = {os.getpid(), *caps.spared_pids}
         for _ in range(1000):
-            pids = [p for p in caps.cgroup.pids() if p != me]
+            pids = [p for p in caps.cgroup.pids() if p not in spared]
             if not pids:
                 break
             for pid in pids:
@@ -780,7 +790,12 @@ def kill_leftovers(caps: Capabilities, child_pid: int) -> int:
         me = os.getpid()
         for pid in _proc_pids():
             stat = _proc_stat(pid)
-            if stat and pid != me and (stat[1] == me or (child_pid > 0 and stat[2] == child_pid)):
+            if (
+                stat
+                and pid != me
+                and pid not in caps.spared_pids
+                and (stat[1] == me or (child_pid > 0 and stat[2] == child_pid))
+            ):
                 try:
                     os.kill(pid, signal.SIGKILL)
                     killed += 1

@@ -30,6 +30,8 @@ import fcntl
 import gc
 import io
 import json
+import json.scanner
+import marshal
 import math
 import mmap
 import os
@@ -40,11 +42,13 @@ import struct
 import sys
 import time
 import warnings
+from collections.abc import Callable
 
 if __name__ == "__main__":  # run as a script: siblings are top-level modules
     import confine  # type: ignore[import-not-found]
+    import zygote  # type: ignore[import-not-found]
 else:
-    from code_env.sandbox import confine
+    from code_env.sandbox import confine, zygote
 
 
 def _import_without_fork_hook(name: str):
@@ -112,6 +116,10 @@ IMPORT_FD_BASE = 10
 IMPORT_DIRS: list[str] = []
 #: The builtins as the worker found them: test expressions are evaluated with these.
 PRISTINE_BUILTINS = dict(builtins.__dict__)
+# The harness's own builtins, a private copy: every function below looks names up
+# here, so a program that replaces ``builtins.isinstance`` (or any other) changes
+# nothing in how the harness encodes and reports its results.
+__builtins__ = dict(builtins.__dict__)
 MAX_EVENT_BYTES = 4 * 1024 * 1024  # one value may not exceed this once encoded
 #: How deeply the JSON of a value may nest when it reaches the worker (the child's own
 #: encoding of a value nested 100 deep, dicts at every level, takes about 300 levels);
@@ -368,6 +376,48 @@ _pending: list[bytes] = []
 
 
 _monotonic = time.monotonic
+_write = os.write
+
+
+def _json_codec() -> tuple[Callable[[object], str], Callable[[str], object]]:
+    """``json.dumps`` and ``json.loads`` for the child, without their Python layers.
+
+    Both end in the C encoder and scanner of the ``json`` package; built here once,
+    they spare each child the objects the Python layers create and touch on first
+    use (about fifty pages copied per child). The output is ``json.dumps``'s, byte
+    for byte. Where the C parts are missing, the plain functions.
+    """
+    make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    make_scanner = getattr(json.scanner, "c_make_scanner", None)
+    if make_encoder is None or make_scanner is None:  # pragma: no cover - not CPython
+        return json.dumps, json.loads
+
+    def default(value: object) -> object:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    encode = make_encoder(
+        None, default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    scan = make_scanner(json.decoder.JSONDecoder())
+
+    def dumps(value: object) -> str:
+        return "".join(encode(value, 0))
+
+    def loads(text: str) -> object:
+        try:
+            value, end = scan(text, 0)
+        except StopIteration as exc:
+            raise ValueError(f"not JSON at character {exc.value}") from None
+        if end != len(text):
+            raise ValueError(f"extra data at character {end}")
+        return value
+
+    return dumps, loads
+
+
+_dumps, _loads = _json_codec()
+#: Whether a child seeds ``random`` itself; a worker seeds it once before it forks.
+_SEED_IN_CHILD = True
 
 
 def _emit(event: dict, flush: bool = False) -> None:
@@ -376,7 +426,7 @@ def _emit(event: dict, flush: bool = False) -> None:
     The queue is written before each test starts, so that the worker has every
     earlier result should the child be killed during the test.
     """
-    _pending.append(json.dumps(event).encode("ascii") + b"\n")
+    _pending.append(_dumps(event).encode("ascii") + b"\n")
     if flush:
         _flush()
 
@@ -386,7 +436,7 @@ def _flush() -> None:
         data = b"".join(_pending)
         _pending.clear()
         while data:
-            data = data[os.write(RESULT_FD, data) :]
+            data = data[_write(RESULT_FD, data) :]
 
 
 def _error_event(exc: BaseException) -> dict:
@@ -405,49 +455,6 @@ def _resolve(ns: dict, name: str):
     if isinstance(solution, type) and hasattr(solution, name):
         return getattr(solution(), name)
     raise NameError(f"name '{name}' is not defined")
-
-
-# The builtins the harness itself relies on; a program that replaced one (say
-# ``builtins.isinstance``) would otherwise break the encoding of its own results.
-_HARNESS_BUILTINS = {
-    name: PRISTINE_BUILTINS[name]
-    for name in (
-        "isinstance",
-        "len",
-        "bool",
-        "int",
-        "float",
-        "str",
-        "list",
-        "tuple",
-        "dict",
-        "set",
-        "frozenset",
-        "bytes",
-        "bytearray",
-        "complex",
-        "type",
-        "getattr",
-        "hasattr",
-        "repr",
-        "iter",
-        "next",
-        "range",
-        "print",
-        "BaseException",
-        "Exception",
-        "NameError",
-    )
-}
-
-
-def _restore_builtins() -> None:
-    """Put back any harness-critical builtin a program replaced (an identity check
-    per name, so the common case costs almost nothing)."""
-    current = builtins.__dict__
-    for name, original in _HARNESS_BUILTINS.items():
-        if current.get(name) is not original:
-            current[name] = original
 
 
 def compile_tests(tests: list[dict], compile_fn) -> list:
@@ -476,14 +483,13 @@ def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: in
     _emit({"ev": "import"})
     # A program may patch builtins; the tests' own expressions see the originals.
     ns["__builtins__"] = PRISTINE_BUILTINS
-    loads = json.loads
+    loads = _loads
     decode = decode_value
     tests = job["tests"]
     for i in range(start, len(tests)):
         test = tests[i]
         _flush()  # earlier results first: the mark below vouches for them
         _PROGRESS_FORMAT.pack_into(PROGRESS, 0, i, _monotonic())
-        _restore_builtins()
         try:
             op = test["op"]
             if op == "call":
@@ -537,8 +543,9 @@ def child_main(job: dict, code, setup_code, test_codes, start: int, stdio: bool)
     """Child: everything after confinement. Never returns."""
     status = 0
     try:
-        random.seed(0)
-        sys.setrecursionlimit(1000)
+        if _SEED_IN_CHILD:
+            random.seed(0)
+            sys.setrecursionlimit(1000)
         if stdio:
             _run_stdio_program(code)
         else:
@@ -636,6 +643,44 @@ def _fresh_stdio() -> None:
 # --- the runner (trusted): one job, one or more children -----------------------------------
 
 
+def become_child(caps: confine.Capabilities, job, code, setup, test_codes, start, fds) -> None:
+    """In a freshly forked child: take the run's descriptors, confine, run. Never returns.
+
+    ``fds`` are the result pipe, stdout, stderr and stdin, in that order.
+    """
+    result_w, out_w, err_w, stdin_fd = fds
+    limits = job["limits"]
+    try:
+        os.dup2(stdin_fd, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(result_w, RESULT_FD)
+        os.closerange(RESULT_FD + 1, IMPORT_FD_BASE)
+        os.closerange(IMPORT_FD_BASE + len(IMPORT_DIRS), 1 << 16)
+        confine.confine_child(
+            caps,
+            memory_mb=limits["memory_mb"],
+            cpu_seconds=max(1, math.ceil(limits["total_timeout_s"]) + 1),
+            file_size_mb=limits["file_size_mb"],
+            max_open_files=limits["max_open_files"],
+            max_processes=limits["max_processes"],
+        )
+        os.chdir("/tmp" if caps.mountns else limits["workdir"])
+    except BaseException as exc:
+        try:
+            os.write(2, f"sandbox set-up failed: {exc!r}\n".encode())
+        finally:
+            os._exit(70)
+    child_main(job, code, setup, test_codes, start, job["mode"] == "stdio")
+    os._exit(0)  # not reached
+
+
+def _zygote_child(caps: confine.Capabilities, request: bytes, fds: list[int]) -> None:
+    """The zygote's child: unpack the worker's request, then :func:`become_child`."""
+    job, code, setup, test_codes, start = marshal.loads(request)
+    become_child(caps, job, code, setup, test_codes, start, fds)
+
+
 class Run:
     """What the worker saw of one child."""
 
@@ -683,6 +728,8 @@ class Runner:
         self.caps = caps
         self.control = FrameReader(control_fd) if control_fd is not None else None
         self._code_cache: dict[tuple[str, str], object] = {}
+        #: Where children are forked: the worker's fork server, or (None) here.
+        self.zygote: zygote.Zygote | None = None
         self.stop_requested = False
         self.job_id: object = None
         self.live = None  # set while streaming results as they arrive
@@ -870,35 +917,35 @@ class Runner:
         confine.kill_leftovers(self.caps, pid)
 
     def _spawn(self, job, code, setup, test_codes, start, stdin_text, fds) -> int:
-        """Fork a confined child; returns its pid."""
-        result_w, out_w, err_w, stdin_fd = fds
-        limits = job["limits"]
+        """Fork a confined child, from the zygote where there is one; returns its pid."""
+        if self.zygote is not None:
+            child_job = {
+                "tests": job.get("tests", []),
+                "limits": job["limits"],
+                "mode": job["mode"],
+            }
+            request = marshal.dumps((child_job, code, setup, test_codes, start))
+            return self.zygote.spawn(request, fds)
         pid = os.fork()
         if pid != 0:
             return pid
-        try:  # the child
-            os.dup2(stdin_fd, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            os.dup2(result_w, RESULT_FD)
-            os.closerange(RESULT_FD + 1, IMPORT_FD_BASE)
-            os.closerange(IMPORT_FD_BASE + len(IMPORT_DIRS), 1 << 16)
-            confine.confine_child(
-                self.caps,
-                memory_mb=limits["memory_mb"],
-                cpu_seconds=max(1, math.ceil(limits["total_timeout_s"]) + 1),
-                file_size_mb=limits["file_size_mb"],
-                max_open_files=limits["max_open_files"],
-                max_processes=limits["max_processes"],
-            )
-            os.chdir("/tmp" if self.caps.mountns else limits["workdir"])
-        except BaseException as exc:
-            try:
-                os.write(2, f"sandbox set-up failed: {exc!r}\n".encode())
-            finally:
-                os._exit(70)
-        child_main(job, code, setup, test_codes, start, job["mode"] == "stdio")
-        os._exit(0)  # not reached
+        become_child(self.caps, job, code, setup, test_codes, start, fds)
+
+    def _exit_fd(self, pid: int) -> tuple[int | None, bool]:
+        """A descriptor that turns readable once child ``pid`` has ended (None: poll
+        for it), and whether it is ours to close."""
+        if self.zygote is not None:
+            return self.zygote.fileno(), False
+        try:
+            return os.pidfd_open(pid), True
+        except (AttributeError, OSError):
+            return None, False
+
+    def _reap(self, pid: int) -> int:
+        """Wait for child ``pid`` (ended, or killed) and return its wait status."""
+        if self.zygote is not None:
+            return self.zygote.wait()
+        return os.waitpid(pid, 0)[1]
 
     def _run_child(self, job, code, setup, test_codes, start, stdin_text, total_deadline) -> Run:
         limits = job["limits"]
@@ -957,8 +1004,8 @@ class Runner:
             except (ProcessLookupError, PermissionError):
                 continue
         try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
+            self._reap(pid)
+        except (ChildProcessError, zygote.ZygoteError):
             pass
         try:
             self._cleanup(pid)
@@ -998,10 +1045,7 @@ class Runner:
         (1 MiB) is drained every ``DRAIN_S`` while the child runs, and watched
         continuously only while results stream to the front.
         """
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            pidfd = None
+        pidfd, own_fd = self._exit_fd(pid)
         streams = {result_r: bytearray(), out_r: run.stdout, err_r: run.stderr}
         for fd in streams:
             os.set_blocking(fd, False)
@@ -1036,7 +1080,7 @@ class Runner:
                 wait_ms = min(wait_ms, 10)
             events = poller.poll(wait_ms)
             if any(fd == pidfd for fd, _ in events):
-                _, status = os.waitpid(pid, 0)
+                status = self._reap(pid)
                 break
             for fd, flags in events:  # a closed pipe would wake us forever: stop watching
                 if fd in (out_r, err_r, result_r) and flags & (select.POLLHUP | select.POLLERR):
@@ -1058,8 +1102,8 @@ class Runner:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
-        if pidfd is not None:
+            status = self._reap(pid)
+        if own_fd:
             os.close(pidfd)
         self._cleanup(pid)
         # The writers are all gone now: take what is left in the pipes.
@@ -1336,13 +1380,39 @@ def serve() -> None:
         except (AttributeError, OSError, ValueError):
             pass
     confine.seal_worker(caps)  # the set-up is done: nothing below mounts or unshares
+    # Every child starts from this state: random as seeded with 0 (it was imported
+    # without its at-fork reseed, and nothing here draws from it), the default
+    # recursion limit.
+    global _SEED_IN_CHILD
+    random.seed(0)
+    sys.setrecursionlimit(1000)
+    _SEED_IN_CHILD = False
+    runner = Runner(caps, control_fd=front_in)  # (its progress page: before any fork)
     # Children touch fewer inherited pages when the collector leaves these alone.
     gc.freeze()
+    worker_pid = os.getpid()
+
+    def tie_to_worker() -> None:
+        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != worker_pid:
+            os._exit(70)
+
+    runner.zygote = zygote.Zygote.start(
+        lambda request, fds: _zygote_child(caps, request, fds),
+        prepare=tie_to_worker,
+        close_fds=(front_in, front_out),
+    )
+    caps.spared_pids.add(runner.zygote.pid)  # in the worker's cgroup, but not a leftover
     write_frame(
         front_out,
-        {"ev": "hello", "pid": os.getpid(), "layers": caps.layers(), "hidden": caps.hidden},
+        {
+            "ev": "hello",
+            "pid": os.getpid(),
+            "zygote": runner.zygote.pid,
+            "layers": caps.layers(),
+            "hidden": caps.hidden,
+        },
     )
-    runner = Runner(caps, control_fd=front_in)
     reader = runner.control
     assert reader is not None
     try:
@@ -1364,6 +1434,8 @@ def serve() -> None:
                 sink = events.append
             try:
                 runner.run_job(job, sink)
+            except zygote.ZygoteError:
+                raise  # no more children from here: exit, and the front starts a new worker
             except Exception as exc:  # a fault of the worker's: this job's error, not a crash
                 sink({"ev": "sandbox_error", "msg": f"sandbox worker: {exc!r}"[:500]})
                 sink({"ev": "end", "duration_s": 0.0})
@@ -1376,6 +1448,9 @@ def serve() -> None:
                     batch["events"] = [error, {"ev": "end", "duration_s": 0.0}]
                     write_frame(front_out, batch)
     finally:
+        if runner.zygote is not None:
+            runner.zygote.close()
+            caps.spared_pids.discard(runner.zygote.pid)
         if caps.cgroup is not None:
             confine.kill_leftovers(caps, 0)
 

@@ -123,6 +123,9 @@ class _Worker:
         self.layers: list[str] = list(hello.get("layers", []))
         self.hidden: list[str] = list(hello.get("hidden", []))
         self.pid = int(hello.get("pid", self.proc.pid))
+        #: The worker's fork server (see ``code_env.sandbox.zygote``), its only child
+        #: between programs.
+        self.zygote_pid: int | None = hello.get("zygote")
 
     def _read(self, timeout: float) -> Any:
         deadline = time.monotonic() + timeout
