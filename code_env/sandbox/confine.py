@@ -65,6 +65,7 @@ PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 SECCOMP_MODE_FILTER = 2
+_SIGKILL = int(signal.SIGKILL)  # a plain int: no enum machinery in a fresh child
 
 #: World-writable directories that get a private tmpfs in the child's mount namespace.
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
@@ -90,15 +91,16 @@ _libc.prctl.argtypes = [
 ]
 
 
-def _check(result: int, what: str) -> None:
+def _check(result: int, what: str, option: int | None = None) -> None:
     if result != 0:
         err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
+        name = what if option is None else f"{what}({option})"
+        raise OSError(err, f"{name}: {os.strerror(err)}")
 
 
 def prctl(option: int, arg: int = 0) -> None:
     """``prctl(option, arg)``, raising OSError on failure."""
-    _check(_libc.prctl(option, arg, 0, 0, 0), f"prctl({option})")
+    _check(_libc.prctl(option, arg, 0, 0, 0), "prctl", option)
 
 
 def unshare(flags: int) -> None:
@@ -680,6 +682,14 @@ def prepare_worker(
     return caps
 
 
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; a no-op
+    elsewhere), so that a fork has fewer resident pages to map into the child."""
+    trim = getattr(_libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def seal_worker(caps: Capabilities) -> None:
     """Install the part of the seccomp filter that names no pid on the worker itself.
 
@@ -725,30 +735,25 @@ def confine_child(
     the uid switch needs privileges and clears the parent-death signal, and the
     seccomp filter comes last.
     """
-    worker_pid = os.getppid()
+    parent_pid = os.getppid()  # the worker, or its zygote
     if os.getsid(0) != os.getpid():  # the subprocess backend starts it as a leader
         os.setsid()
     mb = 1024 * 1024
-    limits = [
-        (resource.RLIMIT_AS, memory_mb * mb),
-        (resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1),
-        (resource.RLIMIT_FSIZE, file_size_mb * mb),
-        (resource.RLIMIT_NOFILE, max_open_files),
-        (resource.RLIMIT_CORE, 0),
-    ]
-    if caps.uid is not None:
-        limits.append((resource.RLIMIT_NPROC, max_processes))
-    for item in limits:
-        which, soft = item[0], item[1]
-        hard = item[2] if len(item) > 2 else soft
-        resource.setrlimit(which, (soft, hard))
-    if caps.uid is not None:
+    setrlimit = resource.setrlimit
+    setrlimit(resource.RLIMIT_AS, (memory_mb * mb, memory_mb * mb))
+    setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    setrlimit(resource.RLIMIT_FSIZE, (file_size_mb * mb, file_size_mb * mb))
+    setrlimit(resource.RLIMIT_NOFILE, (max_open_files, max_open_files))
+    setrlimit(resource.RLIMIT_CORE, (0, 0))
+    uid = caps.uid
+    if uid is not None:
+        setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
         os.setgroups([])
-        os.setresgid(caps.uid, caps.uid, caps.uid)
-        os.setresuid(caps.uid, caps.uid, caps.uid)
-    # After the uid switch, which clears it: the worker dies -> the child dies.
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != worker_pid:
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    # After the uid switch, which clears it: the parent dies -> the child dies.
+    prctl(PR_SET_PDEATHSIG, _SIGKILL)
+    if os.getppid() != parent_pid:
         os._exit(70)
     if caps.seccomp is not None:
         caps.seccomp.install(os.getpid())

@@ -1388,7 +1388,11 @@ def serve() -> None:
     sys.setrecursionlimit(1000)
     _SEED_IN_CHILD = False
     runner = Runner(caps, control_fd=front_in)  # (its progress page: before any fork)
-    # Children touch fewer inherited pages when the collector leaves these alone.
+    # Every fork copies the page tables of what is resident: return what set-up
+    # freed before the zygote is forked. Children touch fewer inherited pages when
+    # the collector leaves the rest alone.
+    gc.collect()
+    confine.release_free_memory()
     gc.freeze()
     worker_pid = os.getpid()
 

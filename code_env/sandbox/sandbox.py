@@ -43,6 +43,15 @@ from code_env.sandbox.result import ExecutionResult, Limits, Outcome
 from code_env.tasks.model import Task, TestCase
 
 HARNESS_PATH = Path(harness.__file__).resolve()
+# The worker runs the harness as ``__main__`` through the import system, which reads
+# its cached bytecode: run as a script, it would be compiled from source at every
+# start, and the compiler's garbage would stay in the worker's heap (and so in every
+# fork's page tables).
+WORKER_LAUNCH = (
+    "import runpy, sys; "
+    f"sys.path.insert(0, {str(HARNESS_PATH.parent)!r}); "
+    "runpy.run_module('harness', run_name='__main__', alter_sys=True)"
+)
 BACKENDS = ("fork", "subprocess", "bubblewrap")
 #: Jobs a front thread keeps in flight on its worker.
 PIPELINE = 4
@@ -100,7 +109,7 @@ class _Worker:
         if cpus and pin:
             settings["cpu"] = cpus[index % len(cpus)]
         config = json.dumps(settings)
-        argv = [sys.executable, "-s", "-S", "-B", str(HARNESS_PATH), "--worker", config]
+        argv = [sys.executable, "-s", "-S", "-B", "-c", WORKER_LAUNCH, "--worker", config]
         if backend == "bubblewrap":
             argv = _bubblewrap_argv() + argv
         self.proc = subprocess.Popen(
