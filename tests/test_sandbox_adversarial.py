@@ -1316,10 +1316,15 @@ def test_stdio_program_cannot_read_the_answer_outside_its_workdir(sandbox, env, 
 @needs_root
 def test_scratch_dirs_are_private_and_wiped_between_programs(sandbox, env):
     places = ["/tmp", "/var/tmp", "/dev/shm"]
+    # Every kind of entry, since the worker skips listing a scratch tmpfs whose free
+    # inodes did not change: each of these takes one.
     write = (
         f"import os\nfor d in {places!r}:\n"
         "    with open(os.path.join(d, 'code_env_pwned_note'), 'w') as fh:\n"
         "        fh.write('left for the next program')\n"
+        "    os.mkdir(os.path.join(d, 'code_env_pwned_dir'))\n"
+        "    os.symlink('/etc/hostname', os.path.join(d, 'code_env_pwned_link'))\n"
+        "    os.mkfifo(os.path.join(d, 'code_env_pwned_fifo'))\n"
         "def f(x):\n    return 0\n"
     )
     look = (
@@ -1330,10 +1335,16 @@ def test_scratch_dirs_are_private_and_wiped_between_programs(sandbox, env):
     items = [(f"{write}# {i}\n", TASKS["func"]) for i in range(2)]
     results = sandbox.run_many(items)
     assert all(r.outcome is Outcome.FAILED_TEST for r in results), [_describe(r) for r in results]
-    readers = sandbox.run_many([(f"{look}# {i}\n", TASKS["func"]) for i in range(2)])
-    for result in readers:
-        assert "seen" in result.stdout, _describe(result)
-        assert "code_env_pwned_note" not in result.stdout, _describe(result)
+    for round_ in range(2):  # a clean scratch stays clean, and a written one is wiped again
+        readers = sandbox.run_many([(f"{look}# {round_} {i}\n", TASKS["func"]) for i in range(2)])
+        for result in readers:
+            assert "seen" in result.stdout, _describe(result)
+            assert "code_env_pwned" not in result.stdout, _describe(result)
+        if round_ == 0:
+            again = sandbox.run_many([(f"{write}# again {i}\n", TASKS["func"]) for i in range(2)])
+            assert all(r.outcome is Outcome.FAILED_TEST for r in again), [
+                _describe(r) for r in again
+            ]
     check_host(env)
 
 

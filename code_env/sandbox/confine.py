@@ -480,6 +480,8 @@ class Capabilities:
         #: Processes of the worker's own (its zygote) that the clean-up after a child
         #: must leave alone.
         self.spared_pids: set[int] = set()
+        #: Free inodes of each scratch tmpfs when it was last seen empty.
+        self.scratch_free_inodes: dict[str, int] = {}
 
     def layers(self) -> list[str]:
         """The names of the layers in force, for reports and docs."""
@@ -847,11 +849,18 @@ def probe_exec_child() -> Capabilities:
 
 
 def wipe_scratch(caps: Capabilities) -> None:
-    """Empty the scratch tmpfs between programs."""
+    """Empty the scratch tmpfs between programs.
+
+    A directory whose tmpfs has as many free inodes as when it was last emptied holds
+    nothing (each scratch directory is its own tmpfs, and every file, directory,
+    link or pipe takes an inode): one ``statvfs`` instead of listing it.
+    """
     import shutil
 
     for path in caps.scratch:
         try:
+            if os.statvfs(path).f_ffree == caps.scratch_free_inodes.get(path):
+                continue
             entries = list(os.scandir(path))
         except OSError:
             continue
@@ -863,12 +872,20 @@ def wipe_scratch(caps: Capabilities) -> None:
                     os.unlink(entry.path)
             except OSError:
                 pass
+        caps.scratch_free_inodes.pop(path, None)
+        try:  # remembered only for a directory seen empty
+            free = os.statvfs(path).f_ffree
+            if not any(True for _ in os.scandir(path)):
+                caps.scratch_free_inodes[path] = free
+        except OSError:
+            pass
 
 
 def resize_scratch(caps: Capabilities, tmpfs_mb: int) -> None:
     """Give the scratch tmpfs a new size limit (before a program that asks for it)."""
     if tmpfs_mb == caps.tmpfs_mb:
         return
+    caps.scratch_free_inodes.clear()
     for path in caps.scratch:
         mount(
             "tmpfs",

@@ -78,15 +78,17 @@ else:
     import random
 
 # Modules imported once by the worker so that children, which inherit them through
-# fork, import them for free.
+# fork, import them for free: those MBPP's and HumanEval's programs import most
+# (re 8% of MBPP, typing 13% of HumanEval, math, collections, heapq...). Each one
+# also costs every fork (its pages and mappings are copied and torn down with each
+# child), so the rarely imported ones are left to the programs that import them:
+# measured here, dataclasses then costs its program 8.6 ms, statistics 4.9,
+# fractions 3.9, decimal and datetime 2.9, textwrap 2.2, unicodedata 1.1; leaving
+# them out made a trivial program 6-8% cheaper.
 PRELOAD = (
-    "array",
     "bisect",
     "collections",
     "copy",
-    "datetime",
-    "decimal",
-    "fractions",
     "functools",
     "heapq",
     "itertools",
@@ -94,13 +96,9 @@ PRELOAD = (
     "operator",
     "random",
     "re",
-    "statistics",
     "string",
     "typing",
-    "unicodedata",
     "cmath",
-    "textwrap",
-    "dataclasses",
     "enum",
 )
 
@@ -713,10 +711,13 @@ def _data_fd(data: bytes) -> int:
     return fd
 
 
+_READ_SIZE = 1 << 16
+
+
 def _read_available(fd: int) -> bytes | None:
     """Whatever is available now; b"" at EOF; None if nothing yet."""
     try:
-        return os.read(fd, 1 << 16)
+        return os.read(fd, _READ_SIZE)
     except BlockingIOError:
         return None
 
@@ -730,6 +731,7 @@ class Runner:
         self._code_cache: dict[tuple[str, str], object] = {}
         #: Where children are forked: the worker's fork server, or (None) here.
         self.zygote: zygote.Zygote | None = None
+        self._devnull: int | None = None
         self.stop_requested = False
         self.job_id: object = None
         self.live = None  # set while streaming results as they arrive
@@ -964,8 +966,10 @@ class Runner:
         _PROGRESS_FORMAT.pack_into(self.progress, 0, -1, time.monotonic())
         if stdin_text is not None:
             stdin_fd = _data_fd(stdin_text.encode("utf-8"))
-        else:
-            stdin_fd = os.open(os.devnull, os.O_RDONLY)
+        else:  # one /dev/null for every run (a child gets its own copy)
+            if self._devnull is None:
+                self._devnull = os.open(os.devnull, os.O_RDONLY)
+            stdin_fd = self._devnull
         workdir = None
         if not self.caps.mountns:
             import tempfile
@@ -978,7 +982,8 @@ class Runner:
             job, code, setup, test_codes, start, stdin_text, (result_w, out_w, err_w, stdin_fd)
         )
         for fd in (result_w, out_w, err_w, stdin_fd):
-            os.close(fd)
+            if fd != self._devnull:
+                os.close(fd)
         try:
             self._watch(run, pid, result_r, out_r, err_r, limits, total_deadline)
         except BaseException:  # never leave a child running
@@ -1047,8 +1052,8 @@ class Runner:
         """
         pidfd, own_fd = self._exit_fd(pid)
         streams = {result_r: bytearray(), out_r: run.stdout, err_r: run.stderr}
-        for fd in streams:
-            os.set_blocking(fd, False)
+        for fd in streams:  # (a pipe's read end has no other status flag to keep)
+            fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)
         poller = select.poll()
         if pidfd is not None:
             poller.register(pidfd, select.POLLIN)
@@ -1065,8 +1070,10 @@ class Runner:
         lines = streams[result_r]
         status: int | None = None
         next_drain = time.monotonic() + DRAIN_S
+        drain = False  # the child has only just started: nothing to read yet
         while True:
-            test_deadline = self._test_deadline(run, lines, streams, per_test, cap)
+            test_deadline = self._test_deadline(run, lines, streams, per_test, cap, drain)
+            drain = True
             if run.killed_for:
                 break
             now = time.monotonic()
@@ -1107,7 +1114,7 @@ class Runner:
             os.close(pidfd)
         self._cleanup(pid)
         # The writers are all gone now: take what is left in the pipes.
-        self._test_deadline(run, lines, streams, per_test, cap)
+        self._test_deadline(run, lines, streams, per_test, cap, final=True)
         if run.killed_for == "timeout" and run.current_test is None and run.next_test is not None:
             run.current_test = run.next_test  # it had not marked the test it was on
         del run.stdout[cap:]
@@ -1118,24 +1125,37 @@ class Runner:
             run.exit_code = os.WEXITSTATUS(status)
 
     def _test_deadline(
-        self, run: Run, lines: bytearray, streams: dict, per_test: float, cap: int
+        self,
+        run: Run,
+        lines: bytearray,
+        streams: dict,
+        per_test: float,
+        cap: int,
+        drain: bool = True,
+        final: bool = False,
     ) -> float:
         """Drain the pipes, parse results, and return the running test's deadline.
 
         The progress page is read *before* draining: the child writes a test's result
         before it marks the next test started, so every result the mark implies is
-        then in the pipe.
+        then in the pipe. Without ``drain`` (the child has just started) only the
+        page is read. ``final``: every writer is gone, so a short read means the pipe
+        is empty (one read per pipe, not two).
         """
         index, started = _PROGRESS_FORMAT.unpack_from(self.progress, 0)
         if not math.isfinite(started):  # the child writes this page: a forged mark
             run.protocol_error = True
             started = time.monotonic()
+        if not drain:
+            return started + per_test
         for fd, target in streams.items():
             while len(target) <= MAX_EVENT_BYTES:
                 chunk = _read_available(fd)
                 if not chunk:
                     break
                 target += chunk
+                if final and len(chunk) < _READ_SIZE:
+                    break
         if len(lines) > MAX_EVENT_BYTES or len(run.stdout) > cap or len(run.stderr) > cap:
             run.killed_for = "outputlimit"
         self._take_events(run, lines)
