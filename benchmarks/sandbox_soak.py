@@ -31,7 +31,7 @@ so the script can run as a check):
 - processes left behind: ``/proc`` is scanned after a warm-up batch, after the run
   (sandbox still open) and after ``close()``, for descendants of this process or of
   the sandbox's workers, and for processes running as one of this sandbox's uids
-  (``200000 + worker pid``), the workers themselves and this process excepted.
+  (``200000 + worker pid``), the workers, their zygotes and this process excepted.
   Processes of *other* Sandboxes on the machine (another uid >= 200000) are reported
   but not counted;
 - file descriptors of this process (``/proc/self/fd``), before and after: no growth;
@@ -186,11 +186,14 @@ def proc_table() -> dict[int, tuple[int, int, str]]:
 
 
 def worker_pids(sb: Sandbox) -> set[int]:
-    """The pids of the sandbox's live workers (``pid`` and, under bwrap, ``proc.pid``)."""
+    """The pids of the sandbox's live workers (``pid`` and, under bwrap, ``proc.pid``)
+    and of their zygotes (each worker's fork server, its one standing child)."""
     pids: set[int] = set()
     for worker in sb._workers:
         if worker is not None:
             pids.update({worker.pid, worker.proc.pid})
+            if worker.zygote_pid is not None:
+                pids.add(worker.zygote_pid)
     return pids
 
 
