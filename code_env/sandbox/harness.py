@@ -639,6 +639,18 @@ def _fresh_stdio() -> None:
 # --- the runner (trusted): one job, one or more children -----------------------------------
 
 
+def _confine(caps: confine.Capabilities, limits: dict) -> None:
+    """Apply the run's limits and every available layer to this (new) child."""
+    confine.confine_child(
+        caps,
+        memory_mb=limits["memory_mb"],
+        cpu_seconds=max(1, math.ceil(limits["total_timeout_s"]) + 1),
+        file_size_mb=limits["file_size_mb"],
+        max_open_files=limits["max_open_files"],
+        max_processes=limits["max_processes"],
+    )
+
+
 def become_child(caps: confine.Capabilities, job, code, setup, test_codes, start, fds) -> None:
     """In a freshly forked child: take the run's descriptors, confine, run. Never returns.
 
@@ -653,14 +665,7 @@ def become_child(caps: confine.Capabilities, job, code, setup, test_codes, start
         os.dup2(result_w, RESULT_FD)
         os.closerange(RESULT_FD + 1, IMPORT_FD_BASE)
         os.closerange(IMPORT_FD_BASE + len(IMPORT_DIRS), 1 << 16)
-        confine.confine_child(
-            caps,
-            memory_mb=limits["memory_mb"],
-            cpu_seconds=max(1, math.ceil(limits["total_timeout_s"]) + 1),
-            file_size_mb=limits["file_size_mb"],
-            max_open_files=limits["max_open_files"],
-            max_processes=limits["max_processes"],
-        )
+        _confine(caps, limits)
         os.chdir("/tmp" if caps.mountns else limits["workdir"])
     except BaseException as exc:
         try:
@@ -1354,14 +1359,7 @@ def exec_child(result_fd: int, spec_fd: int, progress_fd: int) -> None:
         os.chown(limits["workdir"], caps.uid, caps.uid)
     else:
         sys.path[:] = dirs
-    confine.confine_child(
-        caps,
-        memory_mb=limits["memory_mb"],
-        cpu_seconds=max(1, math.ceil(limits["total_timeout_s"]) + 1),
-        file_size_mb=limits["file_size_mb"],
-        max_open_files=limits["max_open_files"],
-        max_processes=limits["max_processes"],
-    )
+    _confine(caps, limits)
     child_main(job, code, setup, test_codes, start, job["mode"] == "stdio")
 
 
