@@ -12,6 +12,7 @@ references; from folders, packages, the standard library or Hugging Face dataset
 :mod:`datagen.oracle` (expected outputs from the sandbox, with the determinism and
 side-effect checks), :mod:`datagen.mutation` (mutants, greedy test choice, scores),
 :mod:`datagen.dedup`, :mod:`datagen.grading` (local sandboxes, or a Ray cluster's),
+:mod:`datagen.values` (test values as prompt text, and exact comparison keys),
 :mod:`datagen.pipeline` and :mod:`datagen.report`. This package
 imports ``code_env`` and never ``agents``. The names below are imported on first use,
 so the command line's parser stays quick.

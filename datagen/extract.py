@@ -634,7 +634,7 @@ def _is_generator(fn: ast.FunctionDef) -> bool:
 
 
 def _mined_constants(fn: ast.FunctionDef) -> tuple[Any, ...]:
-    """Literal ints, floats and short strings of the body, in first-seen order."""
+    """Literal ints, floats and short strings and bytes of the body, in first-seen order."""
     body = fn.body[1:] if _has_docstring(fn) else fn.body
     seen: dict[tuple[str, Any], Any] = {}
     for stmt in body:
@@ -648,6 +648,8 @@ def _mined_constants(fn: ast.FunctionDef) -> tuple[Any, ...]:
                 seen.setdefault(("float", value), value)
             elif isinstance(value, str) and len(value) <= 12:
                 seen.setdefault(("str", value), value)
+            elif isinstance(value, bytes) and len(value) <= 12:
+                seen.setdefault(("bytes", value), value)
     return tuple(seen.values())[:24]
 
 

@@ -4,19 +4,18 @@
 see :mod:`datagen.infer`, through :func:`plan_parameters`'s ``guesses``.)
 
 Types are read from the annotation's *syntax* (nothing is imported or evaluated), into
-a small :class:`Hint` tree over the values a ``call`` test can carry: JSON data
-(ints, floats, bools, strings, None, lists, string-keyed dicts), plus, at a
-parameter's top level (or with None, as in ``Optional[bytes]``), ``bytes``, tuples
-(``tuple[int, ...]``, ``tuple[int, str]``) and sets of leaves, which travel as JSON
-and are converted in the sandbox by the task's setup code (:mod:`datagen.adapt`).
-Other hints (``bytearray``, ``list[bytes]``, ``dict[int, str]``, classes...) are
-unsupported: such arguments could not reach the function as what the signature
-promises.
+a small :class:`Hint` tree over values a ``call`` test can carry (it holds any Python
+literal, and the function receives each as itself): ints, floats, bools, strings,
+None, ``bytes``, lists, tuples (``tuple[int, ...]``, ``tuple[int, str]``), sets and
+frozensets of hashable items, and string-keyed dicts, nested in any way. Other hints
+(``bytearray``, ``dict[int, str]``, classes...) are unsupported: generated data could
+not be what the signature promises.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +25,6 @@ from datagen.extract import ExtractedFunction
 LEAVES = ("int", "float", "bool", "str", "none")
 _LIST_NAMES = {"list", "List", "Sequence", "MutableSequence", "Iterable", "Collection"}
 _DICT_NAMES = {"dict", "Dict", "Mapping", "MutableMapping"}
-#: Kinds whose values reach the function through a conversion (:mod:`datagen.adapt`).
-ADAPTED = ("bytes", "tuple", "fixed_tuple", "set")
 _BYTES_NAMES = {"bytes", "ByteString"}
 _TUPLE_NAMES = {"tuple", "Tuple"}
 _SET_NAMES = {"set", "Set", "AbstractSet", "MutableSet", "frozenset", "FrozenSet"}
@@ -40,14 +37,13 @@ class HintError(Exception):
 
 @dataclass(frozen=True)
 class Hint:
-    """A type over JSON data."""
+    """A type over Python literals."""
 
     kind: str
-    """``int``, ``float``, ``bool``, ``str``, ``none``, ``list``, ``dict`` (string keys),
-    ``union`` or ``literal``; or one of the :data:`ADAPTED` kinds, ``bytes``, ``tuple``
-    (``tuple[T, ...]``), ``fixed_tuple`` (``tuple[A, B]``) or ``set``, whose values
-    travel as JSON carriers (a latin-1 string, lists) and are converted in the sandbox
-    (:mod:`datagen.adapt`)."""
+    """``int``, ``float``, ``bool``, ``str``, ``none``, ``bytes``, ``list``, ``tuple``
+    (``tuple[T, ...]``), ``fixed_tuple`` (``tuple[A, B]``), ``set`` (a set or, with
+    ``values == ("frozenset",)``, a frozenset), ``dict`` (string keys), ``union`` or
+    ``literal``."""
     items: tuple[Hint, ...] = ()
     """Element type (list, tuple, set), value type (dict), members (union, fixed
     tuple)."""
@@ -84,8 +80,10 @@ class Hint:
             return isinstance(value, bool)
         if k == "int":
             return isinstance(value, int) and not isinstance(value, bool)
-        if k == "float":
-            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if k == "float":  # finite: NaN and infinities are not test values
+            if isinstance(value, float):
+                return math.isfinite(value)
+            return isinstance(value, int) and not isinstance(value, bool)
         if k == "str":
             return isinstance(value, str)
         if k == "list":
@@ -94,23 +92,19 @@ class Hint:
             return isinstance(value, dict) and all(
                 isinstance(key, str) and self.items[0].accepts(v) for key, v in value.items()
             )
-        # Adapted kinds: ``value`` is the JSON carrier (see datagen.adapt).
         if k == "bytes":
-            return isinstance(value, str) and all(ord(c) < 256 for c in value)
+            return isinstance(value, bytes)
         if k == "tuple":
-            return isinstance(value, list) and all(self.items[0].accepts(v) for v in value)
+            return isinstance(value, tuple) and all(self.items[0].accepts(v) for v in value)
         if k == "fixed_tuple":
             return (
-                isinstance(value, list)
+                isinstance(value, tuple)
                 and len(value) == len(self.items)
                 and all(h.accepts(v) for h, v in zip(self.items, value, strict=True))
             )
         if k == "set":
-            return (
-                isinstance(value, list)
-                and all(self.items[0].accepts(v) for v in value)
-                and len({repr(v) for v in value}) == len(value)
-            )
+            kind = frozenset if self.values == ("frozenset",) else set
+            return type(value) is kind and all(self.items[0].accepts(v) for v in value)
         return False
 
 
@@ -139,10 +133,9 @@ def _base_name(node: ast.expr) -> str | None:
 
 def hint_from_annotation(node: ast.expr) -> Hint:
     """The :class:`Hint` of an annotation's syntax; :class:`HintError` if unsupported
-    (adapted kinds, see :data:`ADAPTED`, anywhere but at the top, or in a union with
-    anything but None, are)."""
+    (so are sets of items that are not hashable, such as ``set[list[int]]``)."""
     hint = _parse(node)
-    _check_adapted(hint, top=True)
+    _check_sets(hint)
     return hint
 
 
@@ -150,30 +143,19 @@ def _set_values(name: str | None) -> tuple[str, ...]:
     return ("frozenset",) if name in ("frozenset", "FrozenSet") else ()
 
 
-def _check_adapted(hint: Hint, top: bool) -> None:
-    if hint.kind in ADAPTED:
-        if not top:
-            raise HintError("unsupported_hint", f"{hint.describe()} inside another type")
-        for item in hint.items:
-            _check_adapted(item, top=False)
-        if hint.kind == "set" and not all(_hashable(i) for i in hint.items):
-            raise HintError("unsupported_hint", f"{hint.describe()}: items must be leaves")
-    elif hint.kind == "union" and top:
-        adapted = [m for m in hint.items if m.kind in ADAPTED]
-        others = [m for m in hint.items if m.kind not in ADAPTED]
-        if adapted and (len(adapted) > 1 or any(m.kind != "none" for m in others)):
-            raise HintError("unsupported_hint", f"{hint.describe()}: ambiguous as data")
-        for m in hint.items:
-            _check_adapted(m, top=m.kind in ADAPTED)
-    else:
-        for item in hint.items:
-            _check_adapted(item, top=False)
+def _check_sets(hint: Hint) -> None:
+    if hint.kind == "set" and not all(_hashable(i) for i in hint.items):
+        raise HintError("unsupported_hint", f"{hint.describe()}: items must be hashable")
+    for item in hint.items:
+        _check_sets(item)
 
 
 def _hashable(hint: Hint) -> bool:
-    if hint.kind == "union":
+    if hint.kind in ("union", "tuple", "fixed_tuple"):
         return all(_hashable(m) for m in hint.items)
-    return hint.kind in LEAVES or hint.kind == "literal"
+    if hint.kind == "set":
+        return hint.values == ("frozenset",) and all(_hashable(m) for m in hint.items)
+    return hint.kind in LEAVES or hint.kind in ("literal", "bytes")
 
 
 def _parse(node: ast.expr) -> Hint:
@@ -235,8 +217,9 @@ def _parse(node: ast.expr) -> Hint:
 
 
 def hint_of_value(value: Any) -> Hint:
-    """The narrowest :class:`Hint` of a literal value; :class:`HintError` if it is
-    not JSON data (a tuple, a set, bytes...)."""
+    """The narrowest :class:`Hint` of a literal value (a tuple's is ``tuple[A, B]``,
+    item by item); :class:`HintError` if it has none (a dict with keys that are not
+    strings, an infinite float, ``...``)."""
     if value is None:
         return NONE
     if isinstance(value, bool):
@@ -244,12 +227,24 @@ def hint_of_value(value: Any) -> Hint:
     if isinstance(value, int):
         return INT
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise HintError("unsupported_hint", f"{value!r} is not a test value")
         return FLOAT
     if isinstance(value, str):
         return STR
+    if isinstance(value, bytes):
+        return BYTES
     if isinstance(value, list):
         items = [hint_of_value(v) for v in value]
         return Hint("list", (union(items) if items else INT,))
+    if isinstance(value, tuple):
+        if not value:
+            return Hint("tuple", (INT,))
+        return Hint("fixed_tuple", tuple(hint_of_value(v) for v in value))
+    if isinstance(value, (set, frozenset)):
+        items = [hint_of_value(v) for v in value]
+        inner = union(sorted(items, key=repr)) if items else INT  # never in hash order
+        return Hint("set", (inner,), ("frozenset",) if isinstance(value, frozenset) else ())
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         items = [hint_of_value(v) for v in value.values()]
         return Hint("dict", (union(items) if items else INT,))

@@ -10,9 +10,8 @@ spec's rule only):
 1. **Usage** (:func:`parameter_evidence`, :func:`usage_candidates`): read how the
    body uses each untyped *required* parameter and score the candidate types
    (:data:`CANDIDATES`: ``int``, ``str``, ``list[int]``, ``list[str]``, ``float``,
-   ``bool``, ``dict[str, int]``, ``dict[str, str]``, ``bytes``; bytes travel as
-   latin-1 text and are converted in the sandbox, :mod:`datagen.adapt`). Examples of evidence, strongest
-   first: ``isinstance(p, str)``; a method only one type has (``p.lower()`` → str,
+   ``bool``, ``dict[str, int]``, ``dict[str, str]``, ``bytes``). Examples of evidence,
+   strongest first: ``isinstance(p, str)``; a method only one type has (``p.lower()`` → str,
    ``p.append(x)`` → list, ``p.items()`` → dict, ``p.bit_length()`` → int,
    ``p.decode()`` → bytes);
    builtins (``range(p)``, ``chr(p)`` → int, ``ord(p)`` → str, ``sum(p)`` →
@@ -34,7 +33,7 @@ spec's rule only):
    ranks. Each gets ``probe_rows`` random argument rows, and all of them run in *one*
    sandbox job per function (the oracle's probe program, so side effects count as
    failures; never in this process). A combination qualifies when the function
-   returns JSON data (no exception, no side effect) on at least ``probe_min_share``
+   returns data (no exception, no side effect) on at least ``probe_min_share``
    of its rows; the one kept is the best ranked of those whose outputs differ, else
    the best ranked. None qualifies: the function is dropped (``no_hints``, stage
    ``probe``). The cost is bounded by ``probe_max_combos * probe_rows`` calls and
@@ -61,11 +60,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from datagen.adapt import decoders
 from datagen.config import DatagenConfig
 from datagen.extract import ExtractedFunction
 from datagen.hints import BOOL, BYTES, FLOAT, INT, STR, Hint, HintError, Plan, plan_parameters
 from datagen.inputs import SeededGenerator, make_pools
+from datagen.values import value_key
 
 LIST_INT = Hint("list", (INT,))
 LIST_STR = Hint("list", (STR,))
@@ -727,12 +726,6 @@ class ProbeSet:
         """Every row of every combination, in order (one sandbox job)."""
         return [list(r) for rows in self.rows for r in rows]
 
-    def flat_decoders(self) -> list[tuple[str, ...]]:
-        """The decoders (:mod:`datagen.adapt`) of each row of :meth:`flat`."""
-        return [
-            decoders(plan) for plan, rows in zip(self.plans, self.rows, strict=True) for _ in rows
-        ]
-
 
 def probe_combinations(
     fn: ExtractedFunction, candidates: dict[str, list[Hint]], config: DatagenConfig, seed: int
@@ -756,7 +749,7 @@ def probe_combinations(
         rows: dict[str, tuple[Any, ...]] = {}
         for _ in range(4 * config.probe_rows):
             row = tuple(gen.value(p.hint) for p in plan.params)
-            rows.setdefault(repr(row), row)
+            rows.setdefault(value_key(row), row)
             if len(rows) == config.probe_rows:
                 break
         plans.append(plan)
@@ -768,7 +761,7 @@ def choose_combination(
     probes: ProbeSet, observations: Sequence[Any] | None, config: DatagenConfig
 ) -> tuple[int | None, str]:
     """The index of the combination to keep, from the probe job's observations
-    (``kind == "value"`` is a call that returned JSON data without side effects), or
+    (``kind == "value"`` is a call that returned data without side effects), or
     None; and a short account for the report."""
     if observations is None:
         return None, "probe program did not run"
@@ -778,7 +771,7 @@ def choose_combination(
     for index, rows in enumerate(probes.rows):
         obs = observations[k : k + len(rows)]
         k += len(rows)
-        values = [repr(o.value) for o in obs if o.kind == "value"]
+        values = [value_key(o.value) for o in obs if o.kind == "value"]
         ok = len(values) >= max(1, config.probe_min_share * len(rows))
         shares.append(
             f"{'/'.join(p.hint.describe() for p in _guessed(probes.plans[index]))}:"

@@ -11,8 +11,11 @@ Rows come, in this order, from
    of at most ``max_list_size`` items, strings of at most ``max_text_size``
    characters), where a leaf is sometimes one of the values in 2.
 
-Values of the adapted kinds (``bytes``, tuples, sets; :mod:`datagen.adapt`) are made
-as their JSON carriers: latin-1 text, lists (a set's without repeats).
+Values are what the function receives: ``bytes`` for a ``bytes`` parameter (mostly
+the string alphabet, some control and high bytes), tuples for tuples, sets and
+frozensets (without repeats) for sets; a ``call`` test holds any Python literal. Rows
+are told apart by :func:`datagen.values.value_key` (a tuple is not a list, set order
+does not count).
 
 Determinism: the ``"seeded"`` engine (the default) draws from ``random.Random(seed)``
 only, so the same seed gives the same rows in any process, under any
@@ -27,7 +30,6 @@ modules.
 
 from __future__ import annotations
 
-import json
 import random
 import string
 import tempfile
@@ -38,11 +40,12 @@ from typing import Any
 from datagen.config import DatagenConfig
 from datagen.extract import ExtractedFunction
 from datagen.hints import Hint, Plan
+from datagen.values import value_key
 
 #: Characters of generated strings: mostly letters, some digits, spaces, punctuation.
 ALPHABET = string.ascii_lowercase * 3 + string.ascii_uppercase + string.digits + " -_.,:/"
-#: Characters of generated ``bytes`` (as latin-1 text): the alphabet and a few others.
-BYTE_ALPHABET = ALPHABET + "=\n\x00\x7f\x80\xe9\xff"
+#: Generated ``bytes`` are made of these: the alphabet's and a few others.
+BYTE_ALPHABET = (ALPHABET + "=\n\x00\x7f\x80\xe9\xff").encode("latin-1")
 
 
 @dataclass(frozen=True)
@@ -55,20 +58,24 @@ class Pools:
     """Float specials."""
     strs: tuple[str, ...]
     """String specials."""
+    bytes_: tuple[bytes, ...] = ()
+    """Bytes specials."""
 
 
 def _unique(values: Sequence[Any]) -> tuple[Any, ...]:
     seen: dict[str, Any] = {}
     for v in values:
-        seen.setdefault(json.dumps(v), v)
+        seen.setdefault(value_key(v), v)
     return tuple(seen.values())
 
 
 def _flatten(value: Any) -> list[Any]:
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [x for v in value for x in _flatten(v)]
+    if isinstance(value, (set, frozenset)):  # in a fixed order: by the items' keys
+        return [x for v in sorted(value, key=value_key) for x in _flatten(v)]
     if isinstance(value, dict):
-        return [x for v in value.values() for x in _flatten(v)] + list(value)
+        return [x for v in value.values() for x in _flatten(v)] + _flatten(list(value))
     return [value]
 
 
@@ -82,7 +89,19 @@ def make_pools(fn: ExtractedFunction, plan: Plan) -> Pools:
             ints += [c, c - 1, c + 1]
     floats = [0.0, -1.0, 0.5] + [float(c) for c in mined if isinstance(c, float)]
     strs = ["", "a"] + [c for c in mined if isinstance(c, str)]
-    return Pools(_unique(ints), _unique(floats), _unique(strs))
+    raw = [b"", b"a"] + [c for c in mined if isinstance(c, bytes)]
+    raw += [c.encode("latin-1") for c in strs[2:] if all(ord(ch) < 256 for ch in c)]
+    return Pools(_unique(ints), _unique(floats), _unique(strs), _unique(raw))
+
+
+def _collection(hint: Hint, items: Sequence[Any]) -> Any:
+    """``items`` as a value of the collection kind ``hint`` (a list, tuple, set or
+    frozenset)."""
+    if hint.kind in ("tuple", "fixed_tuple"):
+        return tuple(items)
+    if hint.kind == "set":
+        return frozenset(items) if hint.values == ("frozenset",) else set(items)
+    return list(items)
 
 
 def special_values(hint: Hint, pools: Pools) -> list[Any]:
@@ -100,20 +119,21 @@ def special_values(hint: Hint, pools: Pools) -> list[Any]:
         return [None]
     if k == "literal":
         return list(hint.values)
-    if k == "bytes":  # carried as latin-1 text (datagen.adapt)
-        return [v for v in pools.strs if all(ord(c) < 256 for c in v)]
+    if k == "bytes":
+        return list(pools.bytes_) or [b""]
     if k == "fixed_tuple":
         firsts = [special_values(h, pools) for h in hint.items]
-        rows = [[f[0] for f in firsts]]
+        rows = [tuple(f[0] for f in firsts)]
         rows += [
-            [f[1] if j == i else f[0] for j, f in enumerate(firsts)]
+            tuple(f[1] if j == i else f[0] for j, f in enumerate(firsts))
             for i in range(len(firsts))
             if len(firsts[i]) > 1
         ]
         return rows
     if k in ("list", "tuple", "set"):
         inner = special_values(hint.items[0], pools)
-        return [[], [inner[0]]] + ([[inner[1]]] if len(inner) > 1 else [])
+        out = [_collection(hint, []), _collection(hint, [inner[0]])]
+        return out + ([_collection(hint, [inner[1]])] if len(inner) > 1 else [])
     if k == "dict":
         return [{}, {"a": special_values(hint.items[0], pools)[0]}]
     # A union: its members' specials interleaved, so each member is represented early.
@@ -152,13 +172,13 @@ class SeededGenerator:
             if special:
                 return rng.choice(self.pools.strs)
             return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, cfg.max_text_size)))
-        if k == "bytes":  # latin-1 text: mostly the string alphabet, some high bytes
+        if k == "bytes":  # mostly the string alphabet, some control and high bytes
             if special:
-                return rng.choice(special_values(hint, self.pools) or [""])
+                return rng.choice(special_values(hint, self.pools))
             n = rng.randint(0, cfg.max_text_size)
-            return "".join(rng.choice(BYTE_ALPHABET) for _ in range(n))
+            return bytes(rng.choice(BYTE_ALPHABET) for _ in range(n))
         if k == "fixed_tuple":
-            return [self.value(h, depth + 1) for h in hint.items]
+            return tuple(self.value(h, depth + 1) for h in hint.items)
         if k == "none":
             return None
         if k == "literal":
@@ -167,9 +187,11 @@ class SeededGenerator:
             return self.value(rng.choice(hint.items), depth)
         size = rng.randint(0, cfg.max_list_size if depth < 2 else 1)
         if k in ("list", "tuple"):
-            return [self.value(hint.items[0], depth + 1) for _ in range(size)]
+            return _collection(hint, [self.value(hint.items[0], depth + 1) for _ in range(size)])
         if k == "set":
-            return list(_unique([self.value(hint.items[0], depth + 1) for _ in range(size)]))
+            return _collection(
+                hint, _unique([self.value(hint.items[0], depth + 1) for _ in range(size)])
+            )
         if k == "dict":
             keys = _unique([self.value(Hint("str"), depth + 1)[:4] or "k" for _ in range(size)])
             return {key: self.value(hint.items[0], depth + 1) for key in keys}
@@ -209,9 +231,11 @@ def _hypothesis_rows(
                 st.sampled_from(pools.strs), st.text(ALPHABET, max_size=config.max_text_size)
             )
         if k == "bytes":
-            return st.text(BYTE_ALPHABET, max_size=config.max_text_size)
+            return st.lists(st.sampled_from(BYTE_ALPHABET), max_size=config.max_text_size).map(
+                bytes
+            )
         if k == "fixed_tuple":
-            return st.tuples(*(strategy(h, depth + 1) for h in hint.items)).map(list)
+            return st.tuples(*(strategy(h, depth + 1) for h in hint.items))
         if k == "none":
             return st.none()
         if k == "literal":
@@ -220,9 +244,11 @@ def _hypothesis_rows(
             return st.one_of(*(strategy(h, depth) for h in hint.items))
         size = config.max_list_size if depth < 2 else 1
         if k in ("list", "tuple"):
-            return st.lists(strategy(hint.items[0], depth + 1), max_size=size)
+            items = st.lists(strategy(hint.items[0], depth + 1), max_size=size)
+            return items.map(lambda xs: _collection(hint, xs))
         if k == "set":
-            return st.lists(strategy(hint.items[0], depth + 1), max_size=size, unique_by=repr)
+            items = st.lists(strategy(hint.items[0], depth + 1), max_size=size, unique_by=value_key)
+            return items.map(lambda xs: _collection(hint, xs))
         return st.dictionaries(
             st.text(ALPHABET, min_size=1, max_size=4),
             strategy(hint.items[0], depth + 1),
@@ -271,7 +297,7 @@ def generate_inputs(
     keys: set[str] = set()
 
     def add(row: Sequence[Any], accept: Callable[[], bool] = lambda: True) -> None:
-        key = json.dumps(list(row))
+        key = value_key(list(row))
         if key not in keys and len(rows) < config.max_inputs and accept():
             keys.add(key)
             rows.append(list(row))

@@ -33,17 +33,16 @@ from __future__ import annotations
 
 import ast
 import copy
-import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from code_env.sandbox import BaseSandbox, Limits
 from code_env.tasks import Task, TestCase
-from datagen.adapt import TEST_FN, setup_code
 from datagen.config import DatagenConfig
 from datagen.extract import ExtractedFunction
 from datagen.oracle import Case
+from datagen.values import value_key
 
 _ARITH: dict[type[ast.operator], type[ast.operator]] = {
     ast.Add: ast.Sub,
@@ -186,25 +185,20 @@ def make_mutants(source: str, max_mutants: int, seed: int = 0) -> list[Mutant]:
     return mutants
 
 
-def call_tests(
-    fn: ExtractedFunction, cases: Sequence[Case], call: str | None = None
-) -> list[TestCase]:
-    """The ``call`` tests of ``cases`` (calling ``call``, default the function)."""
-    return [
-        TestCase(kind="call", fn=call or fn.name, args=c.args, expected=c.expected) for c in cases
-    ]
+def call_tests(fn: ExtractedFunction, cases: Sequence[Case]) -> list[TestCase]:
+    """The ``call`` tests of ``cases``: the function called with each case's arguments,
+    its expected value the reference's output (Python literals, as the task's tests)."""
+    return [TestCase(kind="call", fn=fn.name, args=c.args, expected=c.expected) for c in cases]
 
 
 def kill_matrix(
     sandbox: BaseSandbox,
     jobs: Sequence[tuple[ExtractedFunction, Sequence[Mutant], Sequence[Case]]],
     config: DatagenConfig,
-    adapters: Sequence[Sequence[str] | None] | None = None,
 ) -> list[list[list[bool]]]:
     """For each ``(function, mutants, cases)``: ``killed[m][t]``, whether test ``t``
-    kills mutant ``m``. All mutants of all jobs run in one parallel batch.
-    ``adapters[j]``: the decoders of job ``j`` when its tests go through the
-    :mod:`datagen.adapt` wrapper (None: they call the function)."""
+    kills mutant ``m``, with the tests the task will have (:func:`call_tests`). All
+    mutants of all jobs run in one parallel batch."""
     limits = Limits(
         timeout_s=config.case_timeout_s,
         total_timeout_s=max(config.mutant_budget_s, config.case_timeout_s),
@@ -212,15 +206,10 @@ def kill_matrix(
         stop_at_timeout=False,  # which tests kill a mutant: every test runs
     )
     batch: list[tuple[str, Task, list[TestCase]]] = []
-    for j, (fn, mutants, cases) in enumerate(jobs):
-        adapter = adapters[j] if adapters is not None else None
-        tests = call_tests(fn, cases, TEST_FN if adapter is not None else None)
+    for fn, mutants, cases in jobs:
+        tests = call_tests(fn, cases)
         task = Task(
-            task_id=f"datagen/{fn.qualname}",
-            prompt=fn.problem,
-            tests=tests,
-            entry_point=fn.name,
-            setup_code=setup_code(fn.name, adapter) if adapter is not None else "",
+            task_id=f"datagen/{fn.qualname}", prompt=fn.problem, tests=tests, entry_point=fn.name
         )
         batch += [(fn.context + m.source, task, tests) for m in mutants]
     results = sandbox.run_many(batch, limits=limits) if batch else []
@@ -292,5 +281,6 @@ def mutation_score(killed: Sequence[Sequence[bool]], tests: Sequence[int]) -> fl
 
 
 def output_key(case: Case) -> str:
-    """A key that is equal for equal expected outputs (for :func:`greedy_select`)."""
-    return json.dumps(case.expected, sort_keys=True)
+    """A key that is equal for equal expected outputs (for :func:`greedy_select`;
+    :func:`datagen.values.value_key`)."""
+    return value_key(case.expected)

@@ -2,10 +2,10 @@
 
 Nothing of the reference runs in this process. For each function the sandbox runs
 its reference program with a small *probe* appended (:data:`PROBE`), and every test
-is a ``call`` of the probe's ``__datagen_call__(key, decoders, *args)``, which
+is a ``call`` of the probe's ``__datagen_call__(key, *args)``, whose arguments are the
+input row's values as the function receives them (``bytes``, tuples and sets included:
+``call`` tests hold any Python literal), which
 
-* decodes the arguments that travel as JSON carriers (``bytes``, tuples, sets:
-  :mod:`datagen.adapt`),
 * seeds ``random`` with ``key`` (the harness seeds every child with 0, which would
   hide a function's use of randomness),
 * sends ``sys.stdout``/``sys.stderr`` to a buffer for the call, and
@@ -16,20 +16,24 @@ is a ``call`` of the probe's ``__datagen_call__(key, decoders, *args)``, which
   (``environment``), sockets (``network``), processes (``process``), ``input()``
   (``stdin``), ctypes and sqlite (``ffi``),
 
-and returns ``(value, effects, adapted)``, the value *encoded* as data (bytes and sets
-as tagged dicts, tuple and dict subclasses as plain ones; ``adapted`` says whether
-anything needed that, :mod:`datagen.adapt`). The sandbox sends that back as data and
-the parent reads it from the test's ``actual`` field (the ``repr`` of the value).
+and returns ``(value, effects)``. The sandbox sends that back as plain data (a value
+that is not data, such as an arbitrary object, fails to cross; subclasses cross as
+their base type: a named tuple as a tuple, a ``Counter`` as a dict), and the parent
+reads it back from the test's ``actual`` field (its ``repr``) with
+:func:`code_env.tasks.model.read_literal`.
 
 A function's inputs run twice in one sandbox (``A``: every input, then every input
 again, each with the same random seed both times) and the inputs that survive run
 once more, in reverse order, in a second sandbox (``B``) whose workers have another
-``PYTHONHASHSEED`` and whose calls get other random seeds. A case is kept when
+``PYTHONHASHSEED`` and whose calls get other random seeds. Values are compared
+exactly (same types, floats to the bit, set items in any order, dict items in their
+order: :func:`datagen.values.value_key`). A case is kept when
 
 * it returns, within ``case_timeout_s`` (and the whole run within
   ``function_timeout_s``), without raising;
-* its encoded value is JSON data (tuples are read as lists; objects, dicts with
-  non-string keys, NaN and infinities are not) and its ``repr`` fits the sandbox's
+* its value is a test value (a Python literal: JSON data, tuples, sets, frozensets,
+  bytes, complex numbers, dicts with literal keys; not objects, NaN or infinities,
+  :func:`code_env.tasks.model.literal_value`) and its ``repr`` fits the sandbox's
   200-character ``actual`` field;
 * the probe saw no side effect and nothing was printed.
 
@@ -49,7 +53,6 @@ writes that raise no audit event (``setattr`` on other modules, ``locale.setloca
 from __future__ import annotations
 
 import ast
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,17 +60,15 @@ from typing import Any
 
 from code_env.sandbox import BaseSandbox, Limits, Sandbox, TestResult
 from code_env.tasks import Task, TestCase
-from datagen.adapt import ADAPTER_SOURCE, is_encoded, render_value
+from code_env.tasks.model import NotALiteral, literal_value, read_literal
 from datagen.config import DatagenConfig
 from datagen.extract import Drop, ExtractedFunction
 from datagen.grading import make_sandbox
+from datagen.values import render_value, value_key
 
 #: Appended to each reference program, with ``__DATAGEN_TARGET__`` replaced by the
-#: function's name as a string literal (see :func:`probe_program`); it starts with
-#: :data:`datagen.adapt.ADAPTER_SOURCE`.
-PROBE = (
-    ADAPTER_SOURCE
-    + """
+#: function's name as a string literal (see :func:`probe_program`).
+PROBE = """
 
 def __datagen_install__(target_name):
     import io
@@ -128,11 +129,8 @@ def __datagen_install__(target_name):
 
     sys.addaudithook(hook)
 
-    def call(key, decoders, *args):
+    def call(key, *args):
         random.seed(key)
-        args = [__datagen_decode__(d, a) for d, a in zip(decoders, args)] + list(
-            args[len(decoders):]
-        )
         saved = sys.stdout, sys.stderr
         buffer = io.StringIO()
         sys.stdout = sys.stderr = buffer
@@ -146,12 +144,7 @@ def __datagen_install__(target_name):
         fx = state["fx"]
         if buffer.getvalue():
             fx.add("print")
-        changed = []
-        try:
-            value = __datagen_encode__(value, changed)
-        except Exception:
-            pass  # left as it is: the parent finds it is not data
-        return value, ",".join(sorted(fx)), bool(changed)
+        return value, ",".join(sorted(fx))
 
     def probe():
         return hash("datagen hash probe")
@@ -162,7 +155,6 @@ def __datagen_install__(target_name):
 __datagen_call__, __datagen_probe__ = __datagen_install__(__DATAGEN_TARGET__)
 del __datagen_install__
 """
-)
 
 #: Case reasons, most telling first (a function with no kept case is dropped for the
 #: most common one, ties broken in this order).
@@ -196,16 +188,13 @@ class Case:
     """One input and the reference's output on it."""
 
     args: list[Any]
-    """Positional arguments (JSON data)."""
+    """Positional arguments, as the function receives them (Python literals)."""
     expected: Any
-    """The output as JSON data (tuples became lists)."""
+    """The output, as the sandbox sends it back (a Python literal: a tuple stays a
+    tuple, bytes and sets are themselves; subclasses became their base type)."""
     shown: str
-    """The output as Python source, as the function returned it (a tuple stays a
-    tuple, bytes and sets are literals; :func:`datagen.adapt.render_value`), for the
-    prompt's examples."""
-    adapted: bool = False
-    """The output needed encoding to be data (bytes, a set, a named tuple, a dict
-    subclass; :mod:`datagen.adapt`): the task's tests must call the wrapper."""
+    """The output as Python source, set items sorted
+    (:func:`datagen.values.render_value`), for the prompt's examples."""
 
 
 @dataclass
@@ -229,46 +218,28 @@ class Observation:
     kind: str
     value: Any = None
     detail: str = ""
-    adapted: bool = False
 
     def same(self, other: Observation) -> bool:
         if self.kind != other.kind:
             return False
         if self.kind == "value":
-            return _json_equal(self.value, other.value)
+            return _same_value(self.value, other.value)
         return self.kind != "raises" or self.detail == other.detail
 
 
-def _json_equal(a: Any, b: Any) -> bool:
-    # Exact equality (floats to the bit): outputs of one reference should agree exactly.
-    return type(a) is type(b) and repr(a) == repr(b)
+def _same_value(a: Any, b: Any) -> bool:
+    # Exact equality (same types, floats to the bit, set items in any order): outputs
+    # of one reference should agree exactly.
+    return type(a) is type(b) and value_key(a) == value_key(b)
 
 
-def to_json_data(value: Any, depth: int = 0) -> tuple[bool, Any]:
-    """``(True, data)`` with tuples as lists if ``value`` is JSON data, else ``(False, None)``."""
-    if depth > 50:
+def as_test_value(value: Any) -> tuple[bool, Any]:
+    """``(True, value)`` if ``value`` can be a ``call`` test's value (a Python literal:
+    :func:`code_env.tasks.model.literal_value`), else ``(False, None)``."""
+    try:
+        return True, literal_value(value)
+    except (NotALiteral, RecursionError, MemoryError):
         return False, None
-    if value is None or isinstance(value, (bool, int, str)):
-        return True, value
-    if isinstance(value, float):
-        return (True, value) if math.isfinite(value) else (False, None)
-    if isinstance(value, (list, tuple)):
-        out = []
-        for v in value:
-            ok, data = to_json_data(v, depth + 1)
-            if not ok:
-                return False, None
-            out.append(data)
-        return True, out
-    if isinstance(value, dict):
-        result = {}
-        for k, v in value.items():
-            ok, data = to_json_data(v, depth + 1)
-            if not isinstance(k, str) or not ok:
-                return False, None
-            result[k] = data
-        return True, result
-    return False, None
 
 
 def observe(result: TestResult) -> Observation:
@@ -284,22 +255,19 @@ def observe(result: TestResult) -> Observation:
         return Observation("non_serialisable", detail=result.message[:120])
     if not actual.endswith(")"):  # the sandbox cut a long repr short
         return Observation("too_large", detail=f"{len(actual)}+ characters")
-    try:
-        pair = ast.literal_eval(actual)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+    try:  # a value that is not a literal (nan, inf) does not read back
+        pair = read_literal(actual)
+    except NotALiteral:
         return Observation("non_serialisable", detail=actual[:120])
-    if not (isinstance(pair, tuple) and len(pair) == 3 and isinstance(pair[1], str)):
+    if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], str)):
         return Observation("non_serialisable", detail="malformed probe value")
-    value, effects, adapted = pair
+    value, effects = pair
     if effects:
         return Observation("side_effects", value=value, detail=effects)
-    ok, _ = to_json_data(value)
+    ok, value = as_test_value(value)
     if not ok:
-        return Observation("non_serialisable", value=value, detail=type(value).__name__)
-    return Observation("value", value=value, adapted=bool(adapted))
-
-
-Decoders = Sequence[str]
+        return Observation("non_serialisable", detail=actual[:120])
+    return Observation("value", value=value)
 
 
 def probe_program(fn: ExtractedFunction) -> str:
@@ -316,15 +284,10 @@ def _limits(config: DatagenConfig) -> Limits:
     )
 
 
-def _probe_task(
-    fn: ExtractedFunction,
-    rows: Sequence[Sequence[Any]],
-    keys: Sequence[int],
-    decoders: Sequence[Decoders],
-) -> Task:
+def _probe_task(fn: ExtractedFunction, rows: Sequence[Sequence[Any]], keys: Sequence[int]) -> Task:
     tests = [
-        TestCase(kind="call", fn="__datagen_call__", args=[k, list(d), *row], expected=None)
-        for k, d, row in zip(keys, decoders, rows, strict=True)
+        TestCase(kind="call", fn="__datagen_call__", args=[k, *row], expected=None)
+        for k, row in zip(keys, rows, strict=True)
     ]
     tests.append(TestCase(kind="call", fn="__datagen_probe__", args=[], expected=None))
     return Task(
@@ -401,7 +364,7 @@ class Oracle:
 
     def probe(
         self,
-        items: Sequence[tuple[ExtractedFunction, Sequence[Sequence[Any]], Sequence[Decoders]]],
+        items: Sequence[tuple[ExtractedFunction, Sequence[Sequence[Any]]]],
     ) -> list[list[Observation] | None]:
         """One pass of each function's rows in sandbox ``A`` (no second pass, no
         checks across calls): what each call did, or None for a function whose
@@ -409,12 +372,12 @@ class Oracle:
         (:mod:`datagen.infer`); the oracle's own checks run later on the inputs
         of the combination chosen."""
         jobs = []
-        for fn, rows, decoders in items:
+        for fn, rows in items:
             keys = [1_000_003 * self.seeds[0] + i for i in range(len(rows))]
-            jobs.append((probe_program(fn), _probe_task(fn, rows, keys, decoders)))
+            jobs.append((probe_program(fn), _probe_task(fn, rows, keys)))
         results = self.sandbox.run_many(jobs) if jobs else []
         out: list[list[Observation] | None] = []
-        for (_, rows, _), res in zip(items, results, strict=True):
+        for (_, rows), res in zip(items, results, strict=True):
             if len(res.tests) != len(rows) + 1:
                 out.append(None)
                 continue
@@ -430,27 +393,19 @@ class Oracle:
     def label(
         self,
         items: Sequence[tuple[ExtractedFunction, Sequence[Sequence[Any]]]],
-        decoders: Sequence[Decoders] | None = None,
     ) -> list[Labelled]:
-        """Outputs for each ``(function, input rows)``, or why the function is dropped.
-        ``decoders[j]``: how item ``j``'s arguments are decoded (:mod:`datagen.adapt`;
-        default: none)."""
+        """Outputs for each ``(function, input rows)``, or why the function is dropped."""
         if self._hashes is None:
             self._hashes = self.check_hash_seeds()
-        decs = list(decoders) if decoders is not None else [()] * len(items)
         first = []
-        for (fn, rows), dec in zip(items, decs, strict=True):
+        for fn, rows in items:
             keys = [1_000_003 * self.seeds[0] + i for i in range(len(rows))] * 2
-            task = _probe_task(fn, list(rows) * 2, keys, [dec] * (2 * len(rows)))
-            first.append((probe_program(fn), task))
+            first.append((probe_program(fn), _probe_task(fn, list(rows) * 2, keys)))
         results_a = self.sandbox.run_many(first)
         out: list[Labelled] = []
         second: list[tuple[str, Task]] = []
-        pending: list[tuple[Labelled, Sequence[Sequence[Any]], list[int], dict[int, Any], int]] = []
-        adapted: dict[tuple[int, int], bool] = {}
-        for j, ((fn, rows), (program, _), res) in enumerate(
-            zip(items, first, results_a, strict=True)
-        ):
+        pending: list[tuple[Labelled, Sequence[Sequence[Any]], list[int], dict[int, Any]]] = []
+        for (fn, rows), (program, _), res in zip(items, first, results_a, strict=True):
             labelled = Labelled(fn)
             out.append(labelled)
             n = len(rows)
@@ -475,16 +430,15 @@ class Oracle:
                     labelled.case_reasons[one.kind] += 1
                 else:
                     values[i] = one.value
-                    adapted[j, i] = one.adapted
             if labelled.drop is not None or not self._enough(labelled, list(values.values())):
                 continue
             order = sorted(values, reverse=True)  # reversed: order-dependent calls show
             keys = [1_000_003 * self.seeds[1] + i for i in order]
-            task = _probe_task(fn, [rows[i] for i in order], keys, [decs[j]] * len(order))
+            task = _probe_task(fn, [rows[i] for i in order], keys)
             second.append((program, task))
-            pending.append((labelled, rows, order, values, j))
+            pending.append((labelled, rows, order, values))
         results_b = self.sandbox_b.run_many(second) if second else []
-        for (labelled, rows, order, values, j), res in zip(pending, results_b, strict=True):
+        for (labelled, rows, order, values), res in zip(pending, results_b, strict=True):
             fn = labelled.function
             if len(res.tests) != len(order) + 1:
                 labelled.drop = self._drop(fn, "nondeterministic", f"B pass: {res.subtype}")
@@ -494,7 +448,7 @@ class Oracle:
                 seen = observe(test)
                 if seen.kind == "timeout":
                     labelled.case_reasons["timeout"] += 1
-                elif seen.kind != "value" or not _json_equal(seen.value, values[i]):
+                elif seen.kind != "value" or not _same_value(seen.value, values[i]):
                     labelled.drop = self._drop(fn, "nondeterministic", f"input {list(rows[i])!r}")
                     break
                 else:
@@ -502,13 +456,7 @@ class Oracle:
             if labelled.drop is not None or not self._enough(labelled, list(kept.values())):
                 continue
             labelled.cases = [
-                Case(
-                    list(rows[i]),
-                    to_json_data(kept[i])[1],
-                    render_value(kept[i]),
-                    adapted[j, i] or is_encoded(kept[i]),
-                )
-                for i in sorted(kept)
+                Case(list(rows[i]), kept[i], render_value(kept[i])) for i in sorted(kept)
             ]
         return out
 
@@ -527,7 +475,7 @@ class Oracle:
             reason = next(r for r in CASE_REASONS if reasons.get(r) == top)
             labelled.drop = self._drop(fn, _FUNCTION_REASON.get(reason, reason), str(dict(reasons)))
             return False
-        if len(values) > 1 and all(_json_equal(v, values[0]) for v in values):
+        if len(values) > 1 and all(_same_value(v, values[0]) for v in values):
             labelled.drop = self._drop(fn, "constant_output", repr(values[0])[:100])
             return False
         if len(values) < self.config.min_tests:

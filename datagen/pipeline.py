@@ -5,10 +5,11 @@ Stages: extract (:mod:`datagen.extract`) and plan inputs (:mod:`datagen.hints`,
 parallel processes; deduplicate (:mod:`datagen.dedup`); then, chunk by chunk in the
 sandbox: probe the guessed types of unhinted parameters (``infer_types=
 "usage+probe"``), label with the oracle (:mod:`datagen.oracle`), run mutants and pick
-tests (:mod:`datagen.mutation`), build tasks (with the :mod:`datagen.adapt` wrapper
-where bytes, tuples or sets need it); re-run every reference against its tests in a
-fresh default sandbox; write. The sandboxes are local, or spread over a Ray cluster
-with ``config.ray`` (:mod:`datagen.grading`); extraction always runs locally.
+tests (:mod:`datagen.mutation`), build tasks (whose ``call`` tests hold the inputs and
+outputs as Python literals, bytes, tuples and sets included); re-run every reference
+against its tests in a fresh default sandbox; write. The sandboxes are local, or spread
+over a Ray cluster with ``config.ray`` (:mod:`datagen.grading`); extraction always runs
+locally.
 
 Determinism: each function's random choices (inputs, probe rows, mutant sample) are
 seeded from ``config.seed`` and the function's module, name and line, never from the
@@ -31,7 +32,6 @@ from typing import Any
 
 from code_env.sandbox import BaseSandbox
 from code_env.tasks import Task, TestCase, write_jsonl
-from datagen.adapt import TEST_FN, decoders, render_call, setup_code
 from datagen.config import DatagenConfig
 from datagen.dedup import deduplicate
 from datagen.extract import (
@@ -63,6 +63,7 @@ from datagen.mutation import (
 )
 from datagen.oracle import Case, Oracle
 from datagen.report import DatagenReport
+from datagen.values import render_call, value_key
 
 
 @dataclass(frozen=True)
@@ -181,43 +182,37 @@ def build_task(
     metadata: dict[str, Any],
     task_id: str | None = None,
     preferred: Sequence[Sequence[Any]] = (),
-    adapter: Sequence[str] | None = None,
 ) -> Task:
     """The task for ``fn`` with the ``chosen`` cases as hidden tests and
     ``config.n_examples`` of them as examples, shown in the prompt: those whose
     arguments are in ``preferred`` (the docstring's own examples) first, then the
-    shortest. With an ``adapter`` (the parameters' decoders), the tests call the
-    :mod:`datagen.adapt` wrapper that the task's setup code defines."""
+    shortest. The tests call the function with the cases' arguments and expect the
+    reference's outputs, as Python values (bytes, tuples, sets included)."""
     picked = [cases[i] for i in chosen]
-    call = TEST_FN if adapter is not None else fn.name
-    tests = [TestCase(kind="call", fn=call, args=c.args, expected=c.expected) for c in picked]
-    liked = {repr(list(row)) for row in preferred}
+    tests = [TestCase(kind="call", fn=fn.name, args=c.args, expected=c.expected) for c in picked]
+    liked = {value_key(list(row)) for row in preferred}
+    calls = [render_call(fn.name, c.args) for c in picked]
     by_size = sorted(
         range(len(picked)),
         key=lambda i: (
-            repr(picked[i].args) not in liked,
-            len(repr(picked[i].args)) + len(picked[i].shown),
+            value_key(picked[i].args) not in liked,
+            len(calls[i]) + len(picked[i].shown),
             i,
         ),
     )
     shown = sorted(by_size[: config.n_examples])
-    examples = [
-        (render_call(fn.name, adapter or (), picked[i].args), picked[i].shown) for i in shown
-    ]
+    examples = [(calls[i], picked[i].shown) for i in shown]
     header = fn.header(examples)
     meta = {"source": "datagen", "module": fn.module, "function": fn.name, "line": fn.line}
     if config.split is not None:
         meta["split"] = config.split
     meta.update(metadata)
-    if adapter is not None:
-        meta["adapter"] = list(adapter)
     return Task(
         task_id=task_id or f"datagen/{fn.qualname}",
         prompt=header,
         tests=tests,
         example_tests=[tests[i] for i in shown],
         entry_point=fn.name,
-        setup_code=setup_code(fn.name, adapter) if adapter is not None else "",
         solutions=[fn.body],
         metadata=meta,
         program_prefix=header,
@@ -234,7 +229,7 @@ def resolve_probes(
     if not probing:
         return list(chunk)
     observations = oracle.probe(
-        [(c.function, c.probes.flat(), c.probes.flat_decoders()) for c in probing]  # type: ignore[union-attr]
+        [(c.function, c.probes.flat()) for c in probing]  # type: ignore[union-attr]
     )
     resolved: dict[int, Candidate] = {}
     for cand, obs in zip(probing, observations, strict=True):
@@ -275,12 +270,8 @@ def _process_chunk(
     chunk = resolve_probes(oracle, chunk, config, report)
     plans = {id(c.function): c.plan for c in chunk}
     report.inferred_candidates += sum(1 for c in chunk if _inferred(c.plan))
-    decs = {id(c.function): decoders(c.plan) for c in chunk}
     jobs = []
-    adapters: list[tuple[str, ...] | None] = []
-    labelled = oracle.label(
-        [(c.function, c.rows) for c in chunk], [decoders(c.plan) for c in chunk]
-    )
+    labelled = oracle.label([(c.function, c.rows) for c in chunk])
     for item in labelled:
         report.case_reasons.update(item.case_reasons)
         if item.drop is not None:
@@ -293,16 +284,13 @@ def _process_chunk(
             report.drops.append(Drop(fn.module, fn.name, fn.line, "mutation", "no_mutants"))
             continue
         jobs.append((fn, mutants, item.cases))
-        # The wrapper of datagen.adapt, when arguments need decoding or outputs encoding.
-        needed = any(decs[id(fn)]) or any(c.adapted for c in item.cases)
-        adapters.append(decs[id(fn)] if needed else None)
     tasks = []
-    for (fn, mutants, cases), adapter, killed in zip(
-        jobs, adapters, kill_matrix(oracle.sandbox, jobs, config, adapters), strict=True
+    for (fn, mutants, cases), killed in zip(
+        jobs, kill_matrix(oracle.sandbox, jobs, config), strict=True
     ):
         doctests = plans[id(fn)].doctest_rows
-        liked = {repr(list(row)) for row in doctests}
-        from_doc = [i for i, c in enumerate(cases) if repr(c.args) in liked]
+        liked = {value_key(list(row)) for row in doctests}
+        from_doc = [i for i, c in enumerate(cases) if value_key(c.args) in liked]
         chosen = greedy_select(
             killed,
             len(cases),
@@ -332,7 +320,7 @@ def _process_chunk(
             "cases": len(cases),
             "seed": config.seed,
         }
-        tasks.append(build_task(fn, cases, chosen, config, meta, task_id, doctests, adapter))
+        tasks.append(build_task(fn, cases, chosen, config, meta, task_id, doctests))
     return tasks
 
 

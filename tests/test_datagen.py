@@ -4,7 +4,9 @@ analysis, and a tiny end-to-end run whose tasks load and pass in a fresh sandbox
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import math
 import os
 import subprocess
 import sys
@@ -93,6 +95,16 @@ def forever(n: int) -> int:
 def quarter_turn(x: int) -> complex:
     """Return x turned a quarter turn in the complex plane."""
     return x * 1j
+
+
+def counter_of(x: int) -> range:
+    """Return the range of numbers from zero up to x, as a range object."""
+    return range(x)
+
+
+def distinct(words: list[str]) -> set:
+    """The set of distinct words, each with an exclamation mark added."""
+    return {w + "!" for w in words}
 
 
 def seven(x: int) -> int:
@@ -186,7 +198,7 @@ def rejects(tmp_path_factory):
     _write(folder, "rejects.py", REJECTS)
     (source,) = find_sources(folder)
     functions, drops, seen = extract_file(source, DatagenConfig(**FAST))
-    assert seen == 12 and not drops, drops
+    assert seen == 14 and not drops, drops
     return {fn.name: fn for fn in functions}
 
 
@@ -387,7 +399,7 @@ def test_hypothesis_engine_is_bounded_and_leaves_no_folder(rejects, tmp_path, mo
         ("save", "side_effects"),  # writes a file
         ("set_env", "side_effects"),  # changes the environment
         ("forever", "timeout"),  # never terminates
-        ("quarter_turn", "non_serialisable"),  # a complex number is not data
+        ("counter_of", "non_serialisable"),  # a range object is not data
         ("seven", "constant_output"),
         ("boom", "raises_always"),
     ],
@@ -405,6 +417,23 @@ def test_oracle_labels_a_clean_function(labelled, rejects):
     for case in item.cases:
         x, lo, hi = case.args
         assert case.expected == (lo if x < lo else hi if x > hi else x)
+
+
+def test_oracle_keeps_literals_json_cannot_hold(labelled):
+    # A complex number is a test value now: kept, as the complex number itself.
+    turn = labelled["quarter_turn"]
+    assert turn.drop is None, turn.drop
+    assert all(type(c.expected) is complex and c.expected == c.args[0] * 1j for c in turn.cases)
+    # A set is compared as a set: its order differs between the two hash seeds, and
+    # that is not nondeterminism (set_order, which shows that order, is dropped).
+    words = labelled["distinct"]
+    assert words.drop is None, (words.drop, words.case_reasons)
+    assert any(len(c.expected) > 2 for c in words.cases)
+    for case in words.cases:
+        assert type(case.expected) is set and case.expected == {w + "!" for w in case.args[0]}
+        assert case.shown == "{" + ", ".join(repr(w) for w in sorted(case.expected)) + "}" or (
+            case.shown == "set()" and not case.expected
+        )
 
 
 # --- mutation analysis ------------------------------------------------------------------
@@ -715,11 +744,11 @@ def test_dataset_source(tmp_path):
     assert load_tasks(out).get("datagen/dataset.row0.count_vowels") is not None
 
 
-# --- bytes, tuples and sets through the adapter (datagen.adapt) -------------------------
+# --- bytes, tuples and sets as Python literals ------------------------------------------
 
-ADAPTED = '''
+LITERALS = '''
 import base64
-from typing import Optional, Tuple
+from typing import FrozenSet, List, Tuple
 
 
 def b64(data: bytes) -> bytes:
@@ -741,13 +770,23 @@ def span(pair: Tuple[int, int]) -> int:
 def ascii_words(raw):
     """Decode the ASCII bytes, unknown ones replaced, and split the text into words."""
     return raw.decode("ascii", "replace").split()
+
+
+def total_size(chunks: List[bytes]) -> int:
+    """Total number of bytes in the chunks, counting each newline byte twice."""
+    return sum(len(c) + c.count(b"\\n") for c in chunks)
+
+
+def big_ones(values: FrozenSet[int]) -> FrozenSet[int]:
+    """The values above two, doubled, as a frozen set."""
+    return frozenset(2 * v for v in values if v > 2)
 '''
 
 
-def test_adapted_hints_parse_only_at_the_top():
+def test_hints_take_bytes_tuples_and_sets_at_any_depth():
     import ast as ast_module
 
-    from datagen.hints import hint_from_annotation
+    from datagen.hints import hint_from_annotation, hint_of_value
 
     def parse(text):
         return hint_from_annotation(ast_module.parse(text, mode="eval").body)
@@ -757,33 +796,183 @@ def test_adapted_hints_parse_only_at_the_top():
     assert parse("tuple[int, ...]").describe() == "tuple[int, ...]"
     assert parse("Tuple[int, str]").describe() == "tuple[int, str]"
     assert parse("FrozenSet[str]").describe() == "frozenset[str]"
-    for bad in ("list[bytes]", "Union[bytes, str]", "set[list[int]]", "dict[str, tuple]"):
+    assert parse("list[bytes]").describe() == "list[bytes]"
+    assert parse("Union[bytes, str]").describe() == "bytes | str"
+    assert parse("dict[str, tuple]").describe() == "dict[str, tuple[int, ...]]"
+    assert parse("set[tuple[int, str]]").describe() == "set[tuple[int, str]]"
+    for bad in ("set[list[int]]", "set[set[int]]", "dict[int, str]", "bytearray"):
         with pytest.raises(HintError, match="unsupported_hint"):
             parse(bad)
+    # Values' own types (defaults, doctest arguments), and what each type accepts.
+    assert hint_of_value(b"x").describe() == "bytes"
+    assert hint_of_value((1, "a")).describe() == "tuple[int, str]"
+    assert hint_of_value({3, 4}).describe() == "set[int]"
+    assert parse("tuple[int, ...]").accepts((1, 2)) and not parse("tuple[int, ...]").accepts([1])
+    assert parse("bytes").accepts(b"") and not parse("bytes").accepts("")
+    assert parse("frozenset[int]").accepts(frozenset({1}))
+    assert not parse("frozenset[int]").accepts({1}) and not parse("set[int]").accepts([1])
+
+
+def test_inputs_are_the_values_the_function_takes(tmp_path):
+    _write(tmp_path, "literals.py", LITERALS)
+    (source,) = find_sources(tmp_path / "literals.py")
+    by_name = {fn.name: fn for fn in extract_file(source, DatagenConfig())[0]}
+    config = DatagenConfig(max_inputs=24)
+
+    def rows(name):
+        fn = by_name[name]
+        return generate_inputs(fn, plan_parameters(fn), config, function_seed(0, fn))
+
+    b64_rows = rows("b64")
+    assert all(type(r[0]) is bytes for r in b64_rows) and [b""] in b64_rows
+    assert any(any(byte > 127 for byte in r[0]) for r in b64_rows)  # not only ASCII
+    span_rows = rows("span")
+    assert all(type(r[0]) is tuple and len(r[0]) == 2 for r in span_rows)
+    assert all(all(type(v) is int for v in r[0]) for r in span_rows)
+    frozen = rows("big_ones")
+    assert all(type(r[0]) is frozenset for r in frozen) and [frozenset()] in frozen
+    chunks = rows("total_size")
+    assert all(type(r[0]) is list and all(type(c) is bytes for c in r[0]) for r in chunks)
+    assert any(b"\n" in c for r in chunks for c in r[0])  # the body's constant is mined
+
+
+def test_infinite_floats_are_never_inputs(tmp_path):
+    # A test value is a Python literal: inf is not one, so it must never reach a test
+    # (a TestCase with it cannot be made); the doctest row and the default are left out.
+    _write(
+        tmp_path,
+        "inf.py",
+        '''
+        def smaller(x=1e999, y: int = 0) -> float:
+            """Return the smaller of x and y plus one, whatever they are."""
+            return min(x, y) + 1
+
+
+        def half(x: float) -> float:
+            """Return x halved, for any float value at all.
+
+            >>> half(1e999)
+            inf
+            >>> half(2.0)
+            1.0
+            """
+            return x / 2
+        ''',
+    )
+    (source,) = find_sources(tmp_path / "inf.py")
+    by_name = {fn.name: fn for fn in extract_file(source, DatagenConfig())[0]}
+    with pytest.raises(HintError, match="no_hints"):
+        plan_parameters(by_name["smaller"])
+    plan = plan_parameters(by_name["half"])
+    assert plan.doctest_rows == ((2.0,),)
+    rows = generate_inputs(by_name["half"], plan, DatagenConfig(), seed=0)
+    assert [2.0] in rows and all(math.isfinite(r[0]) for r in rows)
+
+
+def test_set_inputs_are_the_same_in_another_process_and_hash_seed(tmp_path):
+    from code_env.tasks.model import literal_text
+
+    path = _write(tmp_path, "literals.py", LITERALS)
+    code = textwrap.dedent(
+        f"""
+        from code_env.tasks.model import literal_text
+        from datagen import DatagenConfig, extract_file, generate_inputs, plan_parameters
+        from datagen.extract import SourceFile
+        fns, _, _ = extract_file(SourceFile("literals", {str(path)!r}))
+        fn = next(f for f in fns if f.name == "big_ones")
+        rows = generate_inputs(fn, plan_parameters(fn), DatagenConfig(), seed=3)
+        print(literal_text(rows))
+        """
+    )
+    outs = []
+    for seed in ("1", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, OMP_NUM_THREADS="1")
+        run = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO_ROOT,
+            check=True,
+        )
+        outs.append(run.stdout)
+    fns, _, _ = extract_file(SourceFile("literals", str(path)))
+    fn = next(f for f in fns if f.name == "big_ones")
+    here = generate_inputs(fn, plan_parameters(fn), DatagenConfig(), seed=3)
+    assert outs[0] == outs[1] == literal_text(here) + "\n"
+
+
+def test_prompt_values_are_python_source_in_a_fixed_order():
+    from datagen.values import render_call, render_value, value_key
+
+    # 8 and 16 share a hash slot: the two sets iterate in insertion order.
+    a, b = {8}, {16}
+    a.add(16)
+    b.add(8)
+    assert repr(a) != repr(b) and render_value(a) == render_value(b) == "{8, 16}"
+    assert value_key(a) == value_key(b) and value_key((1,)) != value_key([1])
+    assert value_key(1) != value_key(1.0) and value_key({"a": 1}) != value_key({"a": True})
+    assert render_value(frozenset({2, 1})) == "frozenset({1, 2})"
+    assert render_value(frozenset()) == "frozenset()" and render_value(set()) == "set()"
+    assert render_value({(2, "b"), (10, "a")}) == "{(2, 'b'), (10, 'a')}"  # by value
+    assert render_value({1, "a", b"b"}) == "{'a', 1, b'b'}"  # mixed: by source text
+    assert render_value({frozenset({2}), frozenset({1})}) == ("{frozenset({1}), frozenset({2})}")
+    assert render_value(((1,), b"\x00\xff", {(1, 2): 1j})) == (
+        "((1,), b'\\x00\\xff', {(1, 2): 1j})"
+    )
+    assert render_call("f", [b"ab", (1,), {3, 2}]) == "f(b'ab', (1,), {2, 3})"
 
 
 def test_bytes_tuples_and_sets_make_tasks(tmp_path):
+    from code_env.tasks.model import LITERAL_KEY
+
     src = tmp_path / "src"
-    _write(src, "adapted.py", ADAPTED)
+    _write(src, "literals.py", LITERALS)
     out = tmp_path / "tasks.jsonl"
     report = run_datagen(src, out, DatagenConfig(**FAST))
-    tasks = {t.entry_point: t for t in load_tasks(out)}
-    assert set(tasks) == {"b64", "letters", "span", "ascii_words"}, report.summary()
+    tasks = {t.entry_point: t for t in load_tasks(out)}  # read back from the JSONL file
+    assert set(tasks) == {
+        "b64",
+        "letters",
+        "span",
+        "ascii_words",
+        "total_size",
+        "big_ones",
+    }, report.summary()
+    for name, task in tasks.items():  # the function itself, no wrapper, no adapter
+        assert task.setup_code == "" and "adapter" not in task.metadata
+        assert all(t.kind == "call" and t.fn == name for t in task.tests)
+        assert len(task.tests) >= FAST["min_tests"]
     b64 = tasks["b64"]
-    assert b64.metadata["adapter"] == ["bytes"]
-    assert all(t.fn == "__datagen_test__" for t in b64.tests)
-    assert all(set(t.expected) == {"__bytes__"} for t in b64.tests)
+    assert all(type(t.args[0]) is bytes and type(t.expected) is bytes for t in b64.tests)
+    assert all(t.expected == base64.b64encode(t.args[0]) for t in b64.tests)
     assert ">>> b64(b'" in b64.prompt and "    b'" in b64.prompt  # shown as Python values
-    assert tasks["letters"].metadata["adapter"] == [""]  # only the result is encoded
-    assert all(
-        t.expected["__set__"] == sorted(t.expected["__set__"]) for t in tasks["letters"].tests
-    )
-    assert tasks["span"].metadata["adapter"] == ["tuple"] and ">>> span((" in tasks["span"].prompt
+    letters = tasks["letters"]
+    assert all(type(t.expected) is set for t in letters.tests)
+    assert any(len(t.expected) > 1 for t in letters.tests)
+    for t in letters.example_tests:  # set items shown sorted, whatever the hash seed
+        shown = "{" + ", ".join(repr(c) for c in sorted(t.expected)) + "}"
+        assert f"    {shown if t.expected else 'set()'}\n" in letters.prompt
+    span = tasks["span"]
+    assert ">>> span((" in span.prompt
+    assert all(type(t.args[0]) is tuple and len(t.args[0]) == 2 for t in span.tests)
+    assert all(type(t.expected) is frozenset for t in tasks["big_ones"].tests)
+    assert ">>> big_ones(frozenset(" in tasks["big_ones"].prompt
+    sizes = tasks["total_size"]
+    assert all(all(type(c) is bytes for c in t.args[0]) for t in sizes.tests)
     words = tasks["ascii_words"].metadata
     assert (words["param_types"], words["param_sources"]) == ({"raw": "bytes"}, {"raw": "probe"})
-    with Sandbox(workers=1) as sandbox:
+    # The file holds them as {"$literal": ...} and gives them back with their types.
+    line = next(
+        json.loads(x) for x in out.read_text().splitlines() if '"datagen/literals.b64"' in x
+    )
+    assert all(set(t["args"][0]) == {LITERAL_KEY} for t in line["tests"])
+    assert all(set(t["expected"]) == {LITERAL_KEY} for t in line["tests"])
+    with Sandbox(workers=1) as sandbox:  # a fresh sandbox, default hash seed
         results = sandbox.run_many([(t.program(t.solutions[0]), t) for t in tasks.values()])
         assert all(r.passed for r in results), [r.message for r in results]
-        # Text where bytes are due fails, as it should.
+        # Text where bytes are due fails, as it should; so does a list where a set is.
         wrong = sandbox.run(b64.program("    return base64.b64encode(data).decode()\n"), b64)
         assert not wrong.passed
+        listed = "    return sorted({c.lower() for c in text if c.isalpha()})\n"
+        assert not sandbox.run(letters.program(listed), letters).passed

@@ -17,10 +17,11 @@ from datagen import DatagenConfig, run_datagen
 #: The datagen tests' quick settings, with a lower mutation-score bar.
 FAST = {**DATAGEN_FAST, "min_mutation_score": 0.5}
 
-#: Hinted, unhinted (probed) and adapted (bytes) functions, and one the oracle drops
-#: only because its two sandboxes hash differently (set order).
+#: Hinted and unhinted (probed) functions, functions whose tests hold bytes, tuples and
+#: sets, and one the oracle drops only because its two sandboxes hash differently (set
+#: order shown in a string).
 SOURCE = '''
-from typing import List
+from typing import List, Tuple
 
 
 def scaled_sum(nums: List[int], offset: int = 0) -> int:
@@ -55,6 +56,17 @@ def swap_halves(data: bytes) -> bytes:
     return data[middle:] + data[:middle]
 
 
+def initials(words: List[str]) -> set:
+    """The set of the first letters of the non-empty words, in upper case."""
+    return {w[0].upper() for w in words if w}
+
+
+def area(size: Tuple[int, int]) -> int:
+    """Area of a rectangle of the given width and height, never negative."""
+    width, height = size
+    return abs(width * height)
+
+
 def set_order(words: List[str]) -> str:
     """Join the distinct words in the order a set keeps them."""
     return "|".join(set(words))
@@ -87,8 +99,18 @@ def test_ray_datagen_gives_the_local_tasks(ray_cluster, source, tmp_path):
     config = DatagenConfig(**FAST, ray=True, ray_address=ray_cluster.address)
     spread = run_datagen(source, tmp_path / "ray" / "tasks.jsonl", config)
 
-    assert local.tasks >= 4, local.summary()
+    assert local.tasks >= 6, local.summary()
     assert _tasks(tmp_path / "ray" / "tasks.jsonl") == _tasks(tmp_path / "local" / "tasks.jsonl")
+    # Bytes, sets and tuples are the tests' own values (the same on both backends).
+    for where in ("local", "ray"):
+        tasks = {t.entry_point: t for t in load_tasks(tmp_path / where / "tasks.jsonl")}
+        assert {"swap_halves", "initials", "area"} <= set(tasks), sorted(tasks)
+        swap, initials, area = tasks["swap_halves"], tasks["initials"], tasks["area"]
+        assert all(type(t.args[0]) is bytes and type(t.expected) is bytes for t in swap.tests)
+        assert all(type(t.expected) is set for t in initials.tests)
+        assert all(type(t.args[0]) is tuple for t in area.tests)
+        assert ">>> area((" in area.prompt and ">>> swap_halves(b'" in swap.prompt
+        assert all(t.setup_code == "" and "adapter" not in t.metadata for t in tasks.values())
     assert spread.dropped == local.dropped  # set_order: nondeterministic in both
     assert spread.dropped.get("nondeterministic") == 1, spread.summary()
 
