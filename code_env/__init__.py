@@ -41,3 +41,6 @@ if ENV_ID not in registry:
     register(id=ENV_ID, entry_point="code_env.env:CodeSynthesisEnv")
 if REPAIR_ENV_ID not in registry:
     register(id=REPAIR_ENV_ID, entry_point="code_env.repair:CodeRepairEnv")
+# The same episodes with whole programs as actions and text as observations.
+if "CodeRepairText-v0" not in registry:
+    register(id="CodeRepairText-v0", entry_point="code_env.text_env:TextRepairEnv")
