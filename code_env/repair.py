@@ -258,37 +258,11 @@ class CodeRepairEnv(CodeSynthesisEnv):
     # --- feedback ------------------------------------------------------------------------
 
     def feedback(self, task: Task, text: str, hidden: ExecutionResult, attempt: int) -> str:
-        """The feedback on attempt ``attempt`` (its completion ``text``, its hidden-test
-        result ``hidden``), before the token budget: comment lines from the compiler
-        and the example tests only."""
-        if hidden.outcome is Outcome.COMPILE_ERROR:
-            detail = _last_line(hidden.message) or (hidden.subtype or "")
-            where = f" at line {hidden.error_line}" if hidden.error_line else ""
-            return _header(attempt, "compile error") + f"# {hidden.subtype}{where}: {detail}\n"
-        outcome = hidden.outcome.value.replace("_", " ")
-        if not task.example_tests:
-            kind = hidden.subtype or outcome
-            where = f" at line {hidden.error_line}" if hidden.error_line else ""
-            return _header(attempt, outcome) + f"# {kind}{where}\n"
-        examples = self.scorer.sandbox.run(
-            task.program(text), task, tests=task.example_tests, limits=self.scorer.limits
+        """The feedback on attempt ``attempt`` before the token budget
+        (:func:`attempt_feedback` in this env's sandbox)."""
+        return attempt_feedback(
+            task, text, hidden, attempt, self.scorer.sandbox, limits=self.scorer.limits
         )
-        failing = next((r for r in examples.tests if not r.passed), None)
-        if failing is None:
-            if examples.n_passed < examples.n_tests:  # failed before any test ran
-                kind = examples.subtype or examples.outcome.value
-                return _header(attempt, outcome) + f"# {kind}: {_last_line(examples.message)}\n"
-            return _header(attempt, outcome) + "# the examples pass; other tests do not\n"
-        example = task.example_tests[failing.index]
-        lines = [_show_test(example, task.entry_point)]
-        if failing.error is not None:
-            message = _last_line(failing.message)
-            lines.append(f"raised {failing.error}" + (f": {message}" if message else ""))
-        else:
-            if example.kind in ("call", "stdio"):
-                lines.append(f"expected {_cut(_show_value(example.expected))}")
-            lines.append(f"got {_cut(failing.actual or '')}")
-        return _header(attempt, outcome) + "".join(f"# {line}\n" for line in lines)
 
     # --- internals ---------------------------------------------------------------------
 
@@ -332,6 +306,46 @@ class CodeRepairEnv(CodeSynthesisEnv):
         self._ids[-n:] = tokens
         self._mask[:-n] = self._mask[n:]
         self._mask[-n:] = 1
+
+
+def attempt_feedback(
+    task: Task,
+    text: str,
+    hidden: ExecutionResult,
+    attempt: int,
+    sandbox: BaseSandbox,
+    limits: Limits | None = None,
+) -> str:
+    """The feedback on attempt ``attempt`` at ``task`` (its completion ``text``, its
+    hidden-test result ``hidden``): comment lines from the compiler and the example
+    tests only, which it runs in ``sandbox``. Never a hidden test's code, input or
+    expected value (see ``CodeRepair-v0``'s Description)."""
+    if hidden.outcome is Outcome.COMPILE_ERROR:
+        detail = _last_line(hidden.message) or (hidden.subtype or "")
+        where = f" at line {hidden.error_line}" if hidden.error_line else ""
+        return _header(attempt, "compile error") + f"# {hidden.subtype}{where}: {detail}\n"
+    outcome = hidden.outcome.value.replace("_", " ")
+    if not task.example_tests:
+        kind = hidden.subtype or outcome
+        where = f" at line {hidden.error_line}" if hidden.error_line else ""
+        return _header(attempt, outcome) + f"# {kind}{where}\n"
+    examples = sandbox.run(task.program(text), task, tests=task.example_tests, limits=limits)
+    failing = next((r for r in examples.tests if not r.passed), None)
+    if failing is None:
+        if examples.n_passed < examples.n_tests:  # failed before any test ran
+            kind = examples.subtype or examples.outcome.value
+            return _header(attempt, outcome) + f"# {kind}: {_last_line(examples.message)}\n"
+        return _header(attempt, outcome) + "# the examples pass; other tests do not\n"
+    example = task.example_tests[failing.index]
+    lines = [_show_test(example, task.entry_point)]
+    if failing.error is not None:
+        message = _last_line(failing.message)
+        lines.append(f"raised {failing.error}" + (f": {message}" if message else ""))
+    else:
+        if example.kind in ("call", "stdio"):
+            lines.append(f"expected {_cut(_show_value(example.expected))}")
+        lines.append(f"got {_cut(failing.actual or '')}")
+    return _header(attempt, outcome) + "".join(f"# {line}\n" for line in lines)
 
 
 def _header(attempt: int, outcome: str) -> str:

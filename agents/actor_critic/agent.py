@@ -91,6 +91,7 @@ class ActorCriticAgent(OnPolicyAgent):
     """
 
     config_class = ActorCriticConfig
+    trains_on_repair = True
     config: ActorCriticConfig
 
     def _build(self) -> None:

@@ -266,6 +266,8 @@ class BaseAgent:
     """
 
     config_class: ClassVar[type[AgentConfig]] = AgentConfig
+    #: Whether rollouts may be CodeRepair episodes (``config.env="repair"``).
+    trains_on_repair: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -281,6 +283,11 @@ class BaseAgent:
             raise TypeError(
                 f"{type(self).__name__} needs a {self.config_class.__name__}, "
                 f"got {type(self.config).__name__}"
+            )
+        if self.config.env == "repair" and not self.trains_on_repair:
+            raise ValueError(
+                f"{type(self).__name__} does not train on CodeRepair episodes (env='repair'); "
+                "the actor-critic and PPO agents do"
             )
         self.dist = Distributed.current(self.config.device)
         """This process's place in a data-parallel run (alone: one process of one)."""

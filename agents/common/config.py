@@ -66,6 +66,10 @@ class SamplingConfig:
 _SAMPLING = SamplingConfig()
 
 
+#: The episodes an agent can train on (``AgentConfig.env``).
+ENVS = ("synthesis", "repair")
+
+
 @dataclass
 class AgentConfig:
     """What every agent shares: the model, sampling, the reward, bookkeeping."""
@@ -111,10 +115,24 @@ class AgentConfig:
     """In a run of several processes, shard the policy (and value heads, critics) over
     them with FSDP2 instead of holding a copy on each; also on when accelerate's config
     says FSDP (:mod:`agents.common.fsdp`)."""
+    env: str = "synthesis"
+    """The episodes rollouts hold: ``"synthesis"`` (``CodeSynthesis-v0``: one program
+    per sample) or ``"repair"`` (``CodeRepair-v0``: up to ``max_attempts`` attempts per
+    sample, each written after the previous attempts and their feedback, each credited
+    with its own graded reward)."""
+    max_attempts: int = 3
+    """Attempts per episode when ``env="repair"``."""
+    feedback_tokens: int = 96
+    """The feedback's budget, in the policy's tokens, when ``env="repair"``."""
 
     def __post_init__(self) -> None:
         _positive(self, "tasks_per_update", "samples_per_task", "lr", "max_grad_norm")
-        _positive(self, "checkpoint_every")
+        _positive(self, "checkpoint_every", "max_attempts", "feedback_tokens")
+        if self.env not in ENVS:
+            raise ValueError(f"{type(self).__name__}.env must be one of {ENVS}, got {self.env!r}")
+        if self.env == "repair" and self.fsdp:
+            # FSDP generates in step on every process; episodes end at different attempts
+            raise ValueError(f"{type(self).__name__}: env='repair' does not run with fsdp=True")
         _non_negative(self, "weight_decay", "seed")
         _check_sampling(self, "generation_batch_size")
         if not isinstance(self.model, str) or not self.model:

@@ -185,8 +185,11 @@ class OnPolicyAgent(BaseAgent):
 
     def collect_rollout(self, tasks: Sequence[Task], n: int) -> Rollout:
         """Sample ``n`` programs for each of this process's share of ``tasks`` with the
-        current policy, and grade them."""
+        current policy, and grade them (``config.env="repair"``: ``n`` multi-attempt
+        episodes each, :meth:`collect_repair_rollout`)."""
         cfg = self.config
+        if cfg.env == "repair":
+            return self.collect_repair_rollout(tasks, n)
         mine = self.dist.shard(tasks)
         groups = self.policy.sample([t.prompt for t in mine], cfg.sampling, n=n) if mine else []
         prompts = self.policy.encode_prompts([t.prompt for t in mine], cfg.max_prompt_tokens)
@@ -207,6 +210,68 @@ class OnPolicyAgent(BaseAgent):
             [r for r, _ in graded],
             [res for _, res in graded],
         )
+
+    def collect_repair_rollout(self, tasks: Sequence[Task], n: int) -> Rollout:
+        """``n`` ``CodeRepair-v0`` episodes for each of this process's share of ``tasks``.
+
+        Every attempt is one sample of the rollout: its prompt is the task's prompt
+        followed by the earlier attempts (each ended by end-of-text) and their feedback,
+        as the env's observation holds them; its completion is the attempt; its reward
+        is its own graded reward (the env's ``reward_mode="each"``), so each attempt's
+        credit goes to its own tokens. An episode stops at the attempt that passes, or
+        after ``config.max_attempts``. ``rollout.extra["attempt"]`` numbers the samples'
+        attempts (1-based) and ``extra["episode"]`` their episodes.
+        """
+        from code_env.repair import attempt_feedback
+
+        cfg = self.config
+        mine = self.dist.shard(tasks)
+        episodes = [task for task in mine for _ in range(n)]
+        contexts = [task.prompt for task in episodes]
+        eos = self.policy.tokenizer.decode([self.policy.eos_id])
+        out = Rollout([], [], [], [], [], [], extra={"attempt": [], "episode": []})
+        active = list(range(len(episodes)))
+        generated = 0
+        for attempt in range(1, cfg.max_attempts + 1):
+            if not active:
+                break
+            prompts = [contexts[i] for i in active]
+            groups = self.policy.sample(prompts, cfg.sampling, n=1)
+            prompt_ids = self.policy.encode_prompts(prompts, cfg.max_prompt_tokens)
+            samples = [group[0] for group in groups]
+            graded = self.scorer.score_many(
+                [(episodes[i], sample.text) for i, sample in zip(active, samples, strict=True)]
+            )
+            still = []
+            for i, ids, sample, (reward, result) in zip(
+                active, prompt_ids, samples, graded, strict=True
+            ):
+                out.tasks.append(episodes[i])
+                out.prompt_ids.append(ids)
+                out.completion_ids.append(sample.token_ids)
+                out.completions.append(sample.text)
+                out.rewards.append(reward)
+                out.results.append(result)
+                out.extra["attempt"].append(attempt)
+                out.extra["episode"].append(i)
+                generated += len(sample.token_ids)
+                if result.passed or attempt == cfg.max_attempts:
+                    continue
+                feedback = attempt_feedback(
+                    episodes[i],
+                    sample.text,
+                    result,
+                    attempt,
+                    self.scorer.sandbox,
+                    self.scorer.limits,
+                )
+                cut = self.policy.tokenizer.encode(feedback, add_special_tokens=False)
+                cut = cut[: cfg.feedback_tokens]
+                contexts[i] += sample.text + eos + self.policy.tokenizer.decode(cut)
+                still.append(i)
+            active = still
+        self.tokens_generated += int(self.total(generated))
+        return out
 
     def rollout(self, tasks: Sequence[Task], n: int) -> Rollout:
         """:meth:`collect_rollout` (the name earlier versions used)."""

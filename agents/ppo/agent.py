@@ -199,6 +199,7 @@ class PPOAgent(OnPolicyAgent):
     """
 
     config_class = PPOConfig
+    trains_on_repair = True
     config: PPOConfig
 
     def _build(self) -> None:

@@ -82,6 +82,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         return 2
     overrides = parse_overrides(agent_class(args.agent).config_class, args.set or [])
+    if args.env != "synthesis":  # (the config field, spelled as a flag)
+        overrides["env"] = args.env
     if args.processes > 1 and launched_processes() == 1:
         from agents.run.launch import launch
 
@@ -392,6 +394,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--path", default=None, help="local file or folder for mbpp/humaneval/apps")
     tr.add_argument("--updates", type=int, default=50, help="updates to train (default: 50)")
+    tr.add_argument(
+        "--env",
+        choices=("synthesis", "repair"),
+        default="synthesis",
+        help="episodes to train on: synthesis (CodeSynthesis-v0, default) or repair "
+        "(CodeRepair-v0: up to --set max_attempts=3 attempts, each after the last one's "
+        "feedback; actor-critic and ppo)",
+    )
     tr.add_argument("--out", default="runs/latest", help="run folder (default: runs/latest)")
     tr.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last checkpoint"

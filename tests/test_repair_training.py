@@ -1,0 +1,71 @@
+"""Agents on CodeRepair episodes (``config.env="repair"``): rollouts of whole
+multi-attempt episodes, each attempt credited with its own reward (tiny models, CPU)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import TINY
+
+from agents import ActorCriticAgent, ActorCriticConfig
+from agents.coderl.agent import CodeRLAgent, CodeRLConfig
+from agents.ppo.agent import PPOAgent, PPOConfig
+from code_env import load_tasks
+
+SETTINGS = dict(
+    model="tiny",
+    tiny=TINY,
+    max_new_tokens=12,
+    tasks_per_update=2,
+    samples_per_task=2,
+    generation_batch_size=8,
+    env="repair",
+    max_attempts=3,
+)
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return load_tasks("builtin", split="train")[:6]
+
+
+def test_a_repair_rollout_holds_each_attempt_after_its_feedback(tasks):
+    agent = ActorCriticAgent(tasks, ActorCriticConfig(**SETTINGS, replay_batch=0))
+    rollout = agent.collect_rollout(tasks[:2], 2)
+    attempts, episodes = rollout.extra["attempt"], rollout.extra["episode"]
+    assert len(set(episodes)) == 4 and len(rollout.rewards) == len(attempts)
+    # an untrained tiny model fails: every episode runs to its third attempt
+    assert max(attempts) == 3 and attempts.count(1) == 4
+    tokenizer = agent.policy.tokenizer
+    for index, (attempt, episode) in enumerate(zip(attempts, episodes, strict=True)):
+        prompt = tokenizer.decode(rollout.prompt_ids[index])
+        assert rollout.tasks[index].prompt.strip()[-40:] in prompt
+        if attempt > 1:  # the previous attempt and its feedback precede this one
+            earlier = episodes.index(episode)
+            assert f"# Attempt {attempt - 1}:" in prompt
+            assert rollout.completions[earlier][:10] in prompt
+        # each attempt's reward is its own program's graded reward
+        reward, _ = agent.scorer.score(rollout.tasks[index], rollout.completions[index])
+        assert reward == rollout.rewards[index]
+
+
+@pytest.mark.parametrize(
+    ("agent_class", "config_class"),
+    [(ActorCriticAgent, ActorCriticConfig), (PPOAgent, PPOConfig)],
+)
+def test_actor_critic_and_ppo_train_on_repair_episodes(tasks, agent_class, config_class, tmp_path):
+    agent = agent_class(tasks, config_class(**SETTINGS), run_dir=tmp_path)
+    before = {k: v.detach().clone() for k, v in agent.policy.model.state_dict().items()}
+    agent.learn(total_updates=2, progress=False)
+    after = agent.policy.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert agent.n_updates == 2
+
+
+def test_other_agents_and_bad_settings_refuse_repair(tasks):
+    with pytest.raises(ValueError, match="does not train on CodeRepair episodes"):
+        CodeRLAgent(tasks, CodeRLConfig(**SETTINGS))
+    with pytest.raises(ValueError, match="env must be one of"):
+        ActorCriticConfig(env="chess")
+    with pytest.raises(ValueError, match="max_attempts must be positive"):
+        ActorCriticConfig(env="repair", max_attempts=0)
