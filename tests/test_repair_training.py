@@ -69,3 +69,39 @@ def test_other_agents_and_bad_settings_refuse_repair(tasks):
         ActorCriticConfig(env="chess")
     with pytest.raises(ValueError, match="max_attempts must be positive"):
         ActorCriticConfig(env="repair", max_attempts=0)
+
+
+def test_evaluate_repair_counts_tasks_solved_within_each_attempt(tasks):
+    agent = ActorCriticAgent(tasks, ActorCriticConfig(**SETTINGS, replay_batch=0))
+    rates = agent.evaluate_repair(tasks, max_attempts=3)
+    assert len(rates) == 3 and rates == sorted(rates) and all(0.0 <= r <= 1.0 for r in rates)
+    # the first attempt is the plain greedy decode
+    assert rates[0] == agent.evaluate(tasks, k=(1,), n=1).greedy_pass_at_1
+    # a policy that writes the references passes on the first attempt
+    reference = {t.prompt: t.solutions[0] for t in tasks}
+
+    class Sample:
+        def __init__(self, text):
+            self.text = text
+
+    class Reference:
+        tokenizer = agent.policy.tokenizer
+        eos_id = agent.policy.eos_id
+
+        def sample(self, prompts, sampling, greedy=False):
+            return [[Sample(reference.get(p, "    return None\n"))] for p in prompts]
+
+    from agents.common.base import evaluate_repair
+
+    assert evaluate_repair(Reference(), tasks, sandbox=agent.scorer.sandbox) == [1.0, 1.0, 1.0]
+
+    class Repairer(Reference):  # right only once it has read a first attempt's feedback
+        def sample(self, prompts, sampling, greedy=False):
+            out = []
+            for p in prompts:
+                task = next(t for t in tasks if p.startswith(t.prompt))
+                fixed = "# Attempt 1:" in p[len(task.prompt) :]
+                out.append([Sample(task.solutions[0] if fixed else "    return None\n")])
+            return out
+
+    assert evaluate_repair(Repairer(), tasks, sandbox=agent.scorer.sandbox) == [0.0, 1.0, 1.0]

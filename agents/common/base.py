@@ -94,6 +94,56 @@ def resolve_tasks(tasks_or_env: Any) -> tuple[TaskList, Any]:
     return load_tasks(tasks_or_env), None
 
 
+def evaluate_repair(
+    policy: Policy,
+    tasks: Sequence[Task],
+    *,
+    sandbox: BaseSandbox,
+    max_attempts: int = 3,
+    sampling: SamplingConfig | None = None,
+    feedback_tokens: int = 96,
+) -> list[float]:
+    """Greedy ``CodeRepair-v0`` episodes on ``tasks``: the share of tasks solved within
+    1, 2, ... ``max_attempts`` attempts (non-decreasing; the first is greedy pass@1).
+
+    Each attempt is a greedy decode after the task's prompt, the earlier attempts
+    (each ended by end-of-text) and their feedback (from the compiler and the example
+    tests only, cut to ``feedback_tokens`` of the policy's tokens), as the env's
+    observation and :meth:`OnPolicyAgent.collect_repair_rollout` hold them."""
+    from code_env.repair import attempt_feedback
+
+    sampling = sampling or SamplingConfig()
+    tasks = list(tasks)
+    contexts = [task.prompt for task in tasks]
+    eos = policy.tokenizer.decode([policy.eos_id])
+    solved_at: list[int | None] = [None] * len(tasks)
+    active = list(range(len(tasks)))
+    for attempt in range(1, max_attempts + 1):
+        if not active:
+            break
+        prompts = [contexts[i] for i in active]
+        texts = [g[0].text for g in policy.sample(prompts, sampling, greedy=True)]
+        results = sandbox.run_many(
+            [(tasks[i].program(text), tasks[i]) for i, text in zip(active, texts, strict=True)]
+        )
+        still = []
+        for i, text, result in zip(active, texts, results, strict=True):
+            if result.passed:
+                solved_at[i] = attempt
+                continue
+            if attempt < max_attempts:
+                feedback = attempt_feedback(tasks[i], text, result, attempt, sandbox)
+                ids = policy.tokenizer.encode(feedback, add_special_tokens=False)
+                contexts[i] += text + eos + policy.tokenizer.decode(ids[:feedback_tokens])
+                still.append(i)
+        active = still
+    n = max(1, len(tasks))
+    return [
+        sum(1 for s in solved_at if s is not None and s <= j) / n
+        for j in range(1, max_attempts + 1)
+    ]
+
+
 def evaluate_policy(
     policy: Policy,
     tasks: Sequence[Task],
@@ -444,6 +494,18 @@ class BaseAgent:
             sampling=evaluation_generation(self.config, temperature),
             progress=progress and self.dist.is_main,
             dist=self.dist,
+        )
+
+    def evaluate_repair(self, tasks: Any = None, max_attempts: int | None = None) -> list[float]:
+        """Greedy pass@1 after 1, 2, ... ``max_attempts`` ``CodeRepair-v0`` attempts on
+        ``tasks`` (default: the training tasks; :func:`evaluate_repair`)."""
+        return evaluate_repair(
+            self.policy,
+            self.tasks if tasks is None else load_tasks(tasks),
+            sandbox=self.scorer.sandbox,
+            max_attempts=max_attempts or self.config.max_attempts,
+            sampling=evaluation_generation(self.config, None),
+            feedback_tokens=self.config.feedback_tokens,
         )
 
     # --- checkpoints ----------------------------------------------------------------------
