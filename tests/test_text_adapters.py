@@ -92,3 +92,55 @@ def test_repair_tool_environment_keeps_trls_environment_contract(task):
     env.reset(task_id=task.task_id)
     assert [env.submit(WRONG) for _ in range(3)][-1].endswith("no attempts left")
     assert env.get_reward() == pytest.approx(-0.3 - 2 * 0.1)
+
+
+def test_grpo_trainer_runs_repair_episodes_from_the_environment_factory(tmp_path, monkeypatch):
+    """TRL's real ``GRPOTrainer`` (environment mode) with ``RepairToolEnvironment``: one
+    instance per rollout, each reset with its row's task, the rollouts scored by
+    ``get_reward``. The tiny model, untrained, never calls ``submit``, so every reward is
+    the no-submission one; ``submit`` itself is tested above."""
+    trl = pytest.importorskip("trl")
+    from conftest import TINY
+    from datasets import Dataset
+    from trl.chat_template_utils import add_response_schema, qwen3_chat_template
+
+    from agents.trl.agent import TRLAgent, TRLConfig
+    from code_env.text_env import RepairToolEnvironment
+
+    monkeypatch.setenv("TRL_EXPERIMENTAL_SILENCE", "1")
+    tasks = list(load_tasks("builtin", split="train"))[:2]
+    config = TRLConfig(
+        model="tiny",
+        tiny=TINY,
+        samples_per_task=2,
+        tasks_per_update=2,
+        max_new_tokens=16,
+        device="cpu",
+    )
+    agent = TRLAgent(tasks, config)
+    tokenizer = agent.policy.tokenizer
+    tokenizer.chat_template = qwen3_chat_template  # a template TRL can render tool calls with
+    tokenizer = add_response_schema(tokenizer)
+    rows = [
+        {"prompt": [{"role": "user", "content": t.prompt}], "task_id": t.task_id} for t in tasks
+    ]
+    made: list[RepairToolEnvironment] = []
+
+    def factory() -> RepairToolEnvironment:
+        made.append(RepairToolEnvironment(tasks=tasks, max_attempts=2, max_new_tokens=64))
+        return made[-1]
+
+    args = trl.GRPOConfig(**agent.trl_arguments(1, str(tmp_path)), max_tool_calling_iterations=2)
+    trainer = trl.GRPOTrainer(
+        model=agent.policy.model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        environment_factory=factory,
+    )
+    trainer.train()
+    used = [env for env in made if env.env.task is not None]
+    assert sorted(env.env.task.task_id for env in used) == sorted(2 * [t.task_id for t in tasks])
+    logged = trainer.state.log_history[0]
+    assert logged["rewards/RepairToolEnvironment/mean"] == -1.0  # get_reward, no submission
+    assert "tools/call_frequency" in logged
