@@ -20,6 +20,11 @@ The learning benchmark of docs/architecture.md, on 2 CPU cores:
   the standard library (seed 0), cached like the warm-start. Evaluated on B and C; the
   results compare it with the actor-critic row (B alone) when both are there:
   ``--rows actor-critic,actor-critic+datagen --resume``.
+* **actor-critic-repair**: the actor-critic row on ``CodeRepair-v0`` episodes (up to
+  3 attempts, each after the earlier ones and their feedback from the example tests,
+  each credited with its own reward), same settings and updates. Every row's trained
+  model is also evaluated on CodeRepair episodes: greedy pass@1 after 1 and after 3
+  attempts on B and C (a section of the results: single-turn against multi-turn).
 * **ppo**, **grpo**, **rloo**: PPOAgent and TRL's GRPO and RLOO (through TRLAgent) on B,
   rewards only, at their defaults; **ppo-2epochs**, **grpo-8x8** and **rloo-8x8** are
   the same agents with half PPO's optimisation passes, or TRL's groups of 8 (8 tasks x
@@ -60,7 +65,7 @@ from typing import Any
 
 from agents import ActorCriticAgent, ActorCriticConfig, BaseAgent, BaseCallback, Policy
 from agents.coderl.agent import TABLE2_VARIANTS, CodeRLAgent, CodeRLConfig
-from agents.common.base import evaluate_policy
+from agents.common.base import evaluate_policy, evaluate_repair
 from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs, split_ab, without_solutions
 from agents.common.evaluation import OUTCOME_NAMES
@@ -77,6 +82,9 @@ from code_env.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 BAR_POINTS = 5.0
+#: Attempts of the CodeRepair evaluation (greedy pass@1 after each) and of the
+#: multi-turn row's episodes.
+REPAIR_ATTEMPTS = 3
 KS = (1, 5, 16)
 #: Sampling settings shared by every row (and the evaluations).
 MAX_NEW_TOKENS = 96
@@ -147,6 +155,15 @@ def final_reports(policy: Policy, setting: Setting, run: RowRun) -> RowRun:
     run.c = evaluate(policy, setting.c_tasks, setting).to_dict()
     without_per_task(run.b)
     without_per_task(run.c)
+    for report, tasks in ((run.b, setting.b_tasks), (run.c, setting.c_tasks)):
+        # CodeRepair-v0 episodes: greedy pass@1 after 1..REPAIR_ATTEMPTS attempts
+        report["repair_greedy"] = evaluate_repair(
+            policy,
+            tasks,
+            sandbox=setting.sandbox,
+            max_attempts=REPAIR_ATTEMPTS,
+            sampling=SamplingConfig(**SAMPLING),
+        )
     return run
 
 
@@ -221,6 +238,18 @@ def train_actor_critic(setting: Setting, seed: int, tasks) -> RowRun:
     A's solutions in its replay buffer: the rows that differ only in their task pool."""
     config = ActorCriticConfig(model=setting.warm_path, seed=seed, **SAMPLING)
     agent = ActorCriticAgent(tasks, config, sandbox=setting.sandbox)
+    agent.add_references(setting.a_tasks)
+    return train_agent(agent, setting)
+
+
+def row_actor_critic_repair(setting: Setting, seed: int) -> RowRun:
+    """The actor-critic row on CodeRepair episodes: the same agent, settings and
+    updates, each sample an episode of up to ``REPAIR_ATTEMPTS`` attempts, each attempt
+    after the earlier ones and their feedback, credited with its own reward."""
+    config = ActorCriticConfig(
+        model=setting.warm_path, seed=seed, env="repair", max_attempts=REPAIR_ATTEMPTS, **SAMPLING
+    )
+    agent = ActorCriticAgent(without_solutions(setting.b_tasks), config, sandbox=setting.sandbox)
     agent.add_references(setting.a_tasks)
     return train_agent(agent, setting)
 
@@ -469,6 +498,10 @@ ROWS: dict[str, tuple[str, Callable[[Setting, int], RowRun]]] = {
     "actor-critic+datagen": (
         "actor-critic on B + generated tasks (rewards only)",
         row_actor_critic_datagen,
+    ),
+    "actor-critic-repair": (
+        "actor-critic on B, CodeRepair episodes (rewards only)",
+        row_actor_critic_repair,
     ),
     "coderl-A": ("CodeRL A: baseline, no critic", row_coderl("A")),
     "coderl-B": ("CodeRL B: critic, no baseline", row_coderl("B")),
@@ -752,6 +785,39 @@ def extra_sections(
     return lines
 
 
+def repair_section(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Markdown: greedy pass@1 on B and C after 1 and after ``REPAIR_ATTEMPTS``
+    CodeRepair attempts, for every row whose runs were evaluated that way."""
+    rows = []
+    for name, per_seed in results.items():
+        runs = [r for r in per_seed.values() if "repair_greedy" in r["b"]]
+        if not runs:
+            continue
+        cells = [
+            fmt([r[split]["repair_greedy"][attempt] for r in runs])
+            for split in ("b", "c")
+            for attempt in (0, REPAIR_ATTEMPTS - 1)
+        ]
+        rows.append([ROWS[name][0] if name in ROWS else name, str(len(runs)), *cells])
+    if not rows:
+        return []
+    last = REPAIR_ATTEMPTS
+    return [
+        "",
+        "## Single-turn against multi-turn: CodeRepair episodes",
+        "",
+        f"Greedy pass@1 after 1 attempt and after {last} `CodeRepair-v0` attempts (each "
+        "attempt a greedy decode after the earlier ones and their feedback from the example "
+        "tests), on B and on C, for each row's trained model; the actor-critic on CodeRepair "
+        "episodes trained on them, the others on single programs.",
+        "",
+        markdown_table(
+            ["row", "seeds", "B after 1", f"B after {last}", "C after 1", f"C after {last}"],
+            rows,
+        ),
+    ]
+
+
 def datagen_section(numbers: dict[str, Any], info: dict[str, Any] | None) -> list[str]:
     """Markdown for the actor-critic+datagen row against the actor-critic row (B alone),
     from the measured numbers; nothing unless both rows are in the results."""
@@ -1020,6 +1086,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["datagen"] = setting.datagen_info or previous.get("datagen")
     extra = extra_sections(numbers, setting.critic_path, cs_runs, args.cs_budget, args.out)
     extra += datagen_section(numbers, meta.get("datagen"))
+    extra += repair_section(results)
     write_markdown(
         args.out / "results.md", command.strip(), header, table_rows, numbers, meta, png, extra
     )
