@@ -51,6 +51,7 @@ import tempfile
 _calls = []
 
 
+
 def roll(n: int) -> int:
     """Roll a six-sided die and add n to the result."""
     return n + random.randint(1, 6)
@@ -360,16 +361,7 @@ def test_inputs_are_the_same_in_another_process_and_hash_seed(rejects):
         print(json.dumps(generate_inputs(fn, plan_parameters(fn), DatagenConfig(), seed=3)))
         """
     )
-    env = dict(os.environ, PYTHONHASHSEED="12345", OMP_NUM_THREADS="1")
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        check=True,
-    )
-    assert json.loads(out.stdout) == here
+    assert json.loads(_python_output(code, hash_seed="12345")) == here
 
 
 def test_hypothesis_engine_is_bounded_and_leaves_no_folder(rejects, tmp_path, monkeypatch):
@@ -884,18 +876,7 @@ def test_set_inputs_are_the_same_in_another_process_and_hash_seed(tmp_path):
         print(literal_text(rows))
         """
     )
-    outs = []
-    for seed in ("1", "12345"):
-        env = dict(os.environ, PYTHONHASHSEED=seed, OMP_NUM_THREADS="1")
-        run = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO_ROOT,
-            check=True,
-        )
-        outs.append(run.stdout)
+    outs = [_python_output(code, hash_seed=seed) for seed in ("1", "12345")]
     fns, _, _ = extract_file(SourceFile("literals", str(path)))
     fn = next(f for f in fns if f.name == "big_ones")
     here = generate_inputs(fn, plan_parameters(fn), DatagenConfig(), seed=3)
@@ -976,3 +957,17 @@ def test_bytes_tuples_and_sets_make_tasks(tmp_path):
         assert not wrong.passed
         listed = "    return sorted({c.lower() for c in text if c.isalpha()})\n"
         assert not sandbox.run(letters.program(listed), letters).passed
+
+
+def _python_output(code: str, *, hash_seed: str) -> str:
+    """What ``code`` prints in a fresh interpreter with another ``PYTHONHASHSEED``."""
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed, OMP_NUM_THREADS="1")
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    return run.stdout
