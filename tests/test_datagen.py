@@ -51,7 +51,6 @@ import tempfile
 _calls = []
 
 
-
 def roll(n: int) -> int:
     """Roll a six-sided die and add n to the result."""
     return n + random.randint(1, 6)
