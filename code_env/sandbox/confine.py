@@ -1,9 +1,10 @@
 """The confinement layers around one sandboxed child process (standard library only).
 
 This module runs inside the sandbox's worker processes, which are started as
-``python -s -S -B harness.py`` and must not import the rest of the package. Each layer is
-cheap and independent; the worker probes once at start which of them the kernel and
-its privileges allow, and applies those to every child it forks:
+``python -s -S -B`` running ``harness.py``, and must not import the rest of the
+package. Each layer is cheap and independent; the worker probes once at start which
+of them the kernel and its privileges allow, and applies those to every child forked
+for it:
 
 ==================  ==================================================================
 layer               what it stops
@@ -753,12 +754,17 @@ def confine_child(
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
-    # After the uid switch, which clears it: the parent dies -> the child dies.
+    die_with_parent(parent_pid)  # after the uid switch, which clears it
+    if caps.seccomp is not None:
+        caps.seccomp.install(os.getpid())
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Be killed when the parent dies (``PR_SET_PDEATHSIG``); exit now if it already
+    has (it died before the signal was set: the process was re-parented)."""
     prctl(PR_SET_PDEATHSIG, _SIGKILL)
     if os.getppid() != parent_pid:
         os._exit(70)
-    if caps.seccomp is not None:
-        caps.seccomp.install(os.getpid())
 
 
 def kill_leftovers(caps: Capabilities, child_pid: int) -> int:

@@ -2,12 +2,14 @@
 
 Three roles live here, all trusted code except where marked:
 
-* **worker** (``python -s -S -B harness.py --worker``, no site module): a warm process that reads jobs
-  from the front (the :class:`~code_env.sandbox.Sandbox` in the user's process) on
-  stdin and answers on stdout. It compiles the program (never running it), then forks
-  one confined **child** per run, feeds it nothing but the program, the setup code and
-  test *instructions* (inputs, never expected values), watches its deadlines and output
-  caps, kills it and anything it left, and streams the child's raw events back.
+* **worker** (``python -s -S -B``, without the site module, running this file as
+  ``__main__ --worker``): a warm process that reads jobs from the front (the
+  :class:`~code_env.sandbox.Sandbox` in the user's process) on stdin and answers on
+  stdout. It compiles the program (never running it), then has its fork server
+  (:mod:`zygote`) fork one confined **child** per run, feeds it nothing but the
+  program, the setup code and test *instructions* (inputs, never expected values),
+  watches its deadlines and output caps, kills it and anything it left, and streams
+  the child's raw events back.
 * **child**: runs the untrusted program, then each test instruction, and writes one
   JSON event per line to its result pipe: the value a test produced, or the exception
   it raised. It decides nothing; the front compares values.
@@ -1005,14 +1007,20 @@ class Runner:
                 confine.wipe_scratch(self.caps)
         return run
 
-    def _abandon(self, pid: int) -> None:
-        """Kill and reap a child whose watch failed, and whatever it left."""
+    @staticmethod
+    def _kill(pid: int) -> None:
+        """SIGKILL a child's whole group (it leads one), or the child alone if its
+        group is gone; nothing if it has ended."""
         for kill in (os.killpg, os.kill):
             try:
                 kill(pid, signal.SIGKILL)
-                break
+                return
             except (ProcessLookupError, PermissionError):
                 continue
+
+    def _abandon(self, pid: int) -> None:
+        """Kill and reap a child whose watch failed, and whatever it left."""
+        self._kill(pid)
         try:
             self._reap(pid)
         except (ChildProcessError, zygote.ZygoteError):
@@ -1113,10 +1121,7 @@ class Runner:
             if time.monotonic() >= next_drain:
                 next_drain = time.monotonic() + DRAIN_S
         if status is None:  # killed by us: its whole group first, then reap it
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+            self._kill(pid)
             status = self._reap(pid)
         if own_fd:
             os.close(pidfd)
@@ -1417,14 +1422,9 @@ def serve() -> None:
     gc.freeze()
     worker_pid = os.getpid()
 
-    def tie_to_worker() -> None:
-        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != worker_pid:
-            os._exit(70)
-
     runner.zygote = zygote.Zygote.start(
         lambda request, fds: _zygote_child(caps, request, fds),
-        prepare=tie_to_worker,
+        prepare=lambda: confine.die_with_parent(worker_pid),
         close_fds=(front_in, front_out),
     )
     caps.spared_pids.add(runner.zygote.pid)  # in the worker's cgroup, but not a leftover
