@@ -31,7 +31,7 @@ from agents.common.config import AgentConfig, SamplingConfig
 from agents.common.distributed import Distributed
 from agents.common.metrics import MetricsLogger
 from agents.common.policy import Policy, seed_everything
-from code_env.sandbox import BaseSandbox, ExecutionResult, Outcome
+from code_env.sandbox import BaseSandbox, ExecutionResult, Limits, Outcome
 from code_env.scoring import Scorer
 from code_env.tasks import Task, TaskList, load_tasks
 
@@ -94,6 +94,30 @@ def resolve_tasks(tasks_or_env: Any) -> tuple[TaskList, Any]:
     return load_tasks(tasks_or_env), None
 
 
+def repair_context(
+    policy: Policy,
+    context: str,
+    task: Task,
+    text: str,
+    result: ExecutionResult,
+    attempt: int,
+    *,
+    sandbox: BaseSandbox,
+    feedback_tokens: int,
+    limits: Limits | None = None,
+) -> str:
+    """The prompt of a ``CodeRepair-v0`` episode's next attempt: ``context`` (the prompt
+    so far), the failed attempt ``text`` ended by end-of-text, and its feedback (from
+    the compiler and the example tests only, run in ``sandbox``) cut to
+    ``feedback_tokens`` of the policy's tokens, as the env's observation holds them."""
+    from code_env.repair import attempt_feedback
+
+    feedback = attempt_feedback(task, text, result, attempt, sandbox, limits)
+    ids = policy.tokenizer.encode(feedback, add_special_tokens=False)[:feedback_tokens]
+    eos = policy.tokenizer.decode([policy.eos_id])
+    return context + text + eos + policy.tokenizer.decode(ids)
+
+
 def evaluate_repair(
     policy: Policy,
     tasks: Sequence[Task],
@@ -110,12 +134,9 @@ def evaluate_repair(
     (each ended by end-of-text) and their feedback (from the compiler and the example
     tests only, cut to ``feedback_tokens`` of the policy's tokens), as the env's
     observation and :meth:`OnPolicyAgent.collect_repair_rollout` hold them."""
-    from code_env.repair import attempt_feedback
-
     sampling = sampling or SamplingConfig()
     tasks = list(tasks)
     contexts = [task.prompt for task in tasks]
-    eos = policy.tokenizer.decode([policy.eos_id])
     solved_at: list[int | None] = [None] * len(tasks)
     active = list(range(len(tasks)))
     for attempt in range(1, max_attempts + 1):
@@ -132,9 +153,16 @@ def evaluate_repair(
                 solved_at[i] = attempt
                 continue
             if attempt < max_attempts:
-                feedback = attempt_feedback(tasks[i], text, result, attempt, sandbox)
-                ids = policy.tokenizer.encode(feedback, add_special_tokens=False)
-                contexts[i] += text + eos + policy.tokenizer.decode(ids[:feedback_tokens])
+                contexts[i] = repair_context(
+                    policy,
+                    contexts[i],
+                    tasks[i],
+                    text,
+                    result,
+                    attempt,
+                    sandbox=sandbox,
+                    feedback_tokens=feedback_tokens,
+                )
                 still.append(i)
         active = still
     n = max(1, len(tasks))

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from agents.common.base import BaseAgent, Rollout
+from agents.common.base import BaseAgent, Rollout, repair_context
 from agents.common.callbacks import BaseCallback
 from agents.common.optim import optimizer_step
 from code_env.tasks import Task
@@ -222,13 +222,10 @@ class OnPolicyAgent(BaseAgent):
         after ``config.max_attempts``. ``rollout.extra["attempt"]`` numbers the samples'
         attempts (1-based) and ``extra["episode"]`` their episodes.
         """
-        from code_env.repair import attempt_feedback
-
         cfg = self.config
         mine = self.dist.shard(tasks)
         episodes = [task for task in mine for _ in range(n)]
         contexts = [task.prompt for task in episodes]
-        eos = self.policy.tokenizer.decode([self.policy.eos_id])
         out = Rollout([], [], [], [], [], [], extra={"attempt": [], "episode": []})
         active = list(range(len(episodes)))
         generated = 0
@@ -257,17 +254,17 @@ class OnPolicyAgent(BaseAgent):
                 generated += len(sample.token_ids)
                 if result.passed or attempt == cfg.max_attempts:
                     continue
-                feedback = attempt_feedback(
+                contexts[i] = repair_context(
+                    self.policy,
+                    contexts[i],
                     episodes[i],
                     sample.text,
                     result,
                     attempt,
-                    self.scorer.sandbox,
-                    self.scorer.limits,
+                    sandbox=self.scorer.sandbox,
+                    feedback_tokens=cfg.feedback_tokens,
+                    limits=self.scorer.limits,
                 )
-                cut = self.policy.tokenizer.encode(feedback, add_special_tokens=False)
-                cut = cut[: cfg.feedback_tokens]
-                contexts[i] += sample.text + eos + self.policy.tokenizer.decode(cut)
                 still.append(i)
             active = still
         self.tokens_generated += int(self.total(generated))
