@@ -13,6 +13,7 @@ from code_env.env import CodeSynthesisEnv
 from code_env.sandbox import BaseSandbox, ExecutionResult, Limits, Outcome
 from code_env.tasks import Task, TestCase
 
+#: ``reward_mode`` values: each attempt's reward at its end, or the last attempt's only.
 REWARD_MODES = ("each", "final")
 #: Characters of a value or an input shown in feedback before it is cut.
 _SHOWN_CHARS = 120
