@@ -17,7 +17,6 @@ values the worker and the child never see.
 from __future__ import annotations
 
 import atexit
-import collections
 import json
 import os
 import queue
@@ -38,7 +37,7 @@ from typing import Any
 from code_env.sandbox import harness
 from code_env.sandbox.base import BaseSandbox, SandboxStats  # noqa: F401  (its old home)
 from code_env.sandbox.judge import assemble, judge_test
-from code_env.sandbox.plan import Check, PlannedTest, plan_test
+from code_env.sandbox.plan import Check, plan_test
 from code_env.sandbox.result import ExecutionResult, Limits, Outcome
 from code_env.tasks.model import Task, TestCase
 
@@ -55,8 +54,6 @@ WORKER_LAUNCH = (
 BACKENDS = ("fork", "subprocess", "bubblewrap")
 #: Jobs a front thread keeps in flight on its worker.
 PIPELINE = 4
-#: Planned tests kept (per test object), about a few thousand tasks' worth.
-_PLANS_KEPT = 16_384
 
 # The only environment a worker (and so a child) ever sees.
 WORKER_ENV = {
@@ -394,9 +391,6 @@ class Sandbox(BaseSandbox):
             hide_paths = default_hide_paths()
         self.hide_paths = [str(p) for p in hide_paths]
         self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._plans: collections.OrderedDict[
-            tuple[int, str | None], tuple[TestCase, PlannedTest]
-        ] = collections.OrderedDict()
         self._next_id = 0
         self._layers: list[str] | None = None
         self._workers: list[_Worker | _ExecSlot | None] = [None] * self.n_workers
@@ -449,7 +443,7 @@ class Sandbox(BaseSandbox):
         future: Future = Future()
         n = len(tests)
         kinds = {t.kind for t in tests}
-        planned = [self._plan(t, task.entry_point) for t in tests]
+        planned = [plan_test(t, task.entry_point) for t in tests]
         total = limits.total_for(n)
         message: dict[str, Any] = {
             "program": program,
@@ -482,23 +476,6 @@ class Sandbox(BaseSandbox):
             _Job(message, [p.check for p in planned], stop_on_failure, watchdog, future)
         )
         return future
-
-    def _plan(self, test: TestCase, entry_point: str | None) -> PlannedTest:
-        """``plan_test``, planned once per test object: RL grades many programs of each
-        task, and splitting an assert parses it. The entry holds the test itself, so
-        its id cannot be reused while the entry lives."""
-        key = (id(test), entry_point)
-        with self._lock:
-            entry = self._plans.get(key)
-            if entry is not None and entry[0] is test:
-                self._plans.move_to_end(key)
-                return entry[1]
-        planned = plan_test(test, entry_point)
-        with self._lock:
-            self._plans[key] = (test, planned)
-            while len(self._plans) > _PLANS_KEPT:
-                self._plans.popitem(last=False)
-        return planned
 
     def _worker(self, slot: int) -> _Worker | _ExecSlot:
         worker = self._workers[slot]
