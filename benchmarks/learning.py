@@ -38,7 +38,7 @@ The learning benchmark of docs/architecture.md, on 2 CPU cores:
 * Output: a table in docs/results.md with the command that produced it, a PNG of
   greedy pass@1 on B against updates (one line per row), and the raw numbers in JSON.
   Partial results are saved after every (row, seed), and ``--resume`` skips what is
-  already there.
+  already there (``--rerun ROWS`` runs those rows' seeds again).
 
 Bar for an RL row: mean greedy pass@1 on B >= the warm-start's + 5 points.
 
@@ -945,6 +945,12 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the (row, seed) results already in learning.json",
     )
     parser.add_argument(
+        "--rerun",
+        default="",
+        help="rows to run again even where --resume keeps the others (comma-separated), "
+        "e.g. after an evaluation was added",
+    )
+    parser.add_argument(
         "--cs-budget",
         type=int,
         default=16,
@@ -972,9 +978,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = [r for r in rows if r not in ROWS]
+    rerun = [r.strip() for r in args.rerun.split(",") if r.strip()]
+    unknown = [r for r in rows + rerun if r not in ROWS]
     if unknown:
         parser.error(f"unknown rows {unknown}; valid: {', '.join(ROWS)}")
+    if not set(rerun) <= set(rows):
+        parser.error(f"--rerun {sorted(set(rerun) - set(rows))}: not among --rows")
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.datagen_count is not None and args.datagen_count < 1:
         parser.error(f"--datagen-count must be at least 1, got {args.datagen_count}")
@@ -1016,8 +1025,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name in rows:
             for seed in seeds:
-                if str(seed) in results.get(name, {}):
-                    continue
+                if str(seed) in results.get(name, {}) and name not in rerun:
+                    continue  # the old result stays until the new one replaces it
                 t = time.perf_counter()
                 run = ROWS[name][1](setting, seed)
                 results.setdefault(name, {})[str(seed)] = run.__dict__
