@@ -37,17 +37,26 @@ order: :func:`datagen.values.value_key`). A case is kept when
   200-character ``actual`` field;
 * the probe saw no side effect and nothing was printed.
 
+The cases that agree run once more in ``A``, in a process whose environment
+differs from the sandbox's own in every way a program can read without an audit
+event: :data:`OTHER_ENVIRONMENT`'s variables (``HOME``, ``USER``, ``TZ``, ``LANG``,
+``PATH``...) and another working directory, set by :data:`ENVIRONMENT_PROLOGUE`
+before the reference's first line, so module-level constants see them too.
+
 A function is dropped when its outputs differ between the two passes in ``A``
 (``global_state``: a call depends on earlier calls), between ``A`` and ``B``
-(``nondeterministic``: hash order, randomness, time...), when every kept case gives
-the same value (``constant_output``), when no case survives (the most telling case
-reason: ``raises_always``, ``timeout``, ``side_effects``, ``non_serialisable``...), or
-when fewer than ``min_tests`` cases survive (``too_few_cases``).
+(``nondeterministic``: hash order, randomness, time...), between ``A`` and the
+other environment (``environment_dependent``: a home folder, a user name, a time
+zone, a locale, the working directory), when every kept case gives the same value
+(``constant_output``), when no case survives (the most telling case reason:
+``raises_always``, ``timeout``, ``side_effects``, ``non_serialisable``...), or when
+fewer than ``min_tests`` cases survive (``too_few_cases``).
 
-What is not detected: reads of process-wide state that the sandbox keeps constant
-(environment variables, the file system seen through ``os.stat``, the locale), and
-writes that raise no audit event (``setattr`` on other modules, ``locale.setlocale``,
-``sys.setrecursionlimit``) unless they change a later call's output.
+What is not detected: reads of process-wide state that neither environment changes
+(the file system seen through ``os.stat``, the platform, the Python version),
+environment variables other than those changed, and writes that raise no audit
+event (``setattr`` on other modules, ``locale.setlocale``, ``sys.setrecursionlimit``)
+unless they change a later call's output.
 """
 
 from __future__ import annotations
@@ -154,6 +163,36 @@ def __datagen_install__(target_name):
 
 __datagen_call__, __datagen_probe__ = __datagen_install__(__DATAGEN_TARGET__)
 del __datagen_install__
+"""
+
+#: The environment of the oracle's third pass, against the sandbox's own (``HOME``
+#: ``/tmp``, ``LANG`` ``C.UTF-8``, no ``USER`` or ``TZ``, working directory ``/tmp``).
+#: The time zone is a POSIX rule, so it needs no time-zone files.
+OTHER_ENVIRONMENT = {
+    "HOME": "/tmp/datagen-home",
+    "USER": "datagen-other",
+    "LOGNAME": "datagen-other",
+    "USERNAME": "datagen-other",
+    "TZ": "DGT-05:45",
+    "LANG": "de_DE.ISO-8859-1",
+    "LC_ALL": "de_DE.ISO-8859-1",
+    "LANGUAGE": "de",
+    "PATH": "/bin",
+    "TMPDIR": "/tmp/datagen-tmp",
+    "SHELL": "/bin/false",
+    "TERM": "dumb",
+}
+
+#: Put before the reference (after a ``from __future__`` import) for the third pass:
+#: sets :data:`OTHER_ENVIRONMENT` and moves to another working directory.
+ENVIRONMENT_PROLOGUE = f"""\
+import os as __datagen_os__
+import time as __datagen_time__
+__datagen_os__.environ.update({OTHER_ENVIRONMENT!r})
+__datagen_time__.tzset()
+__datagen_os__.makedirs("datagen-elsewhere/cwd", exist_ok=True)
+__datagen_os__.chdir("datagen-elsewhere/cwd")
+del __datagen_os__, __datagen_time__
 """
 
 #: Case reasons, most telling first (a function with no kept case is dropped for the
@@ -273,6 +312,16 @@ def observe(result: TestResult) -> Observation:
 def probe_program(fn: ExtractedFunction) -> str:
     """The reference program of ``fn`` with :data:`PROBE` appended."""
     return fn.program() + PROBE.replace("__DATAGEN_TARGET__", repr(fn.name))
+
+
+def in_other_environment(program: str) -> str:
+    """``program`` with :data:`ENVIRONMENT_PROLOGUE` put before its first statement
+    (after its ``from __future__`` imports, which must come first)."""
+    lines = program.splitlines(keepends=True)
+    at = 0
+    while at < len(lines) and lines[at].startswith("from __future__ import"):
+        at += 1
+    return "".join(lines[:at]) + ENVIRONMENT_PROLOGUE + "".join(lines[at:])
 
 
 def _limits(config: DatagenConfig) -> Limits:
@@ -438,6 +487,7 @@ class Oracle:
             second.append((program, task))
             pending.append((labelled, rows, order, values))
         results_b = self.sandbox_b.run_many(second) if second else []
+        pending_env: list[tuple[Labelled, Sequence[Sequence[Any]], list[int], dict[int, Any]]] = []
         for (labelled, rows, order, values), res in zip(pending, results_b, strict=True):
             fn = labelled.function
             if len(res.tests) != len(order) + 1:
@@ -455,8 +505,42 @@ class Oracle:
                     kept[i] = values[i]
             if labelled.drop is not None or not self._enough(labelled, list(kept.values())):
                 continue
+            if labelled.drop is None:
+                pending_env.append((labelled, rows, sorted(kept), kept))
+        # Third pass: the cases kept, in A, under another environment.
+        third = []
+        for labelled, rows, order, _ in pending_env:
+            fn = labelled.function
+            keys = [1_000_003 * self.seeds[0] + i for i in order]
+            task = _probe_task(fn, [rows[i] for i in order], keys)
+            third.append((in_other_environment(probe_program(fn)), task))
+        results_e = self.sandbox.run_many(third) if third else []
+        for (labelled, rows, order, kept), res in zip(pending_env, results_e, strict=True):
+            fn = labelled.function
+            if len(res.tests) != len(order) + 1:
+                labelled.drop = self._drop(
+                    fn, "environment_dependent", f"did not run: {res.subtype}: {res.message}"
+                )
+                continue
+            final: dict[int, Any] = {}
+            for i, test in zip(order, res.tests[:-1], strict=True):
+                seen = observe(test)
+                if seen.kind == "timeout":
+                    labelled.case_reasons["timeout"] += 1
+                elif seen.kind != "value" or not _same_value(seen.value, kept[i]):
+                    got = repr(seen.value) if seen.kind == "value" else seen.kind
+                    labelled.drop = self._drop(
+                        fn,
+                        "environment_dependent",
+                        f"input {list(rows[i])!r}: {kept[i]!r} here, {got[:80]} elsewhere",
+                    )
+                    break
+                else:
+                    final[i] = kept[i]
+            if labelled.drop is not None or not self._enough(labelled, list(final.values())):
+                continue
             labelled.cases = [
-                Case(list(rows[i]), kept[i], render_value(kept[i])) for i in sorted(kept)
+                Case(list(rows[i]), final[i], render_value(final[i])) for i in sorted(final)
             ]
         return out
 

@@ -47,8 +47,10 @@ REJECTS = '''
 import os
 import random
 import tempfile
+import time
 
 _calls = []
+START = os.getcwd()
 
 
 def roll(n: int) -> int:
@@ -115,6 +117,21 @@ def seven(x: int) -> int:
 def boom(x: int) -> int:
     """Refuse every input with an error."""
     raise ValueError(x)
+
+
+def home_file(name: str) -> str:
+    """The path of a file of this name in the user's home folder."""
+    return os.path.join(os.environ.get("HOME", ""), name)
+
+
+def local_hour(seconds: int) -> int:
+    """The hour of the day, local time, that many seconds after the epoch."""
+    return time.localtime(seconds).tm_hour
+
+
+def from_start(name: str) -> str:
+    """The path of a file of this name in the folder the program started in."""
+    return os.path.join(START, name)
 
 
 def untyped(a, b):
@@ -198,7 +215,7 @@ def rejects(tmp_path_factory):
     _write(folder, "rejects.py", REJECTS)
     (source,) = find_sources(folder)
     functions, drops, seen = extract_file(source, DatagenConfig(**FAST))
-    assert seen == 14 and not drops, drops
+    assert seen == 17 and not drops, drops
     return {fn.name: fn for fn in functions}
 
 
@@ -386,6 +403,9 @@ def test_hypothesis_engine_is_bounded_and_leaves_no_folder(rejects, tmp_path, mo
         ("roll", "nondeterministic"),  # randomness: other random seeds in the second pass
         ("set_order", "nondeterministic"),  # hash order: another PYTHONHASHSEED
         ("tick", "global_state"),  # a call depends on the calls before it
+        ("home_file", "environment_dependent"),  # reads HOME
+        ("local_hour", "environment_dependent"),  # reads the time zone
+        ("from_start", "environment_dependent"),  # the working directory, at import
         ("shout", "side_effects"),  # prints
         ("save", "side_effects"),  # writes a file
         ("set_env", "side_effects"),  # changes the environment
