@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import importlib.machinery
 import importlib.util
 import os
 import re
@@ -261,12 +262,67 @@ def _load_dataset(spec: str, column: str) -> list[SourceFile]:
     return dataset_sources(loaded, label, column, split or None)
 
 
+#: The source name for every pure-Python distribution installed in the running
+#: environment (:func:`installed_sources`).
+INSTALLED = "installed"
+
+
+def _is_extension(name: str) -> bool:
+    return name.endswith((".so", ".pyd", ".dylib", *importlib.machinery.EXTENSION_SUFFIXES))
+
+
+def installed_sources(config: DatagenConfig | None = None) -> list[SourceFile]:
+    """The ``.py`` files of every pure-Python distribution installed in the running
+    environment (``importlib.metadata``; on a fresh machine, the project's own
+    dependencies), by distribution name, then path.
+
+    A distribution is pure Python when the files it recorded at install include no
+    compiled extension (``.so``, ``.pyd``...). Files outside its install folder
+    (scripts), under a folder of ``config.exclude`` or one whose name is not a Python
+    identifier (``*.dist-info``, data folders), and editable-install hooks are left
+    out; a file two distributions both list is read once. Module names are the
+    files' paths under the install folder, so relative imports resolve.
+    """
+    import importlib.metadata
+
+    config = config or DatagenConfig()
+    skip = set(config.exclude)
+    chosen: dict[str, SourceFile] = {}
+    dists = sorted(
+        importlib.metadata.distributions(), key=lambda d: (d.metadata["Name"] or "").lower()
+    )
+    for dist in dists:
+        files = list(dist.files or [])
+        if not files or any(_is_extension(f.name) for f in files):
+            continue
+        for rel in sorted(files, key=str):
+            parts = rel.parts
+            if (
+                rel.suffix != ".py"
+                or parts[0] == ".."
+                or rel.name.startswith("__editable__")
+                or any(p in skip or not p.isidentifier() for p in parts[:-1])
+                or not rel.stem.isidentifier()
+            ):
+                continue
+            path = Path(dist.locate_file(rel))
+            if str(path) in chosen or not path.is_file():
+                continue
+            module = _module_name(Path(*parts))
+            chosen[str(path)] = SourceFile(
+                module, str(path), _package_of(module, rel.name == "__init__.py")
+            )
+    return list(chosen.values())
+
+
 def find_sources(source: Any, config: DatagenConfig | None = None) -> list[SourceFile]:
     """The ``.py`` files of a source, in a stable order.
 
     Args:
         source: A folder (searched recursively), a ``.py`` file, ``"stdlib"`` (the
-            standard library's pure-Python modules), the name of an installed
+            standard library's pure-Python modules), ``"installed"`` (every
+            pure-Python distribution installed here: :func:`installed_sources`),
+            the name of an installed
             module or package (found with :func:`importlib.util.find_spec`, which
             imports the parents of a dotted name but never the module itself), or a
             Hugging Face dataset of code (one file per row, its text in the
@@ -296,6 +352,8 @@ def find_sources(source: Any, config: DatagenConfig | None = None) -> list[Sourc
         ]
     if path.is_file() and path.suffix == ".py":
         return [SourceFile(path.stem, str(path), None)]
+    if text == INSTALLED:
+        return installed_sources(config)
     if text == "stdlib":
         root = Path(sysconfig.get_paths()["stdlib"])
         out = []

@@ -15,7 +15,7 @@ started for the oracle is not shut down and started again for the verification;
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from code_env.sandbox import BaseSandbox, Limits, RaySandbox, Sandbox
@@ -33,6 +33,7 @@ def make_sandbox(
     *,
     hash_seed: int = 0,
     limits: Limits | None = None,
+    preload: Sequence[str] = (),
 ) -> BaseSandbox:
     """A sandbox for datagen's runs, with no result cache (every run is new).
 
@@ -42,6 +43,8 @@ def make_sandbox(
             worker per CPU of its node, as Ray counts them.
         hash_seed: The workers' ``PYTHONHASHSEED`` (0: the sandbox's default).
         limits: Default limits (None: the sandbox's defaults, the env's).
+        preload: Modules each worker imports once, before its first program
+            (:class:`~code_env.sandbox.Sandbox`'s ``preload``).
     """
     if config.ray:
         return RaySandbox(
@@ -51,6 +54,7 @@ def make_sandbox(
             cache_size=0,
             site_packages=config.site_packages,
             hash_seed=hash_seed,
+            preload=tuple(preload),
         )
     return Sandbox(
         workers=workers,
@@ -58,6 +62,7 @@ def make_sandbox(
         cache_size=0,
         site_packages=config.site_packages,
         hash_seed=hash_seed,
+        preload=tuple(preload),
     )
 
 
@@ -127,6 +132,32 @@ def describe(sandboxes: Mapping[str, BaseSandbox]) -> dict[str, Any]:
         "nodes": sorted(nodes.values(), key=lambda n: (n["address"], n["node_id"])),
         "sandboxes": per_sandbox,
     }
+
+
+def merge_grading(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """Two :func:`describe` results of sandboxes used one after the other under the
+    same names (an oracle replaced by the next): programs summed per sandbox and per
+    node, workers the most seen."""
+    if not before:
+        return dict(after)
+    merged = {**after, "sandboxes": {}}
+    for name in {**before.get("sandboxes", {}), **after.get("sandboxes", {})}:
+        one = before.get("sandboxes", {}).get(name, {"workers": 0, "programs": 0})
+        two = after.get("sandboxes", {}).get(name, {"workers": 0, "programs": 0})
+        merged["sandboxes"][name] = {
+            "workers": max(one["workers"], two["workers"]),
+            "programs": one["programs"] + two["programs"],
+        }
+    if "workers" in before or "workers" in after:
+        merged["workers"] = max(before.get("workers", 0), after.get("workers", 0))
+    if "nodes" in before or "nodes" in after:
+        nodes: dict[str, dict[str, Any]] = {}
+        for node in [*before.get("nodes", []), *after.get("nodes", [])]:
+            seen = nodes.setdefault(node["node_id"], {**node, "workers": 0, "programs": 0})
+            seen["workers"] = max(seen["workers"], node["workers"])
+            seen["programs"] += node["programs"]
+        merged["nodes"] = sorted(nodes.values(), key=lambda n: (n["address"], n["node_id"]))
+    return merged
 
 
 def summary_line(grading: Mapping[str, Any]) -> str:

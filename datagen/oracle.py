@@ -37,7 +37,7 @@ order: :func:`datagen.values.value_key`). A case is kept when
   200-character ``actual`` field;
 * the probe saw no side effect and nothing was printed.
 
-The cases that agree run once more in ``A``, in a process whose environment
+The cases that agree run once more in ``B``, in a process whose environment
 differs from the sandbox's own in every way a program can read without an audit
 event: :data:`OTHER_ENVIRONMENT`'s variables (``HOME``, ``USER``, ``TZ``, ``LANG``,
 ``PATH``...) and another working directory, set by :data:`ENVIRONMENT_PROLOGUE`
@@ -355,7 +355,10 @@ def _hash_of(result: TestResult) -> int | None:
 class Oracle:
     """Labels functions' inputs with the reference's outputs (see the module doc).
 
-    Owns two sandboxes (``A`` and ``B``) with different hash seeds, local
+    Owns two sandboxes (``A`` and ``B``) with different hash seeds; ``A``'s workers
+    import ``preload`` (the references' third-party modules) once, so that the
+    probes, the first pass and the mutants do not import them again, while ``B``,
+    which runs the second pass and the other environment's, preloads nothing. Local
     :class:`~code_env.sandbox.Sandbox` es or, with ``config.ray``,
     :class:`~code_env.sandbox.RaySandbox` es sharing the cluster's nodes
     (:func:`datagen.grading.make_sandbox`; ``workers`` sizes local ones only); use as
@@ -363,13 +366,16 @@ class Oracle:
     runs too.
     """
 
-    def __init__(self, config: DatagenConfig, workers: int = 1) -> None:
+    def __init__(
+        self, config: DatagenConfig, workers: int = 1, preload: Sequence[str] = ()
+    ) -> None:
         self.config = config
+        self.preload = tuple(preload)
         # Two hash seeds that differ from each other and from the sandbox's default 0.
         self.seeds = (1 + 2 * config.seed, 2 + 2 * config.seed)
         limits = _limits(config)
         self.sandbox: BaseSandbox = make_sandbox(
-            config, workers, hash_seed=self.seeds[0], limits=limits
+            config, workers, hash_seed=self.seeds[0], limits=limits, preload=self.preload
         )
         try:
             self.sandbox_b: BaseSandbox = make_sandbox(
@@ -511,10 +517,13 @@ class Oracle:
         third = []
         for labelled, rows, order, _ in pending_env:
             fn = labelled.function
-            keys = [1_000_003 * self.seeds[0] + i for i in order]
+            keys = [1_000_003 * self.seeds[1] + i for i in order]
             task = _probe_task(fn, [rows[i] for i in order], keys)
             third.append((in_other_environment(probe_program(fn)), task))
-        results_e = self.sandbox.run_many(third) if third else []
+        # In B, which preloads nothing: the reference's modules are imported under the
+        # other environment too. B's own pass showed its hash seed and random seeds
+        # change no output, so a difference here is the environment's.
+        results_e = self.sandbox_b.run_many(third) if third else []
         for (labelled, rows, order, kept), res in zip(pending_env, results_e, strict=True):
             fn = labelled.function
             if len(res.tests) != len(order) + 1:

@@ -20,8 +20,11 @@ whose run time is near a time limit may land on either side of it.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import hashlib
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -30,11 +33,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from code_env.sandbox import BaseSandbox
 from code_env.tasks import Task, TestCase, write_jsonl
 from datagen.config import DatagenConfig
 from datagen.dedup import deduplicate
 from datagen.extract import (
+    INSTALLED,
     Drop,
     ExtractedFunction,
     SourceFile,
@@ -43,7 +46,7 @@ from datagen.extract import (
     find_sources,
     is_dataset,
 )
-from datagen.grading import describe, make_sandbox, ray_session
+from datagen.grading import describe, make_sandbox, merge_grading, ray_session
 from datagen.hints import HintError, Plan, plan_parameters
 from datagen.infer import (
     ProbeSet,
@@ -335,25 +338,63 @@ def _inferred(plan: Plan) -> bool:
     return any(p.source in ("usage", "probe") for p in plan.params)
 
 
+def third_party_imports(fn: ExtractedFunction) -> list[str]:
+    """The modules outside the standard library that ``fn``'s reference imports
+    (``import a.b`` gives ``a.b``; ``from a.b import c`` gives ``a.b``), in order."""
+    try:
+        tree = ast.parse(fn.context)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    stdlib = sys.stdlib_module_names
+    return [n for n in dict.fromkeys(names) if n.partition(".")[0] not in stdlib]
+
+
+def _described(oracle: Oracle) -> dict[str, Any]:
+    return describe({"oracle": oracle.sandbox, "oracle_b": oracle.sandbox_b})
+
+
 def _grade(
     unique: Sequence[Candidate], config: DatagenConfig, report: DatagenReport, workers: int
 ) -> list[Task]:
     """The sandbox stages: probe, label, mutate and select chunk by chunk, then verify;
-    the tasks kept (drops, timings and where it graded go to ``report``)."""
+    the tasks kept (drops, timings and where it graded go to ``report``).
+
+    With ``config.preload``, each chunk's oracle preloads the third-party modules its
+    references import; the oracle is replaced when a chunk needs another set (the
+    candidates come file by file, so chunks of one package share one)."""
     t0 = time.perf_counter()
     tasks: list[Task] = []
     ids: set[str] = set()
-    used: dict[str, BaseSandbox] = {}
-    with (
-        _bar(len(unique), "datagen", "fn", config.progress) as bar,
-        Oracle(config, workers=workers) as oracle,
-    ):
-        for start in range(0, len(unique), config.chunk_size):
-            chunk = unique[start : start + config.chunk_size]
-            tasks += _process_chunk(oracle, chunk, config, report, ids)
-            bar.update(len(chunk))
-        used.update(oracle=oracle.sandbox, oracle_b=oracle.sandbox_b)
-        report.grading = describe(used)
+    graded: dict[str, Any] = {}
+    oracle: Oracle | None = None
+    try:
+        with _bar(len(unique), "datagen", "fn", config.progress) as bar:
+            for start in range(0, len(unique), config.chunk_size):
+                chunk = unique[start : start + config.chunk_size]
+                preload: tuple[str, ...] = ()
+                if config.preload:
+                    wanted = (m for c in chunk for m in third_party_imports(c.function))
+                    preload = tuple(sorted(set(wanted)))
+                if oracle is None or oracle.preload != preload:
+                    if oracle is not None:
+                        graded = merge_grading(graded, _described(oracle))
+                        oracle.close()
+                        report.oracle_restarts += 1
+                    oracle = Oracle(config, workers=workers, preload=preload)
+                tasks += _process_chunk(oracle, chunk, config, report, ids)
+                bar.update(len(chunk))
+            if oracle is not None:
+                graded = merge_grading(graded, _described(oracle))
+                report.grading = graded
+    finally:
+        if oracle is not None:
+            oracle.close()
     report.stage_s["sandbox"] = time.perf_counter() - t0
 
     # Every reference must pass its own tests in a fresh, default sandbox (the env's).
@@ -363,8 +404,7 @@ def _grade(
             results = sandbox.run_many(
                 [(t.program(t.solutions[0]), t) for t in tasks], progress=config.progress
             )
-            used["verify"] = sandbox
-            report.grading = describe(used)
+            report.grading = merge_grading(graded, describe({"verify": sandbox}))
         kept = []
         for task, res in zip(tasks, results, strict=True):
             if res.passed:
@@ -424,6 +464,9 @@ def run_datagen(
     started = time.perf_counter()
     single = isinstance(sources, (str, os.PathLike)) or is_dataset(sources)
     source_list = [sources] if single else list(sources)
+    if not config.site_packages and any(s == INSTALLED for s in source_list if isinstance(s, str)):
+        # The installed distributions' references import their own packages.
+        config = dataclasses.replace(config, site_packages=True)
     out_path = Path(out)
     report = DatagenReport(
         [_describe(s) for s in source_list], str(out_path), config=config.to_dict()

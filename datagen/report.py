@@ -46,6 +46,9 @@ class DatagenReport:
     all_scores: list[float] = field(default_factory=list)
     """Mutation score of every function that reached mutation analysis (the ones
     dropped for a low score included)."""
+    oracle_restarts: int = 0
+    """Times the oracle's sandboxes were replaced to preload another set of modules
+    (``config.preload``)."""
     elapsed_s: float = 0.0
     """Wall-clock seconds of the whole run."""
     stage_s: dict[str, float] = field(default_factory=dict)
@@ -98,6 +101,7 @@ class DatagenReport:
             else None,
             "median_mutation_score": statistics.median(scores) if scores else None,
             "mean_mutation_score": statistics.fmean(scores) if scores else None,
+            "oracle_restarts": self.oracle_restarts,
             "elapsed_s": round(self.elapsed_s, 2),
             "stage_s": {k: round(v, 2) for k, v in self.stage_s.items()},
             "functions_per_minute": round(self.functions_per_minute, 1),

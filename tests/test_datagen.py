@@ -990,3 +990,49 @@ def _python_output(code: str, *, hash_seed: str) -> str:
         check=True,
     )
     return run.stdout
+
+
+# --- installed packages: preloading, and the "installed" source ---------------------------
+
+USES_TQDM = '''
+from tqdm import tqdm
+
+
+def clock(seconds: int) -> str:
+    """Format a number of seconds as tqdm shows the time elapsed."""
+    if seconds < 0:
+        return "-" + tqdm.format_interval(-seconds)
+    return tqdm.format_interval(seconds)
+'''
+
+
+def test_preloading_third_party_modules_changes_no_task(tmp_path):
+    src = tmp_path / "src"
+    _write(src, "a_plain.py", GOOD.split("def hypot")[0])
+    _write(src, "b_meter.py", USES_TQDM)
+    outs = {}
+    for preload in (True, False):
+        out = tmp_path / f"preload_{preload}" / "tasks.jsonl"
+        config = DatagenConfig(**FAST, site_packages=True, preload=preload, chunk_size=1)
+        report = run_datagen(src, out, config)
+        assert "datagen/b_meter.clock" in {t.task_id for t in load_tasks(out)}, report.summary()
+        # chunks of one function: the oracle is replaced where the set of modules changes
+        assert report.oracle_restarts == (1 if preload else 0)
+        programs = report.grading["sandboxes"]["oracle"]["programs"]
+        assert programs >= 3 * report.candidates  # the replaced oracle's programs count too
+        outs[preload] = out.read_text()
+    assert outs[True] == outs[False]
+
+
+def test_installed_source_reads_pure_python_distributions_only():
+    from datagen.extract import installed_sources
+
+    files = installed_sources()
+    modules = {f.module for f in files}
+    assert "tqdm.std" in modules and "gymnasium.core" in modules  # pure Python
+    assert not any(m.split(".")[0] in ("numpy", "torch") for m in modules)  # compiled
+    assert len({f.path for f in files}) == len(files)
+    assert all("/tests/" not in f.path and not f.module.startswith("__editable__") for f in files)
+    std = next(f for f in files if f.module == "tqdm.std")
+    assert std.package == "tqdm"  # relative imports resolve
+    assert find_sources("installed") == files

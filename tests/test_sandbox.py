@@ -403,3 +403,31 @@ def test_a_worker_whose_zygote_died_is_replaced():
         assert results[-1].passed
         assert sb.stats.worker_restarts == 1
         assert sb._workers[0].zygote_pid != worker.zygote_pid
+
+
+def test_site_packages_are_the_running_environments_and_off_by_default():
+    # tqdm is one of the project's dependencies: installed where the tests run. In a
+    # virtual environment its folder is the environment's, which a worker started
+    # without the site module cannot find by itself.
+    import tqdm
+
+    program = "def f():\n    import tqdm\n    return tqdm.__version__\n"
+    task = call_task(((), tqdm.__version__))
+    with Sandbox(workers=1, site_packages=True, cache_size=0) as sb:
+        assert sb.run(program, task).passed
+    with Sandbox(workers=1, cache_size=0) as sb:
+        hidden = sb.run(program, task)
+    assert not hidden.passed and "No module named 'tqdm'" in hidden.message
+
+
+def test_preloaded_modules_are_already_imported_in_every_program():
+    # fractions is not among the modules every worker preloads.
+    program = "import sys\n\ndef f():\n    return 'fractions' in sys.modules\n"
+    with Sandbox(workers=1, cache_size=0, preload=("fractions", "no_such_module_x")) as sb:
+        assert sb.run(program, call_task(((), True))).passed
+        missing = sb.run("import no_such_module_x\n", call_task(((), 1)))
+        assert missing.subtype == "modulenotfounderror"
+    with Sandbox(workers=1, cache_size=0) as sb:
+        assert sb.run(program, call_task(((), False))).passed
+    with pytest.raises(ValueError, match="not module names"):
+        Sandbox(workers=1, preload=("os; import x",))

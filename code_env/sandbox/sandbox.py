@@ -94,6 +94,7 @@ class _Worker:
         site_packages: bool,
         env: dict[str, str] | None = None,
         pin: bool = True,
+        preload: Iterable[str] = (),
     ) -> None:
         self.index = index
         settings: dict[str, Any] = {
@@ -101,6 +102,8 @@ class _Worker:
             "tmpfs_mb": limits.tmpfs_mb,
             "hide": hide,
             "site_packages": site_packages,
+            "site_dirs": harness.front_site_dirs() if site_packages else [],
+            "preload": list(preload),
         }
         cpus = _usable_cpus()
         if cpus and pin:
@@ -343,6 +346,13 @@ class Sandbox(BaseSandbox):
         pin_workers: Pin worker ``i`` (and its children) to the ``i``-th usable core.
             Off where other processes place work on the same cores, as Ray's actors
             do: two sandboxes pinned from core 0 would share one core.
+        preload: Modules each worker imports once, confined, before its first
+            program, so that programs importing them get them for free (they inherit
+            them through fork). For many programs that import the same slow package
+            (datagen's references of one installed package). A module that does not
+            import is skipped: a program that imports it gets the error itself. Cost:
+            every fork copies the page tables of what they hold, and every program
+            sees them already in ``sys.modules``, state included.
 
     Use as a context manager, or call :meth:`close`. Thread-safe: several threads
     may call :meth:`run`, :meth:`run_many` and :meth:`submit` at once.
@@ -362,6 +372,7 @@ class Sandbox(BaseSandbox):
         site_packages: bool = False,
         hash_seed: int = 0,
         pin_workers: bool = True,
+        preload: Iterable[str] = (),
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown sandbox backend {backend!r}; valid: {', '.join(BACKENDS)}")
@@ -387,6 +398,12 @@ class Sandbox(BaseSandbox):
         self.backend = backend
         self.hash_seed = hash_seed
         self.pin_workers = bool(pin_workers)
+        self.preload = tuple(str(m) for m in preload)
+        bad = [m for m in self.preload if not all(p.isidentifier() for p in m.split("."))]
+        if bad:
+            raise ValueError(f"preload: not module names: {bad}")
+        if self.preload and backend == "subprocess":
+            raise ValueError("preload needs a worker process: use backend='fork' or 'bubblewrap'")
         if hide_paths is None:
             hide_paths = default_hide_paths()
         self.hide_paths = [str(p) for p in hide_paths]
@@ -435,7 +452,8 @@ class Sandbox(BaseSandbox):
     # --- internals -------------------------------------------------------------------
 
     def _cache_salt(self) -> str:
-        return f"hash_seed={self.hash_seed}" if self.hash_seed else ""
+        salt = f"hash_seed={self.hash_seed}" if self.hash_seed else ""
+        return salt + (f" preload={','.join(self.preload)}" if self.preload else "")
 
     def _dispatch(
         self, program: str, task: Task, tests: list[TestCase], limits: Limits, stop_on_failure: bool
@@ -468,6 +486,8 @@ class Sandbox(BaseSandbox):
             message["tests"] = [p.instruction for p in planned]
         message["stream"] = stop_on_failure
         message["site_packages"] = self.site_packages
+        if self.site_packages:
+            message["site_dirs"] = harness.front_site_dirs()
         with self._lock:
             self._next_id += 1
             message["id"] = self._next_id
@@ -495,6 +515,7 @@ class Sandbox(BaseSandbox):
                     self.site_packages,
                     env={**WORKER_ENV, "PYTHONHASHSEED": str(self.hash_seed)},
                     pin=self.pin_workers,
+                    preload=self.preload,
                 )
             )
             self._workers[slot] = worker
