@@ -46,6 +46,10 @@ class DatagenConfig:
     """Directory names skipped when searching a folder or package for ``.py`` files."""
     min_doc_words: int = 3
     """Drop functions whose problem text (docstring's first paragraph) is shorter."""
+    check_problem: bool = True
+    """Drop functions whose problem text leans on what the prompt does not show: a role
+    instead of a behaviour ("Helper for X"), a function it does not show ("Same as
+    X, except..."), a private name (:mod:`datagen.problem`)."""
     max_function_lines: int = 60
     """Drop functions longer than this (lines of source, docstring included)."""
     max_context_lines: int = 60

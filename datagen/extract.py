@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from datagen.config import DatagenConfig
+from datagen.problem import problem_issue, shown_names
 
 # Builtins a function may use; the module dunders (``__name__``, ``__file__``...) are
 # its own module's, so they are not "builtins" here.
@@ -826,6 +827,12 @@ def extract_file(
         if context.count("\n") > config.max_context_lines:
             drop("too_long", f"context of {context.count(chr(10))} lines")
             continue
+        signature = _signature(stmt, lines)
+        if config.check_problem:
+            issue = problem_issue(problem, shown_names(context + signature))
+            if issue is not None:
+                drop(*issue)
+                continue
         body, indent = _body(stmt, lines)
         found.append(
             ExtractedFunction(
@@ -834,7 +841,7 @@ def extract_file(
                 name=stmt.name,
                 line=stmt.lineno,
                 problem=problem,
-                signature=_signature(stmt, lines),
+                signature=signature,
                 context=context + ("\n" if context else ""),
                 body=body,
                 indent=indent,

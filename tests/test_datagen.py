@@ -309,6 +309,69 @@ def test_extract_drops_what_cannot_stand_alone(tmp_path):
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Helper for remove_tree().", "vague_problem"),
+        ("helper function for Future.__repr__", "vague_problem"),
+        ("Private helper.", "vague_problem"),
+        ("Used by pickle protocol 4, instead of __newobj__ to allow classes", "vague_problem"),
+        ("Same as addCleanup, except the cleanup items are called", "vague_problem"),
+        ("Like quote(), but accepts a bytes object rather than a str", "vague_problem"),
+        ("Maxheap variant of _siftdown", "vague_problem"),
+        ("Candidate directories which _get_default_tempdir will try.", "private_reference"),
+        ("Helper to split the netmask and raise an error if needed", None),
+        ("Same as a < b.", None),  # an expression, not a reference
+        ("Like built-in bin(), except negative values are in twos-complement", None),
+        ("Like textwrap.dedent, rewritten here.", None),  # the standard library
+        ("Returns True if a _sunder_ name, False otherwise.", None),  # a word
+        ("Scale by _factor, then add the offset.", None),  # shown: a helper in the prompt
+    ],
+)
+def test_problem_check(text, reason):
+    from datagen.problem import problem_issue, shown_names
+
+    shown = shown_names("_factor = 3\n\ndef f(a, b):")
+    issue = problem_issue(text, shown)
+    assert (issue[0] if issue else None) == reason, issue
+
+
+def test_extract_drops_problems_the_prompt_cannot_explain(tmp_path):
+    _write(
+        tmp_path,
+        "vague.py",
+        '''
+        def _siftdown(heap, pos):
+            return heap
+
+
+        def helper(x: int) -> int:
+            """Helper for remove_tree()."""
+            return x + 1
+
+
+        def sift_max(heap: list, pos: int) -> list:
+            """Maxheap variant of _siftdown."""
+            return sorted(heap)[::-1]
+
+
+        def sift_max_shown(heap: list, pos: int) -> list:
+            """Maxheap variant of _siftdown."""
+            return _siftdown(sorted(heap)[::-1], pos)
+        ''',
+    )
+    (source,) = find_sources(tmp_path)
+    functions, drops, _ = extract_file(source, DatagenConfig())
+    assert [f.name for f in functions] == ["sift_max_shown"]  # its helper is in the prompt
+    assert {d.name: d.reason for d in drops} == {
+        "_siftdown": "no_docstring",
+        "helper": "vague_problem",
+        "sift_max": "vague_problem",
+    }
+    kept, _, _ = extract_file(source, DatagenConfig(check_problem=False))
+    assert len(kept) == 3
+
+
 def test_problem_text_removes_doctest_lines():
     doc = ">>> f(1)\n2\n\nAdd one to x.\n>>> f(2)\n3\n\nDetails."
     assert problem_text(doc) == "Add one to x."
