@@ -105,3 +105,20 @@ def test_evaluate_repair_counts_tasks_solved_within_each_attempt(tasks):
             return out
 
     assert evaluate_repair(Repairer(), tasks, sandbox=agent.scorer.sandbox) == [0.0, 1.0, 1.0]
+
+
+def test_a_context_longer_than_the_models_positions_is_cut_from_the_left():
+    # Repair contexts grow with each attempt and its feedback; a decoder-only model
+    # attends over a fixed number of positions (the tiny model's: 512).
+    from agents import Policy
+
+    policy = Policy("tiny", tiny_config=TINY, reference=False)
+    limit = policy.position_limit
+    assert limit is not None
+    long_prompt = "def f(x):\n    return x\n" * 200 + "def g(y):\n"
+    (ids,) = policy.encode_prompts([long_prompt], reserve=12)
+    assert len(ids) == limit - 12
+    full = policy.tokenizer.encode(long_prompt, add_special_tokens=False)
+    assert len(full) > limit and ids == full[-len(ids) :]  # the end, where the def is, kept
+    (sample,) = policy.generate([long_prompt], max_new_tokens=12, greedy=True)[0]
+    assert len(sample.token_ids) <= 12

@@ -192,7 +192,9 @@ class OnPolicyAgent(BaseAgent):
             return self.collect_repair_rollout(tasks, n)
         mine = self.dist.shard(tasks)
         groups = self.policy.sample([t.prompt for t in mine], cfg.sampling, n=n) if mine else []
-        prompts = self.policy.encode_prompts([t.prompt for t in mine], cfg.max_prompt_tokens)
+        prompts = self.policy.encode_prompts(
+            [t.prompt for t in mine], cfg.max_prompt_tokens, cfg.sampling.max_new_tokens
+        )
         flat_tasks, prompt_ids, completion_ids, texts = [], [], [], []
         for task, ids, samples in zip(mine, prompts, groups, strict=True):
             for sample in samples:
@@ -234,7 +236,9 @@ class OnPolicyAgent(BaseAgent):
                 break
             prompts = [contexts[i] for i in active]
             groups = self.policy.sample(prompts, cfg.sampling, n=1)
-            prompt_ids = self.policy.encode_prompts(prompts, cfg.max_prompt_tokens)
+            prompt_ids = self.policy.encode_prompts(
+                prompts, cfg.max_prompt_tokens, cfg.sampling.max_new_tokens
+            )
             samples = [group[0] for group in groups]
             graded = self.scorer.score_many(
                 [(episodes[i], sample.text) for i, sample in zip(active, samples, strict=True)]

@@ -169,14 +169,34 @@ class Policy:
 
     # --- generation -----------------------------------------------------------------
 
+    @property
+    def position_limit(self) -> int | None:
+        """How many positions a decoder-only model attends over (prompt and completion
+        together: ``n_positions`` or ``max_position_embeddings``), None when unbounded
+        or unknown (encoder-decoder models, relative positions)."""
+        if self.is_seq2seq:
+            return None
+        config = self.model.config
+        for name in ("n_positions", "max_position_embeddings"):
+            value = getattr(config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
     def encode_prompts(
-        self, prompts: Sequence[str], max_prompt_tokens: int | None = None
+        self, prompts: Sequence[str], max_prompt_tokens: int | None = None, reserve: int = 0
     ) -> list[list[int]]:
         """The token ids of each prompt, cut from the left to ``max_prompt_tokens`` (the
-        end of a prompt, where the signature is, is kept)."""
+        end of a prompt, where the signature is, is kept), and so that ``reserve`` more
+        tokens (the completion) still fit in the model's :attr:`position_limit`: a
+        multi-attempt repair context grows past it."""
         ids = [self.tokenizer.encode(p, add_special_tokens=False) for p in prompts]
-        if max_prompt_tokens is not None:
-            ids = [x[-max_prompt_tokens:] for x in ids]
+        cut = max_prompt_tokens
+        if self.position_limit is not None:
+            room = max(1, self.position_limit - reserve)
+            cut = room if cut is None else min(cut, room)
+        if cut is not None:
+            ids = [x[-cut:] for x in ids]
         return ids
 
     def _left_pad(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -239,12 +259,13 @@ class Policy:
         continue that prefix, as Critic Sampling's refine step does; the returned
         samples then start with their prefix, and ``max_new_tokens`` counts the new
         tokens only."""
-        encoded = self.encode_prompts(prompts, max_prompt_tokens)
         if prefixes is not None and len(prefixes) != len(prompts):
             raise ValueError(
                 f"prefixes: one per prompt, got {len(prefixes)} for {len(prompts)} prompts"
             )
         heads = [list(p) for p in prefixes] if prefixes is not None else [[] for _ in prompts]
+        longest_head = max((len(h) for h in heads), default=0)
+        encoded = self.encode_prompts(prompts, max_prompt_tokens, max_new_tokens + longest_head)
         copies = 1 if greedy else n
         kwargs: dict[str, Any] = {
             "max_new_tokens": max_new_tokens,
