@@ -136,6 +136,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-private", action="store_true", help="skip functions whose name starts with _"
     )
     parser.add_argument(
+        "--no-methods",
+        action="store_true",
+        help="skip the methods of classes (by default a method is a task too: its tests "
+        "build an instance from generated constructor arguments, then call it)",
+    )
+    parser.add_argument(
         "--no-verify",
         action="store_true",
         help="skip the final re-run of every reference against its tests",
@@ -163,6 +169,7 @@ def config_from_args(args: argparse.Namespace) -> DatagenConfig:
         progress=not args.quiet,
         max_functions=args.max_functions,
         include_private=not args.no_private,
+        methods=not args.no_methods,
         max_inputs=args.max_inputs,
         min_tests=args.min_tests,
         max_tests=args.max_tests,

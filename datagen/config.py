@@ -46,6 +46,10 @@ class DatagenConfig:
     """Directory names skipped when searching a folder or package for ``.py`` files."""
     min_doc_words: int = 3
     """Drop functions whose problem text (docstring's first paragraph) is shorter."""
+    methods: bool = True
+    """Also take the documented methods of top-level classes: a test builds an instance
+    from generated constructor arguments, then calls the method; the prompt shows the
+    class as far as the method needs it."""
     check_problem: bool = True
     """Drop functions whose problem text leans on what the prompt does not show: a role
     instead of a behaviour ("Helper for X"), a function it does not show ("Same as

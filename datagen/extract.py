@@ -25,18 +25,22 @@ import builtins
 import copy
 import importlib.machinery
 import importlib.util
+import itertools
 import os
 import re
 import symtable
 import sysconfig
+import textwrap
 import warnings
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from datagen.config import DatagenConfig
 from datagen.problem import problem_issue, shown_names
+from datagen.values import render_call
 
 # Builtins a function may use; the module dunders (``__name__``, ``__file__``...) are
 # its own module's, so they are not "builtins" here.
@@ -112,17 +116,87 @@ class ExtractedFunction:
     """Source of the docstring's doctest examples (``>>>`` stripped)."""
     constants: tuple[Any, ...] = field(default_factory=tuple)
     """Literal ints, floats and short strings in the body (used as input values)."""
+    owner: str = ""
+    """For a method: its class's name (empty for a function). A method's ``source``
+    is its ``def`` at column 0, and its ``signature`` and ``body`` keep their
+    indentation in the class."""
+    class_prefix: str = ""
+    """For a method: the class as the prompt shows it, up to the method: the class
+    line, its docstring and attributes, ``__init__`` and the special methods, and the
+    methods the method (or those) reach through ``self``, in source order."""
+    member_indent: str = ""
+    """For a method: the indentation of the class's members."""
+    init_arity: int = 0
+    """For a method: how many positional arguments the class takes (a test row's
+    first ``init_arity`` values build the instance, the rest are the method's)."""
+    plan_source: str = ""
+    """For a method: a function used to type the arguments (:mod:`datagen.hints`,
+    :mod:`datagen.infer`): the constructor's parameters then the method's, without
+    ``self``, over ``__init__``'s body then the method's."""
+
+    #: The name a method's probe calls (:meth:`call_source` defines it).
+    METHOD_CALLER = "__datagen_method__"
 
     @property
     def qualname(self) -> str:
-        """``module.name``."""
-        return f"{self.module}.{self.name}"
+        """``module.name``, ``module.Class.name`` for a method."""
+        return f"{self.module}.{self.owner + '.' if self.owner else ''}{self.name}"
+
+    @property
+    def display_name(self) -> str:
+        """``name``, ``Class.name`` for a method (drops and reports)."""
+        return f"{self.owner}.{self.name}" if self.owner else self.name
+
+    @property
+    def is_method(self) -> bool:
+        """Whether this is a method of a class (tests build an instance first)."""
+        return bool(self.owner)
+
+    @property
+    def planned_source(self) -> str:
+        """The ``def`` whose parameters are typed: ``plan_source`` for a method,
+        else ``source``."""
+        return self.plan_source or self.source
+
+    @property
+    def dedup_source(self) -> str:
+        """What deduplication compares: the function, or the class and the method."""
+        if not self.is_method:
+            return self.source
+        return self.class_prefix + textwrap.indent(self.source, self.member_indent)
+
+    @property
+    def call_name(self) -> str:
+        """What a probe calls with a row of arguments: the function, or, for a method,
+        :attr:`METHOD_CALLER`, which builds the instance then calls the method."""
+        return self.METHOD_CALLER if self.is_method else self.name
+
+    def call_text(self, args: Sequence[Any]) -> str:
+        """A call with ``args`` as Python source: ``name(1, 'a')``, or for a method
+        ``Owner(1).name('a')``, the first :attr:`init_arity` values building the instance."""
+        if not self.is_method:
+            return render_call(self.name, args)
+        k = self.init_arity
+        return f"{render_call(self.owner, args[:k])}.{render_call(self.name, args[k:])}"
+
+    def call_source(self) -> str:
+        """Code to append to the program so that :attr:`call_name` exists (empty for a
+        function)."""
+        if not self.is_method:
+            return ""
+        k = self.init_arity
+        return (
+            f"\n\ndef {self.METHOD_CALLER}(*args):\n"
+            f"    return {self.owner}(*args[:{k}]).{self.name}(*args[{k}:])\n"
+        )
 
     def header(self, examples: Iterable[tuple[str, str]] = ()) -> str:
         """Context, ``def`` line and a docstring: the problem text, then doctest
-        examples given as ``(call, result)`` source pairs."""
+        examples given as ``(call, result)`` source pairs. A method's header has its
+        class (:attr:`class_prefix`) between the context and the ``def`` line."""
         return (
             self.context
+            + self.class_prefix
             + self.signature
             + "\n"
             + docstring_block(self.problem, examples, self.indent)
@@ -131,6 +205,13 @@ class ExtractedFunction:
     def program(self, examples: Iterable[tuple[str, str]] = ()) -> str:
         """The complete reference program: :meth:`header` plus the body."""
         return self.header(examples) + self.body
+
+    def program_with(self, definition: str) -> str:
+        """A program with another ``def`` of the function or method (at column 0,
+        e.g. a mutant) in its place, after the same context (and class)."""
+        if not self.is_method:
+            return self.context + definition
+        return self.context + self.class_prefix + textwrap.indent(definition, self.member_indent)
 
 
 def docstring_block(problem: str, examples: Iterable[tuple[str, str]], indent: str) -> str:
@@ -587,21 +668,23 @@ class ModuleIndex:
         except (ImportError, ValueError) as exc:
             raise Unresolved("relative_import", str(exc)) from None
 
-    def resolve(self, target: int) -> tuple[str, bool]:
+    def resolve(self, target: int, node: ast.stmt | None = None) -> tuple[str, bool]:
         """The context statement ``target`` needs (its imports and helpers as source
         text, in module order) and whether that context starts with
-        ``from __future__ import annotations``. Raises :class:`Unresolved`."""
+        ``from __future__ import annotations``. ``node``: a part of that statement to
+        resolve instead (a class cut down to what one method needs). Raises
+        :class:`Unresolved`."""
         name = self.tree.body[target].name  # type: ignore[attr-defined]
         if len(self.bindings.get(name, [])) != 1 or name in self.conditional:
             raise Unresolved("name_rebound", name)
         stmts: set[int] = set()
         imports: dict[int, list[ast.alias]] = {}
         seen: set[str] = {name}
-        needed, writes = self.free(target)
+        needed, writes = self.free(target) if node is None else free_names(node)
         if writes:
             raise Unresolved("writes_globals", name)
         queue = sorted(needed)
-        soft = set(_annotation_names(self.tree.body[target]))
+        soft = set(_annotation_names(self.tree.body[target] if node is None else node))
         while queue:
             wanted = queue.pop(0)
             if wanted in seen:
@@ -778,6 +861,14 @@ def extract_file(
     drops: list[Drop] = []
     seen = 0
     for i, stmt in enumerate(tree.body):
+        if isinstance(stmt, ast.ClassDef) and config.methods:
+            if index is None:
+                index = ModuleIndex(tree, lines, source.module, source.package)
+            methods, method_drops, n = _extract_methods(source, config, index, i, stmt)
+            found.extend(methods)
+            drops.extend(method_drops)
+            seen += n
+            continue
         if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         seen += 1
@@ -851,6 +942,262 @@ def extract_file(
             )
         )
     return found, drops, seen
+
+
+# --- methods ------------------------------------------------------------------------------
+
+
+def _is_special(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+def _first_line(stmt: ast.stmt) -> int:
+    return min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
+
+
+def _referenced(nodes: Iterable[ast.AST]) -> set[str]:
+    """Attribute names and names read anywhere in ``nodes`` (``self.x``, ``cls.x``,
+    ``o.x``; ``alias = x`` in a class body)."""
+    out: set[str] = set()
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Attribute):
+                out.add(sub.attr)
+            elif isinstance(sub, ast.Name):
+                out.add(sub.id)
+    return out
+
+
+def _class_members(cls: ast.ClassDef, target: ast.FunctionDef) -> list[ast.stmt]:
+    """What the prompt shows of ``cls`` before ``target``: its docstring and every
+    statement that is not a ``def``, the special methods (``__init__``, ``__eq__``...,
+    which run without being named), and the methods reached by attribute or name
+    from ``target`` or from those, transitively; in source order."""
+    defs = {
+        s.name: s
+        for s in cls.body
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s is not target
+    }
+    kept = {id(s) for s in cls.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    kept |= {id(s) for name, s in defs.items() if _is_special(name)}
+    frontier: list[ast.AST] = [target] + [s for s in cls.body if id(s) in kept]
+    while frontier:
+        wanted = _referenced(frontier) & set(defs)
+        frontier = [defs[n] for n in sorted(wanted) if id(defs[n]) not in kept]
+        kept |= {id(s) for s in frontier}
+    return [s for s in cls.body if id(s) in kept]
+
+
+def _without_self(args: ast.arguments) -> list[ast.arg]:
+    return (args.posonlyargs + args.args)[1:]
+
+
+def _plan_function(method: ast.FunctionDef, init: ast.FunctionDef | None) -> tuple[str, int]:
+    """``(source, arity)``: the function that types a method's arguments (see
+    :attr:`ExtractedFunction.plan_source`) and how many of them the constructor
+    takes. Constructor parameters whose names the method's reuse get ``_init``
+    added. A constructor default cannot stay before a required method parameter: a
+    number, string, bool or bytes default becomes that type's hint, any other is
+    dropped (the parameter is then typed like a required one)."""
+    method = copy.deepcopy(method)
+    init = copy.deepcopy(init) if init is not None else None
+    m_pos = _without_self(method.args)
+    i_pos = _without_self(init.args) if init is not None else []
+    n_m_defaults = len(method.args.defaults)
+    m_defaults = list(method.args.defaults[-len(m_pos) :]) if m_pos and n_m_defaults else []
+    i_defaults = list(init.args.defaults[-len(i_pos) :]) if init is not None and i_pos else []
+    i_kwonly = list(init.args.kwonlyargs) if init is not None else []
+    i_kw_defaults = list(init.args.kw_defaults) if init is not None else []
+    i_body: list[ast.stmt] = []
+    if init is not None:
+        taken = {a.arg for a in m_pos + method.args.kwonlyargs}
+        renames = {a.arg: a.arg + "_init" for a in i_pos + i_kwonly if a.arg in taken}
+        for a in i_pos + i_kwonly:
+            a.arg = renames.get(a.arg, a.arg)
+        for sub in ast.walk(init):
+            if isinstance(sub, ast.Name) and sub.id in renames:
+                sub.id = renames[sub.id]
+        i_body = init.body[1:] if _has_docstring(init) else list(init.body)
+    if len(m_defaults) < len(m_pos) and i_defaults:
+        start = len(i_pos) - len(i_defaults)
+        for arg, default in zip(i_pos[start:], i_defaults, strict=True):
+            if arg.annotation is None and isinstance(default, ast.Constant):
+                value = default.value
+                if isinstance(value, (bool, int, float, str, bytes)):
+                    arg.annotation = ast.Name(type(value).__name__, ast.Load())
+        i_defaults = []
+    m_body = method.body[1:] if _has_docstring(method) else list(method.body)
+    doc = method.body[:1] if _has_docstring(method) else []
+    arguments = ast.arguments(
+        posonlyargs=[],
+        args=i_pos + m_pos,
+        vararg=None,
+        kwonlyargs=i_kwonly + list(method.args.kwonlyargs),
+        kw_defaults=i_kw_defaults + list(method.args.kw_defaults),
+        kwarg=None,
+        defaults=i_defaults + m_defaults,
+    )
+    node = ast.FunctionDef(
+        name=method.name,
+        args=arguments,
+        body=doc + i_body + m_body or [ast.Pass()],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}),
+    )
+    return ast.unparse(ast.fix_missing_locations(node)) + "\n", len(i_pos)
+
+
+def _extract_methods(
+    source: SourceFile, config: DatagenConfig, index: ModuleIndex, position: int, cls: ast.ClassDef
+) -> tuple[list[ExtractedFunction], list[Drop], int]:
+    """The candidate methods of the top-level class ``cls`` (statement ``position``),
+    the drops, and how many methods it has (special methods are not counted: they
+    implement protocols, they are not problems)."""
+    lines = index.lines
+    found: list[ExtractedFunction] = []
+    drops: list[Drop] = []
+    methods = [
+        s
+        for s in cls.body
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _is_special(s.name)
+    ]
+    if not methods:
+        return found, drops, 0
+    members = list(cls.body)
+    spans = [(_first_line(s), s.end_lineno or s.lineno) for s in members]
+    overlapping = any(a[1] >= b[0] for a, b in itertools.pairwise(spans))
+    header_end = spans[0][0] - 1
+    header = "".join(lines[_first_line(cls) - 1 : header_end])
+    inits = [s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"]
+    names = Counter(
+        s.name for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
+    for method in methods:
+
+        def drop(reason: str, detail: str = "", method: ast.stmt = method) -> None:
+            drops.append(
+                Drop(
+                    source.module,
+                    f"{cls.name}.{method.name}",  # type: ignore[attr-defined]
+                    method.lineno,
+                    "extract",
+                    reason,
+                    detail,
+                )
+            )
+
+        if isinstance(method, ast.AsyncFunctionDef):
+            drop("async")
+            continue
+        if not config.include_private and (method.name.startswith("_") or cls.name.startswith("_")):
+            drop("private")
+            continue
+        docstring = ast.get_docstring(method)
+        if not docstring:
+            drop("no_docstring")
+            continue
+        if method.decorator_list:
+            drop("decorated", ast.unparse(method.decorator_list[0]))
+            continue
+        if _is_generator(method):
+            drop("generator")
+            continue
+        if len(method.body) < 2:
+            drop("empty_body")
+            continue
+        if not (method.args.posonlyargs + method.args.args):
+            drop("no_parameters", "no instance parameter")
+            continue
+        problem = problem_text(docstring)
+        if len(problem.split()) < config.min_doc_words:
+            drop("short_docstring", problem[:80])
+            continue
+        n_lines = (method.end_lineno or method.lineno) - method.lineno + 1
+        if n_lines > config.max_function_lines:
+            drop("too_long", f"{n_lines} lines")
+            continue
+        if overlapping or (not header.rstrip().endswith(":") and "#" not in header):
+            drop("unsupported_class", "members share lines with each other or the class line")
+            continue
+        if names[method.name] > 1 or len(inits) > 1:
+            drop(
+                "name_rebound",
+                f"{cls.name}.{method.name if names[method.name] > 1 else '__init__'}",
+            )
+            continue
+        kept = _class_members(cls, method)
+        uses_target = any(
+            isinstance(sub, ast.Name) and sub.id == method.name
+            for s in kept
+            if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for sub in ast.walk(s)
+        )
+        if uses_target:
+            drop("name_rebound", f"{method.name} is used in the body of class {cls.name}")
+            continue
+        skeleton = copy.copy(cls)
+        skeleton.body = [*kept, method]
+        try:
+            context, _ = index.resolve(position, skeleton)
+        except Unresolved as exc:
+            drop(*exc.args)
+            continue
+        except (SyntaxError, RecursionError, ValueError) as exc:
+            drop("unresolved_name", repr(exc)[:200])
+            continue
+        parts = [header]
+        for stmt in kept:
+            text = "".join(lines[_first_line(stmt) - 1 : stmt.end_lineno])
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                parts.append("\n")
+            parts.append(text)
+        parts.append("\n")
+        class_prefix = "".join(parts)
+        shown = context + class_prefix
+        if shown.count("\n") > config.max_context_lines:
+            drop("too_long", f"context of {shown.count(chr(10))} lines")
+            continue
+        member_indent = re.match(r"[ \t]*", lines[method.lineno - 1]).group(0)  # type: ignore[union-attr]
+        signature = _signature(method, lines)
+        body, indent = _body(method, lines)
+        if (
+            not member_indent
+            or not signature.startswith(member_indent)
+            or (indent == member_indent or not indent.startswith(member_indent))
+        ):
+            drop("unsupported_class", "the method shares a line with its docstring or class")
+            continue
+        if config.check_problem:
+            issue = problem_issue(problem, shown_names(shown + signature))
+            if issue is not None:
+                drop(*issue)
+                continue
+        init = inits[0] if inits else None
+        plan_source, arity = _plan_function(method, init)
+        found.append(
+            ExtractedFunction(
+                module=source.module,
+                path=source.path,
+                name=method.name,
+                line=method.lineno,
+                problem=problem,
+                signature=signature,
+                context=context + ("\n" if context else ""),
+                body=body,
+                indent=indent,
+                source=ast.unparse(method) + "\n",
+                doctests=(),
+                constants=_mined_constants(method),
+                owner=cls.name,
+                class_prefix=class_prefix,
+                member_indent=member_indent,
+                init_arity=arity,
+                plan_source=plan_source,
+            )
+        )
+    return found, drops, len(methods)
 
 
 def extract(

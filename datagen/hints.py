@@ -350,7 +350,7 @@ def _plan(
     guess_source: str,
     missing: list[str] | None,
 ) -> Plan:
-    tree = ast.parse(fn.source)
+    tree = ast.parse(fn.planned_source)
     node = tree.body[0]
     assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     args = node.args

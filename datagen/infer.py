@@ -686,7 +686,7 @@ def usage_candidates(
 
 
 def _function_node(fn: ExtractedFunction) -> ast.FunctionDef:
-    node = ast.parse(fn.source).body[0]
+    node = ast.parse(fn.planned_source).body[0]
     assert isinstance(node, ast.FunctionDef)
     return node
 

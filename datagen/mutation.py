@@ -186,8 +186,16 @@ def make_mutants(source: str, max_mutants: int, seed: int = 0) -> list[Mutant]:
 
 
 def call_tests(fn: ExtractedFunction, cases: Sequence[Case]) -> list[TestCase]:
-    """The ``call`` tests of ``cases``: the function called with each case's arguments,
-    its expected value the reference's output (Python literals, as the task's tests)."""
+    """The tests of ``cases``, as the task will have them: for a function, ``call``
+    tests (the function called with each case's arguments, its expected value the
+    reference's output, Python literals); for a method, ``assert`` tests that build
+    the instance and compare the method's result with ``==``
+    (``assert Stack([1]).peek() == 1``)."""
+    if fn.is_method:
+        return [
+            TestCase(kind="assert", code=f"assert {fn.call_text(c.args)} == {c.shown}")
+            for c in cases
+        ]
     return [TestCase(kind="call", fn=fn.name, args=c.args, expected=c.expected) for c in cases]
 
 
@@ -209,9 +217,12 @@ def kill_matrix(
     for fn, mutants, cases in jobs:
         tests = call_tests(fn, cases)
         task = Task(
-            task_id=f"datagen/{fn.qualname}", prompt=fn.problem, tests=tests, entry_point=fn.name
+            task_id=f"datagen/{fn.qualname}",
+            prompt=fn.problem,
+            tests=tests,
+            entry_point=fn.owner or fn.name,
         )
-        batch += [(fn.context + m.source, task, tests) for m in mutants]
+        batch += [(fn.program_with(m.source), task, tests) for m in mutants]
     results = sandbox.run_many(batch, limits=limits) if batch else []
     out: list[list[list[bool]]] = []
     k = 0

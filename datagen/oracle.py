@@ -310,8 +310,10 @@ def observe(result: TestResult) -> Observation:
 
 
 def probe_program(fn: ExtractedFunction) -> str:
-    """The reference program of ``fn`` with :data:`PROBE` appended."""
-    return fn.program() + PROBE.replace("__DATAGEN_TARGET__", repr(fn.name))
+    """The reference program of ``fn`` with :data:`PROBE` appended (for a method, after
+    the function that builds the instance and calls it: a row's first
+    ``fn.init_arity`` values go to the constructor)."""
+    return fn.program() + fn.call_source() + PROBE.replace("__DATAGEN_TARGET__", repr(fn.call_name))
 
 
 def in_other_environment(program: str) -> str:
@@ -554,7 +556,7 @@ class Oracle:
         return out
 
     def _drop(self, fn: ExtractedFunction, reason: str, detail: str = "") -> Drop:
-        return Drop(fn.module, fn.name, fn.line, "oracle", reason, detail[:300])
+        return Drop(fn.module, fn.display_name, fn.line, "oracle", reason, detail[:300])
 
     def _enough(self, labelled: Labelled, values: list[Any]) -> bool:
         """Set the function's drop if its kept values cannot make a task."""

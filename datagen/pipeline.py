@@ -33,7 +33,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from code_env.tasks import Task, TestCase, write_jsonl
+from code_env.tasks import Task, write_jsonl
 from datagen.config import DatagenConfig
 from datagen.dedup import deduplicate
 from datagen.extract import (
@@ -58,6 +58,7 @@ from datagen.infer import (
 )
 from datagen.inputs import generate_inputs
 from datagen.mutation import (
+    call_tests,
     greedy_select,
     kill_matrix,
     make_mutants,
@@ -66,7 +67,7 @@ from datagen.mutation import (
 )
 from datagen.oracle import Case, Oracle
 from datagen.report import DatagenReport
-from datagen.values import render_call, value_key
+from datagen.values import value_key
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def prepare_file(
             plan = plan_parameters(fn)
         except HintError as exc:
             if exc.args[0] != "no_hints" or config.infer_types == "none":
-                drops.append(Drop(fn.module, fn.name, fn.line, "inputs", *exc.args))
+                drops.append(Drop(fn.module, fn.display_name, fn.line, "inputs", *exc.args))
                 continue
             # Beyond the spec's rule: guess the missing types (datagen.infer).
             try:
@@ -115,15 +116,19 @@ def prepare_file(
                     candidates.append(Candidate(fn, probes.plans[0], [], probes))
                     continue
             except (HintError, Untypable) as again:
-                drops.append(Drop(fn.module, fn.name, fn.line, "inputs", *again.args))
+                drops.append(Drop(fn.module, fn.display_name, fn.line, "inputs", *again.args))
                 continue
         except (SyntaxError, ValueError, RecursionError) as exc:
-            drops.append(Drop(fn.module, fn.name, fn.line, "inputs", "unsupported_hint", repr(exc)))
+            drops.append(
+                Drop(fn.module, fn.display_name, fn.line, "inputs", "unsupported_hint", repr(exc))
+            )
             continue
         rows = generate_inputs(fn, plan, config, function_seed(config.seed, fn))
         if len(rows) < config.min_tests:
             drops.append(
-                Drop(fn.module, fn.name, fn.line, "inputs", "too_few_inputs", str(len(rows)))
+                Drop(
+                    fn.module, fn.display_name, fn.line, "inputs", "too_few_inputs", str(len(rows))
+                )
             )
             continue
         candidates.append(Candidate(fn, plan, rows))
@@ -192,9 +197,9 @@ def build_task(
     shortest. The tests call the function with the cases' arguments and expect the
     reference's outputs, as Python values (bytes, tuples, sets included)."""
     picked = [cases[i] for i in chosen]
-    tests = [TestCase(kind="call", fn=fn.name, args=c.args, expected=c.expected) for c in picked]
+    tests = call_tests(fn, picked)
     liked = {value_key(list(row)) for row in preferred}
-    calls = [render_call(fn.name, c.args) for c in picked]
+    calls = [fn.call_text(c.args) for c in picked]
     by_size = sorted(
         range(len(picked)),
         key=lambda i: (
@@ -207,6 +212,8 @@ def build_task(
     examples = [(calls[i], picked[i].shown) for i in shown]
     header = fn.header(examples)
     meta = {"source": "datagen", "module": fn.module, "function": fn.name, "line": fn.line}
+    if fn.is_method:
+        meta["class"] = fn.owner
     if config.split is not None:
         meta["split"] = config.split
     meta.update(metadata)
@@ -215,7 +222,7 @@ def build_task(
         prompt=header,
         tests=tests,
         example_tests=[tests[i] for i in shown],
-        entry_point=fn.name,
+        entry_point=fn.owner or fn.name,
         solutions=[fn.body],
         metadata=meta,
         program_prefix=header,
@@ -241,13 +248,17 @@ def resolve_probes(
         index, account = choose_combination(probes, obs, config)
         if index is None:
             detail = f"no type combination returned data: {account}"
-            report.drops.append(Drop(fn.module, fn.name, fn.line, "probe", "no_hints", detail))
+            report.drops.append(
+                Drop(fn.module, fn.display_name, fn.line, "probe", "no_hints", detail)
+            )
             continue
         plan = probes.plans[index]
         rows = generate_inputs(fn, plan, config, function_seed(config.seed, fn))
         if len(rows) < config.min_tests:
             report.drops.append(
-                Drop(fn.module, fn.name, fn.line, "inputs", "too_few_inputs", str(len(rows)))
+                Drop(
+                    fn.module, fn.display_name, fn.line, "inputs", "too_few_inputs", str(len(rows))
+                )
             )
             continue
         resolved[id(cand)] = Candidate(fn, plan, rows)
@@ -284,7 +295,7 @@ def _process_chunk(
         seed = function_seed(config.seed, fn, "mutants")
         mutants = make_mutants(fn.source, config.max_mutants, seed)
         if not mutants:
-            report.drops.append(Drop(fn.module, fn.name, fn.line, "mutation", "no_mutants"))
+            report.drops.append(Drop(fn.module, fn.display_name, fn.line, "mutation", "no_mutants"))
             continue
         jobs.append((fn, mutants, item.cases))
     tasks = []
@@ -306,7 +317,14 @@ def _process_chunk(
         report.all_scores.append(score)
         if score < config.min_mutation_score:
             report.drops.append(
-                Drop(fn.module, fn.name, fn.line, "mutation", "low_mutation_score", f"{score:.3f}")
+                Drop(
+                    fn.module,
+                    fn.display_name,
+                    fn.line,
+                    "mutation",
+                    "low_mutation_score",
+                    f"{score:.3f}",
+                )
             )
             continue
         task_id = f"datagen/{fn.qualname}"
@@ -496,14 +514,17 @@ def run_datagen(
         report.drops += drops
         report.functions_seen += seen
     unique: list[Candidate] = []
-    for cand, first in deduplicate(candidates, lambda c: c.function.source):
+    for cand, first in deduplicate(candidates, lambda c: c.function.dedup_source):
         fn = cand.function
         if first is not None:
             detail = first.function.qualname
-            report.drops.append(Drop(fn.module, fn.name, fn.line, "dedup", "duplicate", detail))
+            report.drops.append(
+                Drop(fn.module, fn.display_name, fn.line, "dedup", "duplicate", detail)
+            )
         elif config.max_functions is None or len(unique) < config.max_functions:
             unique.append(cand)
     report.candidates = len(unique)
+    report.method_candidates = sum(1 for c in unique if c.function.is_method)
     report.stage_s["extract"] = time.perf_counter() - t0
 
     with ray_session(config):
@@ -512,6 +533,7 @@ def run_datagen(
     for task in tasks:
         sources = task.metadata.get("param_sources", {}).values()
         report.inferred_tasks += any(s in ("usage", "probe") for s in sources)
+        report.method_tasks += "class" in task.metadata
         report.tests_per_task.append(len(task.tests))
         report.mutation_scores.append(float(task.metadata["mutation_score"]))
     report.tasks = len(tasks)

@@ -24,7 +24,9 @@ class DatagenReport:
     n_files: int = 0
     """Python files read."""
     functions_seen: int = 0
-    """Top-level functions in those files (with or without docstring)."""
+    """Top-level functions in those files (with or without docstring), and with
+    ``config.methods`` the methods of their top-level classes (special methods such
+    as ``__init__`` not counted)."""
     candidates: int = 0
     """Functions that passed extraction and input planning, duplicates removed (and
     cut to ``max_functions``): the ones sent to the sandbox."""
@@ -35,6 +37,10 @@ class DatagenReport:
     :mod:`datagen.infer` (beyond the spec's hints/defaults/doctests rule)."""
     inferred_tasks: int = 0
     """Tasks written whose function has such a guessed parameter type."""
+    method_candidates: int = 0
+    """Candidates that are methods of a class (``config.methods``)."""
+    method_tasks: int = 0
+    """Tasks written from methods."""
     drops: list[Drop] = field(default_factory=list)
     """Every dropped function, with stage, reason and detail."""
     case_reasons: Counter[str] = field(default_factory=Counter)
@@ -92,6 +98,7 @@ class DatagenReport:
                 "candidates": self.inferred_candidates,
                 "tasks": self.inferred_tasks,
             },
+            "methods": {"candidates": self.method_candidates, "tasks": self.method_tasks},
             "dropped": self.dropped,
             "dropped_by_stage": {k: dict(v.most_common()) for k, v in by_stage.items()},
             "case_reasons": dict(self.case_reasons.most_common()),
@@ -120,6 +127,7 @@ class DatagenReport:
             f"candidates {self.candidates}, kept {self.tasks}",
             f"types inferred (beyond hints, defaults, doctests): {self.inferred_candidates} "
             f"reached the oracle, {self.inferred_tasks} kept",
+            f"methods: {self.method_candidates} candidates, {self.method_tasks} kept",
             "dropped: " + ", ".join(f"{k} {v}" for k, v in self.dropped.items()),
             f"tests per task: {data['tests_per_task']}",
             "median mutation score: " + ("n/a" if median is None else f"{median:.3f}"),

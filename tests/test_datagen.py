@@ -1099,3 +1099,131 @@ def test_installed_source_reads_pure_python_distributions_only():
     std = next(f for f in files if f.module == "tqdm.std")
     assert std.package == "tqdm"  # relative imports resolve
     assert find_sources("installed") == files
+
+
+# --- methods -------------------------------------------------------------------------------
+
+SHAPES = '''
+import math
+
+
+class Rect:
+    """An axis-aligned rectangle."""
+
+    unit = "cm"
+
+    def __init__(self, width: int, height: int = 1):
+        self.width = width
+        self.height = height
+
+    def area(self) -> int:
+        """The area of the rectangle, width times height."""
+        return self.width * self.height
+
+    def _half(self, x):
+        return x / 2
+
+    def unrelated(self):
+        return None
+
+    def scaled_perimeter(self, factor: int) -> float:
+        """The perimeter of the rectangle after scaling both sides by factor, halved."""
+        return self._half(2 * (self.width + self.height) * factor)
+
+    def diagonal(self, digits: int) -> str:
+        """Describe the rectangle's diagonal, rounded to the given number of digits."""
+        return f"{round(math.hypot(self.width, self.height), digits)} {self.unit}"
+
+    @property
+    def square(self) -> bool:
+        """Whether the rectangle's sides are equal."""
+        return self.width == self.height
+
+
+class Stack:
+    def __init__(self, items):
+        self.items = list(items)
+
+    def peek_or(self, default: int) -> int:
+        """The item on top of the stack, or default when the stack is empty."""
+        if not self.items:
+            return default
+        return self.items[-1]
+
+    def size(self, extra: int) -> int:
+        """How many items the stack would hold after pushing extra more."""
+        return len(self.items) + extra
+
+    size_alias = size
+'''
+
+
+def test_methods_are_extracted_with_the_class_they_need(tmp_path):
+    _write(tmp_path, "shapes.py", SHAPES)
+    (source,) = find_sources(tmp_path)
+    functions, drops, seen = extract_file(source, DatagenConfig())
+    by_name = {f.display_name: f for f in functions}
+    assert sorted(by_name) == [
+        "Rect.area",
+        "Rect.diagonal",
+        "Rect.scaled_perimeter",
+        "Stack.peek_or",
+    ]
+    assert seen == 8  # methods, special ones (__init__) not counted
+    assert {d.name: d.reason for d in drops} == {
+        "Rect._half": "no_docstring",
+        "Rect.unrelated": "no_docstring",
+        "Rect.square": "decorated",
+        "Stack.size": "name_rebound",  # bound again in the class body
+    }
+    perimeter = by_name["Rect.scaled_perimeter"]
+    assert perimeter.qualname == "shapes.Rect.scaled_perimeter" and perimeter.owner == "Rect"
+    prefix = perimeter.class_prefix
+    assert "def __init__" in prefix and "def _half" in prefix and 'unit = "cm"' in prefix
+    assert "def unrelated" not in prefix and "def area" not in prefix
+    assert by_name["Rect.diagonal"].context == "import math\n\n"
+    assert perimeter.init_arity == 2
+    # the constructor's default cannot stay before the method's required parameter
+    assert perimeter.plan_source.startswith(
+        "def scaled_perimeter(width: int, height: int, factor: int):"
+    )
+    assert by_name["Rect.area"].plan_source.startswith("def area(width: int, height: int=1):")
+    program = perimeter.program() + perimeter.call_source()
+    namespace: dict = {}
+    exec(compile(program, "<reference>", "exec"), namespace)
+    assert namespace[perimeter.call_name](3, 1, 2) == 8.0
+    assert perimeter.call_text([3, 1, 2]) == "Rect(3, 1).scaled_perimeter(2)"
+    kept, _, _ = extract_file(source, DatagenConfig(methods=False))
+    assert kept == []
+
+
+def test_method_tasks_build_an_instance_per_test(tmp_path):
+    import gymnasium as gym
+
+    import code_env  # noqa: F401  (registers the env)
+
+    src = tmp_path / "src"
+    _write(src, "shapes.py", SHAPES)
+    out = tmp_path / "tasks.jsonl"
+    report = run_datagen(src, out, DatagenConfig(**FAST))
+    tasks = load_tasks(out)
+    assert report.method_candidates == 4 and report.method_tasks == len(tasks) >= 3
+    task = tasks.get("datagen/shapes.Rect.scaled_perimeter")
+    assert task.entry_point == "Rect" and task.metadata["class"] == "Rect"
+    assert all(t.kind == "assert" and t.code.startswith("assert Rect(") for t in task.tests)
+    assert ">>> Rect(" in task.prompt and "def _half" in task.prompt
+    assert task.prompt.rstrip().endswith('"""')  # the completion is the method's body
+    assert task.metadata["mutation_score"] >= 0.6 and task.metadata["mutants"] > 0
+    with Sandbox(workers=1) as sandbox:
+        results = sandbox.run_many([(t.program(t.solutions[0]), t) for t in tasks])
+        assert all(r.passed for r in results), [r.message for r in results]
+        wrong = sandbox.run(task.program("        return 0.0\n"), task)
+    assert not wrong.passed
+    env = gym.make("CodeSynthesis-v0", tasks=str(out))
+    try:
+        reward, result = env.unwrapped.score(task.solutions[0], task_id=task.task_id)
+        assert result.passed and reward == 1.0
+    finally:
+        env.close()
+    without = run_datagen(src, tmp_path / "none.jsonl", DatagenConfig(**FAST, methods=False))
+    assert without.tasks == 0 and without.method_candidates == 0
