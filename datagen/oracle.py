@@ -316,14 +316,29 @@ def probe_program(fn: ExtractedFunction) -> str:
     return fn.program() + fn.call_source() + PROBE.replace("__DATAGEN_TARGET__", repr(fn.call_name))
 
 
-def in_other_environment(program: str) -> str:
+def in_other_environment(program: str, preloaded: Sequence[str] = ()) -> str:
     """``program`` with :data:`ENVIRONMENT_PROLOGUE` put before its first statement
-    (after its ``from __future__`` imports, which must come first)."""
+    (after its ``from __future__`` imports, which must come first). Modules of the
+    packages of ``preloaded`` that are pure Python (``.py`` files) are dropped from
+    ``sys.modules`` first, so that the program imports them again, under the other
+    environment; compiled ones cannot be imported twice in a process and stay."""
     lines = program.splitlines(keepends=True)
     at = 0
     while at < len(lines) and lines[at].startswith("from __future__ import"):
         at += 1
-    return "".join(lines[:at]) + ENVIRONMENT_PROLOGUE + "".join(lines[at:])
+    purge = ""
+    roots = sorted({name.partition(".")[0] for name in preloaded})
+    if roots:
+        purge = (
+            "import sys as __datagen_sys__\n"
+            "for __datagen_name__, __datagen_module__ in list(__datagen_sys__.modules.items()):\n"
+            f"    if __datagen_name__.partition('.')[0] in {roots!r} and str(\n"
+            "        getattr(__datagen_module__, '__file__', None) or ''\n"
+            "    ).endswith('.py'):\n"
+            "        del __datagen_sys__.modules[__datagen_name__]\n"
+            "del __datagen_sys__, __datagen_name__, __datagen_module__\n"
+        )
+    return "".join(lines[:at]) + purge + ENVIRONMENT_PROLOGUE + "".join(lines[at:])
 
 
 def _limits(config: DatagenConfig) -> Limits:
@@ -357,10 +372,12 @@ def _hash_of(result: TestResult) -> int | None:
 class Oracle:
     """Labels functions' inputs with the reference's outputs (see the module doc).
 
-    Owns two sandboxes (``A`` and ``B``) with different hash seeds; ``A``'s workers
-    import ``preload`` (the references' third-party modules) once, so that the
-    probes, the first pass and the mutants do not import them again, while ``B``,
-    which runs the second pass and the other environment's, preloads nothing. Local
+    Owns two sandboxes (``A`` and ``B``) with different hash seeds, whose workers
+    import ``preload`` (the references' third-party modules) once, under their own
+    hash seed, so that the probes, the passes and the mutants do not import them
+    again. The other environment's pass drops the pure-Python ones of them from
+    ``sys.modules`` before it changes the environment, so they are imported afresh
+    under it. Local
     :class:`~code_env.sandbox.Sandbox` es or, with ``config.ray``,
     :class:`~code_env.sandbox.RaySandbox` es sharing the cluster's nodes
     (:func:`datagen.grading.make_sandbox`; ``workers`` sizes local ones only); use as
@@ -381,7 +398,7 @@ class Oracle:
         )
         try:
             self.sandbox_b: BaseSandbox = make_sandbox(
-                config, workers, hash_seed=self.seeds[1], limits=limits
+                config, workers, hash_seed=self.seeds[1], limits=limits, preload=self.preload
             )
         except BaseException:
             self.sandbox.close()  # B could not start (e.g. no room on the cluster)
@@ -521,10 +538,9 @@ class Oracle:
             fn = labelled.function
             keys = [1_000_003 * self.seeds[1] + i for i in order]
             task = _probe_task(fn, [rows[i] for i in order], keys)
-            third.append((in_other_environment(probe_program(fn)), task))
-        # In B, which preloads nothing: the reference's modules are imported under the
-        # other environment too. B's own pass showed its hash seed and random seeds
-        # change no output, so a difference here is the environment's.
+            third.append((in_other_environment(probe_program(fn), self.preload), task))
+        # In B, whose pass showed its hash seed and random seeds change no output, so a
+        # difference here is the environment's.
         results_e = self.sandbox_b.run_many(third) if third else []
         for (labelled, rows, order, kept), res in zip(pending_env, results_e, strict=True):
             fn = labelled.function

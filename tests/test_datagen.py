@@ -1227,3 +1227,29 @@ def test_method_tasks_build_an_instance_per_test(tmp_path):
         env.close()
     without = run_datagen(src, tmp_path / "none.jsonl", DatagenConfig(**FAST, methods=False))
     assert without.tasks == 0 and without.method_candidates == 0
+
+
+def test_environment_read_when_a_preloaded_package_is_imported_is_found(tmp_path):
+    # huggingface_hub (a dependency of transformers) reads HOME when its constants
+    # module is imported: preloaded in the oracle's workers, it is imported afresh for
+    # the other environment's pass.
+    pytest.importorskip("huggingface_hub")
+    _write(
+        tmp_path,
+        "hub.py",
+        """
+        from huggingface_hub import constants
+
+
+        def cache_file(name: str) -> str:
+            '''The path of a file of this name in the Hugging Face cache folder.'''
+            return constants.HF_HOME + "/" + name
+        """,
+    )
+    (source,) = find_sources(tmp_path)
+    (fn,), _, _ = extract_file(source, DatagenConfig())
+    config = DatagenConfig(**FAST, site_packages=True)
+    rows = generate_inputs(fn, plan_parameters(fn), config, function_seed(0, fn))
+    with Oracle(config, preload=("huggingface_hub.constants",)) as oracle:
+        (labelled,) = oracle.label([(fn, rows)])
+    assert labelled.drop is not None and labelled.drop.reason == "environment_dependent"
