@@ -17,7 +17,8 @@ The learning benchmark of docs/architecture.md, on 2 CPU cores:
   ``--datagen-count`` tasks (default: as many as B has) drawn by the seed from datagen's
   tasks that fit the model, all without solutions; same updates, so B gets about half
   the draws. The tasks come from ``--datagen-tasks PATH``, else from one datagen run on
-  the standard library (seed 0), cached like the warm-start. Evaluated on B and C; the
+  the standard library and every pure-Python package installed (``code-synthesis
+  datagen stdlib installed``, seed 0), cached like the warm-start. Evaluated on B and C; the
   results compare it with the actor-critic row (B alone) when both are there:
   ``--rows actor-critic,actor-critic+datagen --resume``.
 * **actor-critic-repair**: the actor-critic row on ``CodeRepair-v0`` episodes (up to
@@ -265,7 +266,7 @@ def cache_folder(kind: str, name: str, depends_on: Any) -> Path:
 
 #: What the actor-critic+datagen row generates its tasks from (unless ``--datagen-tasks``
 #: names a file), and datagen's seed: one set of generated tasks shared by every seed.
-DATAGEN_SOURCE = "stdlib"
+DATAGEN_SOURCE: str | tuple[str, ...] = ("stdlib", "installed")
 DATAGEN_SEED = 0
 
 
@@ -273,8 +274,9 @@ def shared_datagen(setting: Setting) -> str:
     """The generated tasks' file: ``setting.datagen_tasks`` (``--datagen-tasks``) when
     given, else datagen run once on :data:`DATAGEN_SOURCE` (every core, seed
     :data:`DATAGEN_SEED`, default settings otherwise) and cached, keyed by what the
-    tasks depend on: datagen's code, its settings, the source, and the Python version
-    and installation whose standard library it reads."""
+    tasks depend on: datagen's code, its settings, the sources, the Python version
+    and installation whose standard library it reads, and with ``installed`` the
+    installed distributions and their versions."""
     if setting.datagen_tasks is None:
         import sysconfig
 
@@ -287,24 +289,33 @@ def shared_datagen(setting: Setting) -> str:
         ignored = ("workers", "progress", "ray", "ray_address")
         settings = {k: v for k, v in config.to_dict().items() if k not in ignored}
         code = [p.read_text() for p in sorted(Path(datagen.__file__).parent.glob("*.py"))]
-        source = DATAGEN_SOURCE
-        if source != "stdlib" and Path(source).exists():
-            source = str(Path(source).resolve())
-        folder = cache_folder(
-            "datagen",
-            Path(source).name,
-            [source, sys.version, sysconfig.get_paths()["stdlib"], settings, code],
-        )
+        named = [DATAGEN_SOURCE] if isinstance(DATAGEN_SOURCE, str) else list(DATAGEN_SOURCE)
+        sources = [
+            str(Path(s).resolve()) if s not in ("stdlib", "installed") and Path(s).exists() else s
+            for s in named
+        ]
+        depends: list[Any] = [sources, sys.version, sysconfig.get_paths()["stdlib"], settings, code]
+        if "installed" in sources:
+            import importlib.metadata
+
+            depends.append(
+                sorted(
+                    (d.metadata["Name"] or "", d.version)
+                    for d in importlib.metadata.distributions()
+                )
+            )
+        folder = cache_folder("datagen", "+".join(Path(s).name for s in sources), depends)
         tasks_file = folder / "tasks.jsonl"
+        label = " ".join(named)
         if not (folder / "report.json").is_file():
-            print(f"datagen: tasks from {DATAGEN_SOURCE} (cached afterwards)", flush=True)
-            report = run_datagen(DATAGEN_SOURCE, tasks_file, config)
+            print(f"datagen: tasks from {label} (cached afterwards)", flush=True)
+            report = run_datagen(sources, tasks_file, config)
             print(report.summary(), flush=True)
         if not tasks_file.is_file():
-            raise RuntimeError(f"datagen wrote no tasks from {DATAGEN_SOURCE} (see {folder})")
+            raise RuntimeError(f"datagen wrote no tasks from {label} (see {folder})")
         setting.datagen_tasks = str(tasks_file)
         setting.datagen_info = {
-            "source": f"datagen on {DATAGEN_SOURCE} (seed {DATAGEN_SEED}, default settings)"
+            "source": f"datagen on {label} (seed {DATAGEN_SEED}, default settings)"
         }
     return setting.datagen_tasks
 
@@ -966,7 +977,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         help="generated tasks (a tasks.jsonl) for the actor-critic+datagen row (default: "
-        "datagen run once on the standard library, seed 0, and cached)",
+        "datagen run once on the standard library and the installed pure-Python packages, "
+        "seed 0, and cached)",
     )
     parser.add_argument(
         "--datagen-count",
