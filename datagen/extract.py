@@ -832,6 +832,35 @@ def _body(fn: ast.FunctionDef, lines: list[str]) -> tuple[str, str]:
     return text, indent or "    "
 
 
+def _screen(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, config: DatagenConfig, private: bool
+) -> tuple[str, tuple[str, str] | None]:
+    """``(problem text, drop)`` for a ``def`` before any name analysis: ``drop`` is
+    ``(reason, detail)`` for a function or method that cannot be a candidate (async,
+    private when those are skipped, undocumented, decorated, a generator, nothing but
+    a docstring, too short a problem text, too long), else None."""
+    if isinstance(node, ast.AsyncFunctionDef):
+        return "", ("async", "")
+    if private and not config.include_private:
+        return "", ("private", "")
+    docstring = ast.get_docstring(node)
+    if not docstring:
+        return "", ("no_docstring", "")
+    if node.decorator_list:
+        return "", ("decorated", ast.unparse(node.decorator_list[0]))
+    if _is_generator(node):
+        return "", ("generator", "")
+    if len(node.body) < 2:
+        return "", ("empty_body", "")
+    problem = problem_text(docstring)
+    if len(problem.split()) < config.min_doc_words:
+        return problem, ("short_docstring", problem[:80])
+    n_lines = (node.end_lineno or node.lineno) - node.lineno + 1
+    if n_lines > config.max_function_lines:
+        return problem, ("too_long", f"{n_lines} lines")
+    return problem, None
+
+
 def extract_file(
     source: SourceFile, config: DatagenConfig | None = None, text: str | None = None
 ) -> tuple[list[ExtractedFunction], list[Drop], int]:
@@ -878,33 +907,11 @@ def extract_file(
                 Drop(source.module, stmt.name, stmt.lineno, "extract", reason, detail)  # type: ignore[attr-defined]
             )
 
-        if isinstance(stmt, ast.AsyncFunctionDef):
-            drop("async")
+        problem, issue = _screen(stmt, config, stmt.name.startswith("_"))
+        if issue is not None:
+            drop(*issue)
             continue
-        if not config.include_private and stmt.name.startswith("_"):
-            drop("private")
-            continue
-        docstring = ast.get_docstring(stmt)
-        if not docstring:
-            drop("no_docstring")
-            continue
-        if stmt.decorator_list:
-            drop("decorated", ast.unparse(stmt.decorator_list[0]))
-            continue
-        if _is_generator(stmt):
-            drop("generator")
-            continue
-        if len(stmt.body) < 2:
-            drop("empty_body")
-            continue
-        problem = problem_text(docstring)
-        if len(problem.split()) < config.min_doc_words:
-            drop("short_docstring", problem[:80])
-            continue
-        n_lines = (stmt.end_lineno or stmt.lineno) - stmt.lineno + 1
-        if n_lines > config.max_function_lines:
-            drop("too_long", f"{n_lines} lines")
-            continue
+        assert isinstance(stmt, ast.FunctionDef)
         if index is None:
             index = ModuleIndex(tree, lines, source.module, source.package)
         try:
@@ -937,7 +944,7 @@ def extract_file(
                 body=body,
                 indent=indent,
                 source=index.text(i),
-                doctests=doctest_sources(docstring),
+                doctests=doctest_sources(ast.get_docstring(stmt) or ""),
                 constants=_mined_constants(stmt),
             )
         )
@@ -1088,35 +1095,14 @@ def _extract_methods(
                 )
             )
 
-        if isinstance(method, ast.AsyncFunctionDef):
-            drop("async")
+        private = method.name.startswith("_") or cls.name.startswith("_")
+        problem, issue = _screen(method, config, private)
+        if issue is not None:
+            drop(*issue)
             continue
-        if not config.include_private and (method.name.startswith("_") or cls.name.startswith("_")):
-            drop("private")
-            continue
-        docstring = ast.get_docstring(method)
-        if not docstring:
-            drop("no_docstring")
-            continue
-        if method.decorator_list:
-            drop("decorated", ast.unparse(method.decorator_list[0]))
-            continue
-        if _is_generator(method):
-            drop("generator")
-            continue
-        if len(method.body) < 2:
-            drop("empty_body")
-            continue
+        assert isinstance(method, ast.FunctionDef)
         if not (method.args.posonlyargs + method.args.args):
             drop("no_parameters", "no instance parameter")
-            continue
-        problem = problem_text(docstring)
-        if len(problem.split()) < config.min_doc_words:
-            drop("short_docstring", problem[:80])
-            continue
-        n_lines = (method.end_lineno or method.lineno) - method.lineno + 1
-        if n_lines > config.max_function_lines:
-            drop("too_long", f"{n_lines} lines")
             continue
         if overlapping or (not header.rstrip().endswith(":") and "#" not in header):
             drop("unsupported_class", "members share lines with each other or the class line")

@@ -67,7 +67,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from code_env.sandbox import BaseSandbox, Limits, Sandbox, TestResult
+from code_env.sandbox import BaseSandbox, ExecutionResult, Limits, Sandbox, TestResult
 from code_env.tasks import Task, TestCase
 from code_env.tasks.model import NotALiteral, literal_value, read_literal
 from datagen.config import DatagenConfig
@@ -514,23 +514,8 @@ class Oracle:
         results_b = self.sandbox_b.run_many(second) if second else []
         pending_env: list[tuple[Labelled, Sequence[Sequence[Any]], list[int], dict[int, Any]]] = []
         for (labelled, rows, order, values), res in zip(pending, results_b, strict=True):
-            fn = labelled.function
-            if len(res.tests) != len(order) + 1:
-                labelled.drop = self._drop(fn, "nondeterministic", f"B pass: {res.subtype}")
-                continue
-            kept: dict[int, Any] = {}
-            for i, test in zip(order, res.tests[:-1], strict=True):
-                seen = observe(test)
-                if seen.kind == "timeout":
-                    labelled.case_reasons["timeout"] += 1
-                elif seen.kind != "value" or not _same_value(seen.value, values[i]):
-                    labelled.drop = self._drop(fn, "nondeterministic", f"input {list(rows[i])!r}")
-                    break
-                else:
-                    kept[i] = values[i]
-            if labelled.drop is not None or not self._enough(labelled, list(kept.values())):
-                continue
-            if labelled.drop is None:
+            kept = self._confirm(labelled, rows, order, values, res, "nondeterministic")
+            if kept is not None:
                 pending_env.append((labelled, rows, sorted(kept), kept))
         # Third pass: the cases kept, in A, under another environment.
         third = []
@@ -543,33 +528,46 @@ class Oracle:
         # difference here is the environment's.
         results_e = self.sandbox_b.run_many(third) if third else []
         for (labelled, rows, order, kept), res in zip(pending_env, results_e, strict=True):
-            fn = labelled.function
-            if len(res.tests) != len(order) + 1:
-                labelled.drop = self._drop(
-                    fn, "environment_dependent", f"did not run: {res.subtype}: {res.message}"
-                )
-                continue
-            final: dict[int, Any] = {}
-            for i, test in zip(order, res.tests[:-1], strict=True):
-                seen = observe(test)
-                if seen.kind == "timeout":
-                    labelled.case_reasons["timeout"] += 1
-                elif seen.kind != "value" or not _same_value(seen.value, kept[i]):
-                    got = repr(seen.value) if seen.kind == "value" else seen.kind
-                    labelled.drop = self._drop(
-                        fn,
-                        "environment_dependent",
-                        f"input {list(rows[i])!r}: {kept[i]!r} here, {got[:80]} elsewhere",
-                    )
-                    break
-                else:
-                    final[i] = kept[i]
-            if labelled.drop is not None or not self._enough(labelled, list(final.values())):
-                continue
-            labelled.cases = [
-                Case(list(rows[i]), final[i], render_value(final[i])) for i in sorted(final)
-            ]
+            final = self._confirm(labelled, rows, order, kept, res, "environment_dependent")
+            if final is not None:
+                labelled.cases = [
+                    Case(list(rows[i]), final[i], render_value(final[i])) for i in sorted(final)
+                ]
         return out
+
+    def _confirm(
+        self,
+        labelled: Labelled,
+        rows: Sequence[Sequence[Any]],
+        order: Sequence[int],
+        expected: dict[int, Any],
+        res: ExecutionResult,
+        reason: str,
+    ) -> dict[int, Any] | None:
+        """The cases of a later pass (run in ``order``) that gave the ``expected``
+        values again, or None with ``labelled.drop`` set to ``reason`` when one gave
+        another value or did not return, or when too few are left. A case that timed
+        out is left out, not held against the function."""
+        fn = labelled.function
+        if len(res.tests) != len(order) + 1:
+            labelled.drop = self._drop(fn, reason, f"did not run: {res.subtype}: {res.message}")
+            return None
+        kept: dict[int, Any] = {}
+        for i, test in zip(order, res.tests[:-1], strict=True):
+            seen = observe(test)
+            if seen.kind == "timeout":
+                labelled.case_reasons["timeout"] += 1
+            elif seen.kind != "value" or not _same_value(seen.value, expected[i]):
+                got = repr(seen.value) if seen.kind == "value" else seen.kind
+                labelled.drop = self._drop(
+                    fn, reason, f"input {list(rows[i])!r}: {expected[i]!r}, then {got[:80]}"
+                )
+                return None
+            else:
+                kept[i] = expected[i]
+        if not self._enough(labelled, list(kept.values())):
+            return None
+        return kept
 
     def _drop(self, fn: ExtractedFunction, reason: str, detail: str = "") -> Drop:
         return Drop(fn.module, fn.display_name, fn.line, "oracle", reason, detail[:300])
