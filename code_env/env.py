@@ -280,7 +280,7 @@ class CodeSynthesisEnv(gym.Env[dict[str, np.ndarray], int]):
             task_ids = [None] * len(completions)
         if len(task_ids) != len(completions):
             raise ValueError(f"{len(completions)} completions but {len(task_ids)} task ids")
-        tasks = [self._task_for(task_id) for task_id in task_ids]
+        tasks = [self.task_for(task_id) for task_id in task_ids]
         tokens = [self.completion_tokens(c) for c in completions]
         texts = [self.decode(ids) for ids in tokens]
         graded = self.scorer.score_many(list(zip(tasks, texts, strict=True)), progress=progress)
@@ -292,9 +292,9 @@ class CodeSynthesisEnv(gym.Env[dict[str, np.ndarray], int]):
             out.append((float(total), result))
         return out
 
-    # --- internals ---------------------------------------------------------------------
-
-    def _task_for(self, task_id: str | None) -> Task:
+    def task_for(self, task_id: str | None) -> Task:
+        """The task with ``task_id``, or the current episode's for None (``ValueError``
+        for an unknown id, or None before the first ``reset``)."""
         if task_id is None:
             if self.task is None:
                 raise ValueError("no current task: pass task_id= or call reset() first")

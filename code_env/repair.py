@@ -209,7 +209,7 @@ class CodeRepairEnv(CodeSynthesisEnv):
         if token != self.eos_id and len(self.generated) < self.max_new_tokens:
             reward = float(self.reward_fn.step(self.task, self.generated)) if self.dense else 0.0
             return self._observation(), reward, False, False, {}
-        end, feedback_ids = self._end_attempt(self.task, self.generated, self.attempt)
+        end, feedback_ids = self.end_attempt(self.task, self.generated, self.attempt)
         if end.terminated:
             self._done = True
         else:
@@ -239,11 +239,11 @@ class CodeRepairEnv(CodeSynthesisEnv):
         episode's task (which is not changed)."""
         if not completions:
             raise ValueError("score_attempts needs at least one completion")
-        task = self._task_for(task_id)
+        task = self.task_for(task_id)
         out: list[AttemptEnd] = []
         for number, completion in enumerate(completions[: self.max_attempts], start=1):
             tokens = self.completion_tokens(completion)
-            end, _ = self._end_attempt(task, tokens, number)
+            end, _ = self.end_attempt(task, tokens, number)
             if self.dense:
                 steps = sum(
                     float(self.reward_fn.step(task, tokens[:k])) for k in range(1, len(tokens))
@@ -263,12 +263,13 @@ class CodeRepairEnv(CodeSynthesisEnv):
             task, text, hidden, attempt, self.scorer.sandbox, limits=self.scorer.limits
         )
 
-    # --- internals ---------------------------------------------------------------------
-
-    def _end_attempt(
+    def end_attempt(
         self, task: Task, tokens: Sequence[int], attempt: int
     ) -> tuple[AttemptEnd, list[int]]:
-        """Grade one attempt; its step's reward, end, info, and the feedback's tokens."""
+        """Grade attempt number ``attempt`` (``tokens``, the completion) of ``task``: the
+        reward, end and ``info`` its last step gives, and the feedback's token ids
+        (empty when the episode ends there). Changes nothing in the env, so wrappers
+        that work in text (:class:`~code_env.text_env.TextRepairEnv`) grade with it."""
         graded, result, program = self._grade(task, tokens)
         last = result.outcome is Outcome.PASSED or attempt >= self.max_attempts
         cost = self.attempt_cost if attempt > 1 else 0.0
@@ -292,6 +293,8 @@ class CodeRepairEnv(CodeSynthesisEnv):
             "task_id": task.task_id,
         }
         return AttemptEnd(float(reward), last, info), feedback_ids
+
+    # --- internals ---------------------------------------------------------------------
 
     def _encode(self, text: str) -> list[int]:
         return [int(t) for t in self.tokenizer.encode(text, add_special_tokens=False)]

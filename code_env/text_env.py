@@ -100,7 +100,7 @@ class TextRepairEnv(gym.Env[str, str]):
         if task_id is None:
             tasks = self.tokens.tasks
             task_id = tasks[int(self.np_random.integers(len(tasks)))].task_id
-        self.task = self.tokens._task_for(task_id)
+        self.task = self.tokens.task_for(task_id)
         self.transcript = self.task.prompt
         self.attempt = 1
         self._done = False
@@ -114,7 +114,7 @@ class TextRepairEnv(gym.Env[str, str]):
             raise TypeError(f"an action is the attempt's text (str), got {type(action).__name__}")
         text = extract_code(action)
         tokens = self.tokens.completion_tokens(text)
-        end, _ = self.tokens._end_attempt(self.task, tokens, self.attempt)
+        end, _ = self.tokens.end_attempt(self.task, tokens, self.attempt)
         self.transcript += self.tokens.decode(tokens) + end.info["feedback"]
         self._done = end.terminated
         self.attempt += 1
