@@ -186,6 +186,22 @@ def test_retries_are_bounded_then_killed(ray_cluster, builtin):
     assert len(killed) < len(items)  # the other actor's programs were unaffected
 
 
+def test_actors_preload_modules(ray_cluster):
+    # preload reaches every actor's sandbox: fractions is not among the modules every
+    # worker imports anyway.
+    program = "import sys\n\ndef f():\n    return 'fractions' in sys.modules\n"
+    task = Task(
+        task_id="t/preload",
+        prompt="p",
+        entry_point="f",
+        tests=[TestCase(kind="call", fn="f", args=[], expected=True)],
+    )
+    with RaySandbox(
+        ray_cluster.address, workers_per_node=1, cpus_per_worker=0, preload=("fractions",)
+    ) as rsb:
+        assert rsb.run(program, task).passed
+
+
 def test_node_lost_mid_batch_then_a_node_joins(ray_cluster, rsb, builtin):
     head_pid = next(n.pid for n in rsb.nodes if n.node_id == _head_node_id())
     items = references(builtin, "node loss") * 2
