@@ -34,6 +34,7 @@ def make_sandbox(
     hash_seed: int = 0,
     limits: Limits | None = None,
     preload: Sequence[str] = (),
+    cpus_per_worker: float = RAY_CPUS_PER_WORKER,
 ) -> BaseSandbox:
     """A sandbox for datagen's runs, with no result cache (every run is new).
 
@@ -45,12 +46,13 @@ def make_sandbox(
         limits: Default limits (None: the sandbox's defaults, the env's).
         preload: Modules each worker imports once, before its first program
             (:class:`~code_env.sandbox.Sandbox`'s ``preload``).
+        cpus_per_worker: With Ray, the CPUs each worker reserves on its node.
     """
     if config.ray:
         return RaySandbox(
             config.ray_address,
             limits=limits,
-            cpus_per_worker=RAY_CPUS_PER_WORKER,
+            cpus_per_worker=cpus_per_worker,
             cache_size=0,
             site_packages=config.site_packages,
             hash_seed=hash_seed,

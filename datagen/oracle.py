@@ -316,29 +316,14 @@ def probe_program(fn: ExtractedFunction) -> str:
     return fn.program() + fn.call_source() + PROBE.replace("__DATAGEN_TARGET__", repr(fn.call_name))
 
 
-def in_other_environment(program: str, preloaded: Sequence[str] = ()) -> str:
+def in_other_environment(program: str) -> str:
     """``program`` with :data:`ENVIRONMENT_PROLOGUE` put before its first statement
-    (after its ``from __future__`` imports, which must come first). Modules of the
-    packages of ``preloaded`` that are pure Python (``.py`` files) are dropped from
-    ``sys.modules`` first, so that the program imports them again, under the other
-    environment; compiled ones cannot be imported twice in a process and stay."""
+    (after its ``from __future__`` imports, which must come first)."""
     lines = program.splitlines(keepends=True)
     at = 0
     while at < len(lines) and lines[at].startswith("from __future__ import"):
         at += 1
-    purge = ""
-    roots = sorted({name.partition(".")[0] for name in preloaded})
-    if roots:
-        purge = (
-            "import sys as __datagen_sys__\n"
-            "for __datagen_name__, __datagen_module__ in list(__datagen_sys__.modules.items()):\n"
-            f"    if __datagen_name__.partition('.')[0] in {roots!r} and str(\n"
-            "        getattr(__datagen_module__, '__file__', None) or ''\n"
-            "    ).endswith('.py'):\n"
-            "        del __datagen_sys__.modules[__datagen_name__]\n"
-            "del __datagen_sys__, __datagen_name__, __datagen_module__\n"
-        )
-    return "".join(lines[:at]) + purge + ENVIRONMENT_PROLOGUE + "".join(lines[at:])
+    return "".join(lines[:at]) + ENVIRONMENT_PROLOGUE + "".join(lines[at:])
 
 
 def _limits(config: DatagenConfig) -> Limits:
@@ -375,9 +360,9 @@ class Oracle:
     Owns two sandboxes (``A`` and ``B``) with different hash seeds, whose workers
     import ``preload`` (the references' third-party modules) once, under their own
     hash seed, so that the probes, the passes and the mutants do not import them
-    again. The other environment's pass drops the pure-Python ones of them from
-    ``sys.modules`` before it changes the environment, so they are imported afresh
-    under it. Local
+    again. The other environment's pass runs under ``B``'s hash seed in a sandbox that
+    preloads nothing (``B`` itself when ``preload`` is empty), so that the modules are
+    imported afresh under it. Local
     :class:`~code_env.sandbox.Sandbox` es or, with ``config.ray``,
     :class:`~code_env.sandbox.RaySandbox` es sharing the cluster's nodes
     (:func:`datagen.grading.make_sandbox`; ``workers`` sizes local ones only); use as
@@ -403,12 +388,42 @@ class Oracle:
         except BaseException:
             self.sandbox.close()  # B could not start (e.g. no room on the cluster)
             raise
+        self._sandbox_e: BaseSandbox | None = None
+        self._limits = limits
+        self._workers = workers
         self._hashes: tuple[int, int] | None = None
 
+    @property
+    def sandbox_e(self) -> BaseSandbox:
+        """Where the other environment's pass runs: ``B`` when nothing is preloaded,
+        else a sandbox under ``B``'s hash seed that preloads nothing (started on first
+        use; on Ray its actors reserve no CPU, as ``A`` and ``B`` hold the nodes')."""
+        if not self.preload:
+            return self.sandbox_b
+        if self._sandbox_e is None:
+            self._sandbox_e = make_sandbox(
+                self.config,
+                self._workers,
+                hash_seed=self.seeds[1],
+                limits=self._limits,
+                cpus_per_worker=0.0,
+            )
+        return self._sandbox_e
+
+    @property
+    def sandboxes(self) -> dict[str, BaseSandbox]:
+        """The sandboxes started, by name (``oracle``, ``oracle_b``, ``oracle_e``)."""
+        named = {"oracle": self.sandbox, "oracle_b": self.sandbox_b}
+        if self._sandbox_e is not None:
+            named["oracle_e"] = self._sandbox_e
+        return named
+
     def close(self) -> None:
-        """Stop both sandboxes."""
+        """Stop the sandboxes."""
         self.sandbox.close()
         self.sandbox_b.close()
+        if self._sandbox_e is not None:
+            self._sandbox_e.close()
 
     def __enter__(self) -> Oracle:
         return self
@@ -523,10 +538,11 @@ class Oracle:
             fn = labelled.function
             keys = [1_000_003 * self.seeds[1] + i for i in order]
             task = _probe_task(fn, [rows[i] for i in order], keys)
-            third.append((in_other_environment(probe_program(fn), self.preload), task))
-        # In B, whose pass showed its hash seed and random seeds change no output, so a
-        # difference here is the environment's.
-        results_e = self.sandbox_b.run_many(third) if third else []
+            third.append((in_other_environment(probe_program(fn)), task))
+        # Under B's hash seed, which B's pass showed changes no output, so a difference
+        # here is the environment's; in a sandbox that preloads nothing, so that the
+        # references' modules are imported under the other environment too.
+        results_e = self.sandbox_e.run_many(third) if third else []
         for (labelled, rows, order, kept), res in zip(pending_env, results_e, strict=True):
             final = self._confirm(labelled, rows, order, kept, res, "environment_dependent")
             if final is not None:

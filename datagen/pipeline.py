@@ -26,7 +26,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -373,8 +373,40 @@ def third_party_imports(fn: ExtractedFunction) -> list[str]:
     return [n for n in dict.fromkeys(names) if n.partition(".")[0] not in stdlib]
 
 
+def _package_of(candidate: Candidate) -> str:
+    """The top-level package a candidate comes from ("" for the standard library,
+    whose references import nothing to preload)."""
+    root = candidate.function.module.partition(".")[0]
+    return "" if root in sys.stdlib_module_names else root
+
+
+def _chunks(
+    unique: Sequence[Candidate], config: DatagenConfig
+) -> Iterator[tuple[list[Candidate], tuple[str, ...]]]:
+    """Consecutive candidates, at most ``config.chunk_size`` at a time, each chunk with
+    the modules its oracle preloads: with ``config.preload``, a chunk holds one
+    package's candidates, and every chunk of a package preloads what all of them
+    import (so its oracle is started once)."""
+    preload: dict[str, set[str]] = {}
+    if config.preload:
+        for cand in unique:
+            wanted = preload.setdefault(_package_of(cand), set())
+            wanted.update(third_party_imports(cand.function))
+    chunk: list[Candidate] = []
+    package = None
+    for cand in unique:
+        this = _package_of(cand) if config.preload else ""
+        if chunk and (len(chunk) == config.chunk_size or this != package):
+            yield chunk, tuple(sorted(preload.get(package or "", ())))
+            chunk = []
+        chunk.append(cand)
+        package = this
+    if chunk:
+        yield chunk, tuple(sorted(preload.get(package or "", ())))
+
+
 def _described(oracle: Oracle) -> dict[str, Any]:
-    return describe({"oracle": oracle.sandbox, "oracle_b": oracle.sandbox_b})
+    return describe(oracle.sandboxes)
 
 
 def _grade(
@@ -383,9 +415,11 @@ def _grade(
     """The sandbox stages: probe, label, mutate and select chunk by chunk, then verify;
     the tasks kept (drops, timings and where it graded go to ``report``).
 
-    With ``config.preload``, each chunk's oracle preloads the third-party modules its
-    references import; the oracle is replaced when a chunk needs another set (the
-    candidates come file by file, so chunks of one package share one)."""
+    With ``config.preload``, the oracle preloads the third-party modules that one
+    package's references import, and is replaced when the next package starts. A
+    chunk holds one package's functions only (:func:`_chunks`): a preloaded package
+    that is large (one that imports torch) would leave the programs of another little
+    room under the memory limit."""
     t0 = time.perf_counter()
     tasks: list[Task] = []
     ids: set[str] = set()
@@ -393,12 +427,7 @@ def _grade(
     oracle: Oracle | None = None
     try:
         with _bar(len(unique), "datagen", "fn", config.progress) as bar:
-            for start in range(0, len(unique), config.chunk_size):
-                chunk = unique[start : start + config.chunk_size]
-                preload: tuple[str, ...] = ()
-                if config.preload:
-                    wanted = (m for c in chunk for m in third_party_imports(c.function))
-                    preload = tuple(sorted(set(wanted)))
+            for chunk, preload in _chunks(unique, config):
                 if oracle is None or oracle.preload != preload:
                     if oracle is not None:
                         graded = merge_grading(graded, _described(oracle))
