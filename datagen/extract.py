@@ -975,21 +975,67 @@ def _referenced(nodes: Iterable[ast.AST]) -> set[str]:
     return out
 
 
+#: Special methods that run whenever an instance is made or an attribute is read or
+#: set: always shown with a method's class.
+_CONSTRUCTION = frozenset(
+    {
+        "__init__",
+        "__new__",
+        "__post_init__",
+        "__init_subclass__",
+        "__set_name__",
+        "__class_getitem__",
+        "__getattr__",
+        "__getattribute__",
+        "__setattr__",
+        "__delattr__",
+    }
+)
+
+
+def _uses_instance_whole(methods: Iterable[ast.FunctionDef | ast.AsyncFunctionDef]) -> bool:
+    """Whether any of ``methods`` uses its instance other than to read or set an
+    attribute (``len(self)``, ``self == other``, ``for x in self``, ``f(self)``):
+    then any special method may run."""
+    for method in methods:
+        params = method.args.posonlyargs + method.args.args
+        if not params:
+            continue
+        me = params[0].arg
+        attribute_bases = {
+            id(sub.value)
+            for sub in ast.walk(method)
+            if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name)
+        }
+        for sub in ast.walk(method):
+            if isinstance(sub, ast.Name) and sub.id == me and id(sub) not in attribute_bases:
+                return True
+    return False
+
+
 def _class_members(cls: ast.ClassDef, target: ast.FunctionDef) -> list[ast.stmt]:
     """What the prompt shows of ``cls`` before ``target``: its docstring and every
-    statement that is not a ``def``, the special methods (``__init__``, ``__eq__``...,
-    which run without being named), and the methods reached by attribute or name
-    from ``target`` or from those, transitively; in source order."""
+    statement that is not a ``def``, the special methods that run when an instance is
+    made or its attributes are used (``__init__``, ``__getattr__``...), the methods
+    reached by attribute or name from ``target`` or from those, transitively, and,
+    when one of these uses its instance whole (``len(self)``, ``self == x``), every
+    special method; in source order."""
     defs = {
         s.name: s
         for s in cls.body
         if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s is not target
     }
     kept = {id(s) for s in cls.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    kept |= {id(s) for name, s in defs.items() if _is_special(name)}
+    kept |= {id(s) for name, s in defs.items() if name in _CONSTRUCTION}
     frontier: list[ast.AST] = [target] + [s for s in cls.body if id(s) in kept]
+    every_special = False
     while frontier:
         wanted = _referenced(frontier) & set(defs)
+        if not every_special and _uses_instance_whole(
+            [s for s in frontier if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        ):
+            every_special = True
+            wanted |= {name for name in defs if _is_special(name)}
         frontier = [defs[n] for n in sorted(wanted) if id(defs[n]) not in kept]
         kept |= {id(s) for s in frontier}
     return [s for s in cls.body if id(s) in kept]

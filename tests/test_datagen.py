@@ -1144,6 +1144,16 @@ class Stack:
     def __init__(self, items):
         self.items = list(items)
 
+    def __repr__(self):
+        return f"Stack({self.items!r})"
+
+    def __len__(self):
+        return len(self.items)
+
+    def room(self, capacity: int) -> int:
+        """How many more items fit before the stack holds capacity items."""
+        return capacity - len(self)
+
     def peek_or(self, default: int) -> int:
         """The item on top of the stack, or default when the stack is empty."""
         if not self.items:
@@ -1168,8 +1178,13 @@ def test_methods_are_extracted_with_the_class_they_need(tmp_path):
         "Rect.diagonal",
         "Rect.scaled_perimeter",
         "Stack.peek_or",
+        "Stack.room",
     ]
-    assert seen == 8  # methods, special ones (__init__) not counted
+    assert seen == 9  # methods, special ones (__init__) not counted
+    # special methods are shown when the method uses its instance whole: len(self)
+    assert "def __len__" in by_name["Stack.room"].class_prefix
+    assert "def __len__" not in by_name["Stack.peek_or"].class_prefix
+    assert "def __repr__" not in by_name["Stack.peek_or"].class_prefix
     assert {d.name: d.reason for d in drops} == {
         "Rect._half": "no_docstring",
         "Rect.unrelated": "no_docstring",
@@ -1207,7 +1222,7 @@ def test_method_tasks_build_an_instance_per_test(tmp_path):
     out = tmp_path / "tasks.jsonl"
     report = run_datagen(src, out, DatagenConfig(**FAST))
     tasks = load_tasks(out)
-    assert report.method_candidates == 4 and report.method_tasks == len(tasks) >= 3
+    assert report.method_candidates == 5 and report.method_tasks == len(tasks) >= 3
     task = tasks.get("datagen/shapes.Rect.scaled_perimeter")
     assert task.entry_point == "Rect" and task.metadata["class"] == "Rect"
     assert all(t.kind == "assert" and t.code.startswith("assert Rect(") for t in task.tests)
