@@ -56,8 +56,9 @@ class DatagenConfig:
     X, except..."), a private name (:mod:`datagen.problem`)."""
     max_function_lines: int = 60
     """Drop functions longer than this (lines of source, docstring included)."""
-    max_context_lines: int = 60
-    """Drop functions whose imports and helpers together are longer than this."""
+    max_context_lines: int = 100
+    """Drop functions whose imports and helpers (and, for a method, class) together are
+    longer than this, in lines."""
     generator: str = "seeded"
     """Input engine: ``"seeded"`` (own generators on ``random.Random``, reproducible in
     any process) or ``"hypothesis"`` (hypothesis strategies; see :mod:`datagen.inputs`)."""

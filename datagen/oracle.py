@@ -566,7 +566,14 @@ class Oracle:
         out is left out, not held against the function."""
         fn = labelled.function
         if len(res.tests) != len(order) + 1:
-            labelled.drop = self._drop(fn, reason, f"did not run: {res.subtype}: {res.message}")
+            detail = f"did not run: {res.subtype}: {res.message}"
+            if (res.subtype or "") in _TIMEOUTS + _LIMITS:
+                # Out of time or memory importing afresh (the other environment's
+                # sandbox preloads nothing): no evidence either way, and the final
+                # check, which preloads nothing either, would fail it too.
+                labelled.drop = self._drop(fn, "import_error", f"{reason} pass {detail}")
+            else:
+                labelled.drop = self._drop(fn, reason, detail)
             return None
         kept: dict[int, Any] = {}
         for i, test in zip(order, res.tests[:-1], strict=True):
