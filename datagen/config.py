@@ -54,7 +54,7 @@ class DatagenConfig:
     """Drop functions whose problem text leans on what the prompt does not show: a role
     instead of a behaviour ("Helper for X"), a function it does not show ("Same as
     X, except..."), a private name (:mod:`datagen.problem`)."""
-    max_function_lines: int = 60
+    max_function_lines: int = 80
     """Drop functions longer than this (lines of source, docstring included)."""
     max_context_lines: int = 100
     """Drop functions whose imports and helpers (and, for a method, class) together are
