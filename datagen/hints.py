@@ -131,6 +131,24 @@ def _base_name(node: ast.expr) -> str | None:
     return None
 
 
+#: Annotations that name no type: a parameter with one is typed as one without a hint.
+_ANY = frozenset({"Any", "object"})
+
+
+def says_nothing(node: ast.expr) -> bool:
+    """Whether an annotation names no type (``Any``, ``typing.Any``, ``object``, or the
+    string of one): the parameter is then typed as if it had no hint (defaults,
+    doctests, its use in the body)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return False
+    if isinstance(node, ast.Name):
+        return node.id in _ANY
+    return isinstance(node, ast.Attribute) and node.attr == "Any"
+
+
 def hint_from_annotation(node: ast.expr) -> Hint:
     """The :class:`Hint` of an annotation's syntax; :class:`HintError` if unsupported
     (so are sets of items that are not hashable, such as ``set[list[int]]``)."""
@@ -371,7 +389,7 @@ def _plan(
         hint: Hint | None = None
         source = ""
         problem: tuple[str, str] = ("no_hints", arg.arg)
-        if arg.annotation is not None:
+        if arg.annotation is not None and not says_nothing(arg.annotation):
             try:
                 hint, source = hint_from_annotation(arg.annotation), "annotation"
             except HintError as exc:

@@ -1268,3 +1268,25 @@ def test_environment_read_when_a_preloaded_package_is_imported_is_found(tmp_path
     with Oracle(config, preload=("huggingface_hub.constants",)) as oracle:
         (labelled,) = oracle.label([(fn, rows)])
     assert labelled.drop is not None and labelled.drop.reason == "environment_dependent"
+
+
+def test_any_and_object_hints_are_typed_as_no_hint(tmp_path):
+    from datagen.hints import untyped_parameters
+
+    _write(
+        tmp_path,
+        "anything.py",
+        """
+        from typing import Any
+
+
+        def double(x: Any, y: "object", n: int = 2) -> Any:
+            '''Multiply x by n and add y.'''
+            return x * n + y
+        """,
+    )
+    (source,) = find_sources(tmp_path)
+    (fn,), _, _ = extract_file(source, DatagenConfig())
+    assert untyped_parameters(fn) == ["x", "y"]  # as if they had no hint: inferred
+    with pytest.raises(HintError, match="no_hints"):
+        plan_parameters(fn)
