@@ -29,6 +29,9 @@ _BYTES_NAMES = {"bytes", "ByteString"}
 _TUPLE_NAMES = {"tuple", "Tuple"}
 _SET_NAMES = {"set", "Set", "AbstractSet", "MutableSet", "frozenset", "FrozenSet"}
 _LEAF_NAMES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "None": "none"}
+#: Path types: a path is passed as a string, as every function that takes a path-like
+#: object accepts (the oracle keeps only calls that return data without side effects).
+_PATH_NAMES = {"Path", "PurePath", "PosixPath", "PurePosixPath", "PathLike", "StrPath"}
 
 
 class HintError(Exception):
@@ -196,6 +199,8 @@ def _parse(node: ast.expr) -> Hint:
         return Hint("dict", (INT,))
     if name in _BYTES_NAMES:
         return BYTES
+    if name in _PATH_NAMES:
+        return STR
     if name in _TUPLE_NAMES:
         return Hint("tuple", (INT,))
     if name in _SET_NAMES:
@@ -215,6 +220,8 @@ def _parse(node: ast.expr) -> Hint:
             return union(_parse(a) for a in args)
         if base == "Annotated" and args:
             return _parse(args[0])
+        if base in _PATH_NAMES:  # os.PathLike[str]
+            return STR
         if base == "Literal":
             values = []
             for arg in args:

@@ -1290,3 +1290,14 @@ def test_any_and_object_hints_are_typed_as_no_hint(tmp_path):
     assert untyped_parameters(fn) == ["x", "y"]  # as if they had no hint: inferred
     with pytest.raises(HintError, match="no_hints"):
         plan_parameters(fn)
+
+
+@pytest.mark.parametrize(
+    "annotation", ["Path", "pathlib.Path", "os.PathLike", "os.PathLike[str]", "str | Path"]
+)
+def test_path_hints_are_passed_as_strings(annotation):
+    import ast
+
+    from datagen.hints import STR, hint_from_annotation
+
+    assert hint_from_annotation(ast.parse(annotation, mode="eval").body) == STR
