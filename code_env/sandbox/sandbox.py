@@ -398,6 +398,8 @@ class Sandbox(BaseSandbox):
         self.backend = backend
         self.hash_seed = hash_seed
         self.pin_workers = bool(pin_workers)
+        # Looked up once: a subprocess-backend job carries them with every program.
+        self._site_dirs = harness.front_site_dirs() if site_packages else []
         self.preload = tuple(str(m) for m in preload)
         bad = [m for m in self.preload if not all(p.isidentifier() for p in m.split("."))]
         if bad:
@@ -487,7 +489,7 @@ class Sandbox(BaseSandbox):
         message["stream"] = stop_on_failure
         message["site_packages"] = self.site_packages
         if self.site_packages:
-            message["site_dirs"] = harness.front_site_dirs()
+            message["site_dirs"] = self._site_dirs
         with self._lock:
             self._next_id += 1
             message["id"] = self._next_id
