@@ -173,7 +173,9 @@ def test_retries_are_bounded_then_killed(ray_cluster, builtin):
         ray_cluster.address, workers_per_node=1, cpus_per_worker=0, max_retries=0
     ) as rsb:
         items = references(builtin, "bounded")
-        futures = rsb._submit_all(items, tests=None, limits=None, stop=False)
+        # Generous limits: on a loaded machine a reference that runs past the default
+        # 4 s would be a timeout, which is not what this test is about.
+        futures = rsb._submit_all(items, tests=None, limits=Limits(timeout_s=60), stop=False)
         time.sleep(0.3)
         ray.kill(rsb._graders[0].handle, no_restart=True)
         results = [f.result(timeout=120) for f in futures]
