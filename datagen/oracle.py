@@ -335,6 +335,22 @@ def _limits(config: DatagenConfig) -> Limits:
     )
 
 
+def _environment_limits(config: DatagenConfig) -> Limits:
+    """The other environment's pass imports the references' modules afresh, where
+    ``A`` and ``B`` had them preloaded, so it gets the allowance the env gives a
+    program for that on top of the oracle's: the env's time per test (a package that
+    imports lazily does so in the first call) and for the import, and at least the
+    env's memory. Only cases that returned within ``case_timeout_s`` twice run here,
+    so the larger limits cost time only where an import needs it."""
+    env = Limits()
+    return Limits(
+        timeout_s=max(config.case_timeout_s, env.timeout_s),
+        total_timeout_s=config.function_timeout_s + env.timeout_s,
+        memory_mb=max(config.memory_mb, env.memory_mb),
+        stop_at_timeout=False,
+    )
+
+
 def _probe_task(fn: ExtractedFunction, rows: Sequence[Sequence[Any]], keys: Sequence[int]) -> Task:
     tests = [
         TestCase(kind="call", fn="__datagen_call__", args=[k, *row], expected=None)
@@ -405,7 +421,7 @@ class Oracle:
                 self.config,
                 self._workers,
                 hash_seed=self.seeds[1],
-                limits=self._limits,
+                limits=_environment_limits(self.config),
                 cpus_per_worker=0.0,
             )
         return self._sandbox_e
@@ -568,9 +584,10 @@ class Oracle:
         if len(res.tests) != len(order) + 1:
             detail = f"did not run: {res.subtype}: {res.message}"
             if (res.subtype or "") in _TIMEOUTS + _LIMITS:
-                # Out of time or memory importing afresh (the other environment's
-                # sandbox preloads nothing): no evidence either way, and the final
-                # check, which preloads nothing either, would fail it too.
+                # Out of time or memory importing afresh, even with the env's
+                # allowance for that (the other environment's sandbox preloads
+                # nothing): no evidence either way, and the final check, under the
+                # env's limits, would fail it too.
                 labelled.drop = self._drop(fn, "import_error", f"{reason} pass {detail}")
             else:
                 labelled.drop = self._drop(fn, reason, detail)

@@ -1270,6 +1270,35 @@ def test_environment_read_when_a_preloaded_package_is_imported_is_found(tmp_path
     assert labelled.drop is not None and labelled.drop.reason == "environment_dependent"
 
 
+def test_the_other_environment_pass_has_time_to_import_afresh(tmp_path, monkeypatch):
+    # A package that takes longer to import than the oracle gives a whole function:
+    # preloaded in A and B, imported afresh in the other environment's pass, which
+    # must allow for that as the env does, not fail the function as an import error.
+    site = tmp_path / "site-packages"
+    _write(site, "slow_to_import.py", "import time\n\ntime.sleep(1.5)\nSTEP = 3\n")
+    monkeypatch.syspath_prepend(str(site))
+    _write(
+        tmp_path / "src",
+        "steps.py",
+        """
+        from slow_to_import import STEP
+
+
+        def advance(position: int, times: int) -> int:
+            '''Move the position forward by the step, this many times.'''
+            return position + STEP * times
+        """,
+    )
+    (source,) = find_sources(tmp_path / "src")
+    (fn,), _, _ = extract_file(source, DatagenConfig())
+    config = DatagenConfig(**{**FAST, "function_timeout_s": 1.0}, site_packages=True)
+    rows = generate_inputs(fn, plan_parameters(fn), config, function_seed(0, fn))
+    with Oracle(config, preload=("slow_to_import",)) as oracle:
+        (labelled,) = oracle.label([(fn, rows)])
+    assert labelled.drop is None, labelled.drop
+    assert len(labelled.cases) >= config.min_tests
+
+
 def test_any_and_object_hints_are_typed_as_no_hint(tmp_path):
     from datagen.hints import untyped_parameters
 
