@@ -33,7 +33,7 @@ import sysconfig
 import textwrap
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,10 @@ class ExtractedFunction:
     """For a method: a function used to type the arguments (:mod:`datagen.hints`,
     :mod:`datagen.infer`): the constructor's parameters then the method's, without
     ``self``, over ``__init__``'s body then the method's."""
+    decorator: str = ""
+    """For a method: ``staticmethod`` or ``classmethod`` (called on the class, no
+    instance is built: ``Owner.name(1)``), ``property`` (read from an instance:
+    ``Owner(1).name``), or empty for a plain method. It is shown above the ``def``."""
 
     #: The name a method's probe calls (:meth:`call_source` defines it).
     METHOD_CALLER = "__datagen_method__"
@@ -173,11 +177,18 @@ class ExtractedFunction:
 
     def call_text(self, args: Sequence[Any]) -> str:
         """A call with ``args`` as Python source: ``name(1, 'a')``, or for a method
-        ``Owner(1).name('a')``, the first :attr:`init_arity` values building the instance."""
+        ``Owner(1).name('a')``, the first :attr:`init_arity` values building the
+        instance (``Owner.name(1, 'a')`` for a static or class method, ``Owner(1).name``
+        for a property)."""
         if not self.is_method:
             return render_call(self.name, args)
+        if self.decorator in ("staticmethod", "classmethod"):
+            return f"{self.owner}.{render_call(self.name, args)}"
         k = self.init_arity
-        return f"{render_call(self.owner, args[:k])}.{render_call(self.name, args[k:])}"
+        instance = render_call(self.owner, args[:k])
+        if self.decorator == "property":
+            return f"{instance}.{self.name}"
+        return f"{instance}.{render_call(self.name, args[k:])}"
 
     def call_source(self) -> str:
         """Code to append to the program so that :attr:`call_name` exists (empty for a
@@ -185,10 +196,13 @@ class ExtractedFunction:
         if not self.is_method:
             return ""
         k = self.init_arity
-        return (
-            f"\n\ndef {self.METHOD_CALLER}(*args):\n"
-            f"    return {self.owner}(*args[:{k}]).{self.name}(*args[{k}:])\n"
-        )
+        if self.decorator in ("staticmethod", "classmethod"):
+            call = f"{self.owner}.{self.name}(*args)"
+        elif self.decorator == "property":
+            call = f"{self.owner}(*args).{self.name}"
+        else:
+            call = f"{self.owner}(*args[:{k}]).{self.name}(*args[{k}:])"
+        return f"\n\ndef {self.METHOD_CALLER}(*args):\n    return {call}\n"
 
     def header(self, examples: Iterable[tuple[str, str]] = ()) -> str:
         """Context, ``def`` line and a docstring: the problem text, then doctest
@@ -832,13 +846,29 @@ def _body(fn: ast.FunctionDef, lines: list[str]) -> tuple[str, str]:
     return text, indent or "    "
 
 
+def _decorator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The name of a ``def``'s one decorator when that is a bare name (``property``),
+    else empty."""
+    if len(node.decorator_list) == 1 and isinstance(node.decorator_list[0], ast.Name):
+        return node.decorator_list[0].id
+    return ""
+
+
+#: The decorators a method may have: the class gives these meaning without imports.
+METHOD_DECORATORS = ("staticmethod", "classmethod", "property")
+
+
 def _screen(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, config: DatagenConfig, private: bool
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    config: DatagenConfig,
+    private: bool,
+    allowed_decorators: Collection[str] = (),
 ) -> tuple[str, tuple[str, str] | None]:
     """``(problem text, drop)`` for a ``def`` before any name analysis: ``drop`` is
     ``(reason, detail)`` for a function or method that cannot be a candidate (async,
-    private when those are skipped, undocumented, decorated, a generator, nothing but
-    a docstring, too short a problem text, too long), else None."""
+    private when those are skipped, undocumented, decorated other than by one of
+    ``allowed_decorators`` alone, a generator, nothing but a docstring, too short a
+    problem text, too long), else None."""
     if isinstance(node, ast.AsyncFunctionDef):
         return "", ("async", "")
     if private and not config.include_private:
@@ -846,7 +876,7 @@ def _screen(
     docstring = ast.get_docstring(node)
     if not docstring:
         return "", ("no_docstring", "")
-    if node.decorator_list:
+    if node.decorator_list and _decorator(node) not in allowed_decorators:
         return "", ("decorated", ast.unparse(node.decorator_list[0]))
     if _is_generator(node):
         return "", ("generator", "")
@@ -996,10 +1026,10 @@ _CONSTRUCTION = frozenset(
 def _uses_instance_whole(methods: Iterable[ast.FunctionDef | ast.AsyncFunctionDef]) -> bool:
     """Whether any of ``methods`` uses its instance other than to read or set an
     attribute (``len(self)``, ``self == other``, ``for x in self``, ``f(self)``):
-    then any special method may run."""
+    then any special method may run. A static method has no instance to use."""
     for method in methods:
         params = method.args.posonlyargs + method.args.args
-        if not params:
+        if not params or _decorator(method) == "staticmethod":
             continue
         me = params[0].arg
         attribute_bases = {
@@ -1018,15 +1048,18 @@ def _class_members(cls: ast.ClassDef, target: ast.FunctionDef) -> list[ast.stmt]
     statement that is not a ``def``, the special methods that run when an instance is
     made or its attributes are used (``__init__``, ``__getattr__``...), the methods
     reached by attribute or name from ``target`` or from those, transitively, and,
-    when one of these uses its instance whole (``len(self)``, ``self == x``), every
-    special method; in source order."""
+    when one of these uses its instance whole (``len(self)``, ``self == x``, or a
+    class method's ``cls(...)``), every special method; in source order. A static or
+    class method builds no instance, so its construction methods are shown only if it
+    reaches them."""
     defs = {
         s.name: s
         for s in cls.body
         if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s is not target
     }
     kept = {id(s) for s in cls.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    kept |= {id(s) for name, s in defs.items() if name in _CONSTRUCTION}
+    if _decorator(target) not in ("staticmethod", "classmethod"):
+        kept |= {id(s) for name, s in defs.items() if name in _CONSTRUCTION}
     frontier: list[ast.AST] = [target] + [s for s in cls.body if id(s) in kept]
     every_special = False
     while frontier:
@@ -1045,16 +1078,19 @@ def _without_self(args: ast.arguments) -> list[ast.arg]:
     return (args.posonlyargs + args.args)[1:]
 
 
-def _plan_function(method: ast.FunctionDef, init: ast.FunctionDef | None) -> tuple[str, int]:
+def _plan_function(
+    method: ast.FunctionDef, init: ast.FunctionDef | None, bound: bool = True
+) -> tuple[str, int]:
     """``(source, arity)``: the function that types a method's arguments (see
     :attr:`ExtractedFunction.plan_source`) and how many of them the constructor
-    takes. Constructor parameters whose names the method's reuse get ``_init``
-    added. A constructor default cannot stay before a required method parameter: a
+    takes (``init`` None: the method builds no instance; ``bound`` False: it has no
+    first parameter to skip, a static method). Constructor parameters whose names
+    the method's reuse get ``_init`` added. A constructor default cannot stay before a required method parameter: a
     number, string, bool or bytes default becomes that type's hint, any other is
     dropped (the parameter is then typed like a required one)."""
     method = copy.deepcopy(method)
     init = copy.deepcopy(init) if init is not None else None
-    m_pos = _without_self(method.args)
+    m_pos = _without_self(method.args) if bound else method.args.posonlyargs + method.args.args
     i_pos = _without_self(init.args) if init is not None else []
     n_m_defaults = len(method.args.defaults)
     m_defaults = list(method.args.defaults[-len(m_pos) :]) if m_pos and n_m_defaults else []
@@ -1142,12 +1178,13 @@ def _extract_methods(
             )
 
         private = method.name.startswith("_") or cls.name.startswith("_")
-        problem, issue = _screen(method, config, private)
+        problem, issue = _screen(method, config, private, METHOD_DECORATORS)
         if issue is not None:
             drop(*issue)
             continue
         assert isinstance(method, ast.FunctionDef)
-        if not (method.args.posonlyargs + method.args.args):
+        decorator = _decorator(method)
+        if decorator != "staticmethod" and not (method.args.posonlyargs + method.args.args):
             drop("no_parameters", "no instance parameter")
             continue
         if overlapping or (not header.rstrip().endswith(":") and "#" not in header):
@@ -1193,6 +1230,8 @@ def _extract_methods(
             continue
         member_indent = re.match(r"[ \t]*", lines[method.lineno - 1]).group(0)  # type: ignore[union-attr]
         signature = _signature(method, lines)
+        if decorator:
+            signature = f"{member_indent}@{decorator}\n{signature}"
         body, indent = _body(method, lines)
         if (
             not member_indent
@@ -1206,8 +1245,9 @@ def _extract_methods(
             if issue is not None:
                 drop(*issue)
                 continue
-        init = inits[0] if inits else None
-        plan_source, arity = _plan_function(method, init)
+        builds_instance = decorator not in ("staticmethod", "classmethod")
+        init = inits[0] if inits and builds_instance else None
+        plan_source, arity = _plan_function(method, init, bound=decorator != "staticmethod")
         found.append(
             ExtractedFunction(
                 module=source.module,
@@ -1227,6 +1267,7 @@ def _extract_methods(
                 member_indent=member_indent,
                 init_arity=arity,
                 plan_source=plan_source,
+                decorator=decorator,
             )
         )
     return found, drops, len(methods)

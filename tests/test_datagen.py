@@ -1139,6 +1139,11 @@ class Rect:
         """Whether the rectangle's sides are equal."""
         return self.width == self.height
 
+    @abc.abstractmethod
+    def fill(self, colour: str) -> str:
+        """Fill the rectangle with the colour and say which."""
+        return colour
+
 
 class Stack:
     def __init__(self, items):
@@ -1177,10 +1182,11 @@ def test_methods_are_extracted_with_the_class_they_need(tmp_path):
         "Rect.area",
         "Rect.diagonal",
         "Rect.scaled_perimeter",
+        "Rect.square",
         "Stack.peek_or",
         "Stack.room",
     ]
-    assert seen == 9  # methods, special ones (__init__) not counted
+    assert seen == 10  # methods, special ones (__init__) not counted
     # special methods are shown when the method uses its instance whole: len(self)
     assert "def __len__" in by_name["Stack.room"].class_prefix
     assert "def __len__" not in by_name["Stack.peek_or"].class_prefix
@@ -1188,7 +1194,7 @@ def test_methods_are_extracted_with_the_class_they_need(tmp_path):
     assert {d.name: d.reason for d in drops} == {
         "Rect._half": "no_docstring",
         "Rect.unrelated": "no_docstring",
-        "Rect.square": "decorated",
+        "Rect.fill": "decorated",  # only staticmethod, classmethod and property are
         "Stack.size": "name_rebound",  # bound again in the class body
     }
     perimeter = by_name["Rect.scaled_perimeter"]
@@ -1222,7 +1228,7 @@ def test_method_tasks_build_an_instance_per_test(tmp_path):
     out = tmp_path / "tasks.jsonl"
     report = run_datagen(src, out, DatagenConfig(**FAST))
     tasks = load_tasks(out)
-    assert report.method_candidates == 5 and report.method_tasks == len(tasks) >= 3
+    assert report.method_candidates == 6 and report.method_tasks == len(tasks) >= 3
     task = tasks.get("datagen/shapes.Rect.scaled_perimeter")
     assert task.entry_point == "Rect" and task.metadata["class"] == "Rect"
     assert all(t.kind == "assert" and t.code.startswith("assert Rect(") for t in task.tests)
@@ -1242,6 +1248,86 @@ def test_method_tasks_build_an_instance_per_test(tmp_path):
         env.close()
     without = run_datagen(src, tmp_path / "none.jsonl", DatagenConfig(**FAST, methods=False))
     assert without.tasks == 0 and without.method_candidates == 0
+
+
+GRID = '''
+class Grid:
+    """A grid of cells, width by height."""
+
+    unit = 2
+
+    def __init__(self, width: int, height: int):
+        self.width = width
+        self.height = height
+
+    @property
+    def area(self) -> int:
+        """The number of cells in the grid, width times height, or 0 if a side is negative."""
+        if self.width < 0 or self.height < 0:
+            return 0
+        return self.width * self.height
+
+    @staticmethod
+    def manhattan(x1: int, y1: int, x2: int, y2: int) -> int:
+        """The Manhattan distance between the cells (x1, y1) and (x2, y2)."""
+        return abs(x1 - x2) + abs(y1 - y2)
+
+    @classmethod
+    def scaled(cls, n: int, k: int) -> int:
+        """n multiplied by the class's unit k % 5 times, plus k."""
+        total = n
+        for _ in range(k % 5):
+            total = total * cls.unit
+        return total + k
+'''
+
+
+def test_properties_static_and_class_methods_become_tasks(tmp_path):
+    src = tmp_path / "src"
+    _write(src, "grid.py", GRID)
+    (source,) = find_sources(src)
+    functions, drops, _ = extract_file(source, DatagenConfig())
+    assert drops == []
+    by_name = {f.name: f for f in functions}
+    area, manhattan, scaled = by_name["area"], by_name["manhattan"], by_name["scaled"]
+    assert [area.decorator, manhattan.decorator, scaled.decorator] == [
+        "property",
+        "staticmethod",
+        "classmethod",
+    ]
+    # the decorator is shown; only a method that builds an instance shows __init__
+    assert area.header().rstrip().splitlines()[-3:-1] == [
+        "    @property",
+        "    def area(self) -> int:",
+    ]
+    assert "    @staticmethod\n    def manhattan(" in manhattan.header()
+    assert "def __init__" in area.class_prefix
+    assert "def __init__" not in manhattan.class_prefix + scaled.class_prefix
+    assert "unit = 2" in scaled.class_prefix
+    # called on the class, or read from an instance built from the row
+    assert manhattan.call_text([1, 2, 3, 4]) == "Grid.manhattan(1, 2, 3, 4)"
+    assert scaled.call_text([1, 2]) == "Grid.scaled(1, 2)"
+    assert area.call_text([3, 4]) == "Grid(3, 4).area"
+    assert manhattan.plan_source.startswith("def manhattan(x1: int, y1: int, x2: int, y2: int)")
+    assert scaled.plan_source.startswith("def scaled(n: int, k: int)")
+    assert area.plan_source.startswith("def area(width: int, height: int)")
+
+    out = tmp_path / "tasks.jsonl"
+    report = run_datagen(src, out, DatagenConfig(**FAST))
+    tasks = {t.task_id: t for t in load_tasks(out)}
+    assert report.method_tasks == len(tasks) == 3, report.drops
+    assert all(t.metadata["mutants"] > 0 for t in tasks.values())  # mutated in the class
+    task = tasks["datagen/grid.Grid.manhattan"]
+    assert all(t.code.startswith("assert Grid.manhattan(") for t in task.tests)
+    assert all(
+        t.code.startswith("assert Grid(") and ").area == " in t.code
+        for t in tasks["datagen/grid.Grid.area"].tests
+    )
+    with Sandbox(workers=1) as sandbox:
+        results = sandbox.run_many([(t.program(t.solutions[0]), t) for t in tasks.values()])
+        assert all(r.passed for r in results), [r.message for r in results]
+        wrong = sandbox.run(task.program("        return 0\n"), task)
+    assert not wrong.passed
 
 
 def test_environment_read_when_a_preloaded_package_is_imported_is_found(tmp_path):
