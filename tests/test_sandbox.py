@@ -144,6 +144,39 @@ def test_solution_class_methods_are_called(sandbox):
     assert sandbox.run(program, task).passed
 
 
+DATACLASS_PROGRAM = """from __future__ import annotations
+import pickle
+import typing
+from dataclasses import dataclass
+
+
+@dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+def f(a: int) -> int:
+    point = pickle.loads(pickle.dumps(Point(a)))
+    return point.x + len(typing.get_type_hints(Point))
+"""
+
+
+def test_programs_find_their_own_module(sandbox):
+    # A dataclass under postponed annotations, get_type_hints and pickle look the
+    # program's module up in sys.modules: the program runs as a registered module.
+    task = call_task(([3], 5), fn="f")
+    result = sandbox.run(DATACLASS_PROGRAM, task)
+    assert result.passed, result.message
+    stdio = Task(
+        task_id="t/stdio-module",
+        prompt="p",
+        tests=[TestCase(kind="stdio", input="", expected="5\n")],
+    )
+    result = sandbox.run(DATACLASS_PROGRAM + "print(f(3))\n", stdio)
+    assert result.passed, result.message
+
+
 # --- value comparison ----------------------------------------------------------------
 
 

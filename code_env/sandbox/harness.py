@@ -41,6 +41,7 @@ import signal
 import struct
 import sys
 import time
+import types
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -468,9 +469,20 @@ def compile_tests(tests: list[dict], compile_fn) -> list:
     return out
 
 
+def _program_namespace(name: str) -> dict:
+    """The globals of a program run as module ``name``: a module's, registered in
+    ``sys.modules`` (this child runs nothing else), because code that looks its own
+    module up there must find it: ``@dataclass`` under ``from __future__ import
+    annotations``, ``typing.get_type_hints``, pickling a class it defines."""
+    module = types.ModuleType(name)
+    module.__dict__["__builtins__"] = builtins
+    sys.modules[name] = module
+    return module.__dict__
+
+
 def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: int) -> None:
     """Child: run the program, the setup, then tests ``start..`` in one namespace."""
-    ns = {"__name__": "solution", "__builtins__": builtins}
+    ns = _program_namespace("solution")
     try:
         exec(code, ns)
         if setup_code is not None:
@@ -519,7 +531,7 @@ def _run_function_tests(job: dict, code, setup_code, test_codes: list, start: in
 
 def _run_stdio_program(code) -> None:
     """Child: run the program as ``__main__`` (stdin is the test's input)."""
-    ns = {"__name__": "__main__", "__builtins__": builtins}
+    ns = _program_namespace("__main__")
     try:
         exec(code, ns)
     except SystemExit as exc:
