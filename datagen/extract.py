@@ -819,8 +819,8 @@ def _has_docstring(fn: ast.FunctionDef) -> bool:
 
 
 def _signature(fn: ast.FunctionDef, lines: list[str]) -> str:
-    """The ``def`` line(s) as written, or re-rendered when the docstring shares a line
-    with them."""
+    """The ``def`` line(s) as written, or re-rendered at the same indentation when
+    the docstring shares a line with them or a comment ends them."""
     doc_line = fn.body[0].lineno
     if doc_line > fn.lineno:
         text = "".join(lines[fn.lineno - 1 : doc_line - 1]).rstrip()
@@ -829,7 +829,8 @@ def _signature(fn: ast.FunctionDef, lines: list[str]) -> str:
     node = copy.copy(fn)
     node.body = [ast.Pass()]
     node.decorator_list = []
-    return ast.unparse(node).split("\n", 1)[0]
+    indent = re.match(r"[ \t]*", lines[fn.lineno - 1]).group(0)  # type: ignore[union-attr]
+    return indent + ast.unparse(node).split("\n", 1)[0]
 
 
 def _body(fn: ast.FunctionDef, lines: list[str]) -> tuple[str, str]:

@@ -1261,7 +1261,7 @@ class Grid:
         self.height = height
 
     @property
-    def area(self) -> int:
+    def area(self) -> int:  # a comment here: the def line is rendered again, indented
         """The number of cells in the grid, width times height, or 0 if a side is negative."""
         if self.width < 0 or self.height < 0:
             return 0
