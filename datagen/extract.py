@@ -134,9 +134,11 @@ class ExtractedFunction:
     :mod:`datagen.infer`): the constructor's parameters then the method's, without
     ``self``, over ``__init__``'s body then the method's."""
     decorator: str = ""
-    """For a method: ``staticmethod`` or ``classmethod`` (called on the class, no
-    instance is built: ``Owner.name(1)``), ``property`` (read from an instance:
-    ``Owner(1).name``), or empty for a plain method. It is shown above the ``def``."""
+    """The one decorator, shown above the ``def`` (empty: none). A method's may be
+    ``staticmethod`` or ``classmethod`` (called on the class, no instance is built:
+    ``Owner.name(1)``) or ``property`` (read from an instance: ``Owner(1).name``); a
+    function's one of :data:`FUNCTION_DECORATORS` (``functools.lru_cache``), called
+    as if it had none."""
 
     #: The name a method's probe calls (:meth:`call_source` defines it).
     METHOD_CALLER = "__datagen_method__"
@@ -848,15 +850,25 @@ def _body(fn: ast.FunctionDef, lines: list[str]) -> tuple[str, str]:
 
 
 def _decorator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    """The name of a ``def``'s one decorator when that is a bare name (``property``),
-    else empty."""
-    if len(node.decorator_list) == 1 and isinstance(node.decorator_list[0], ast.Name):
-        return node.decorator_list[0].id
-    return ""
+    """The dotted name a ``def``'s one decorator is or calls (``property``;
+    ``functools.lru_cache`` for ``@functools.lru_cache(maxsize=None)``), else empty."""
+    if len(node.decorator_list) != 1:
+        return ""
+    target = node.decorator_list[0]
+    if isinstance(target, ast.Call):
+        target = target.func
+    parts: list[str] = []
+    while isinstance(target, ast.Attribute):
+        parts.append(target.attr)
+        target = target.value
+    return ".".join([target.id, *reversed(parts)]) if isinstance(target, ast.Name) else ""
 
 
 #: The decorators a method may have: the class gives these meaning without imports.
 METHOD_DECORATORS = ("staticmethod", "classmethod", "property")
+#: The decorators a function may have: the standard library's memoisers, which change
+#: no result of a function whose results the oracle found deterministic.
+FUNCTION_DECORATORS = ("lru_cache", "cache", "functools.lru_cache", "functools.cache")
 
 
 def _screen(
@@ -938,7 +950,7 @@ def extract_file(
                 Drop(source.module, stmt.name, stmt.lineno, "extract", reason, detail)  # type: ignore[attr-defined]
             )
 
-        problem, issue = _screen(stmt, config, stmt.name.startswith("_"))
+        problem, issue = _screen(stmt, config, stmt.name.startswith("_"), FUNCTION_DECORATORS)
         if issue is not None:
             drop(*issue)
             continue
@@ -957,6 +969,8 @@ def extract_file(
             drop("too_long", f"context of {context.count(chr(10))} lines")
             continue
         signature = _signature(stmt, lines)
+        if stmt.decorator_list:  # a memoiser, shown as written
+            signature = f"@{ast.unparse(stmt.decorator_list[0])}\n{signature}"
         if config.check_problem:
             issue = problem_issue(problem, shown_names(context + signature))
             if issue is not None:
@@ -977,6 +991,7 @@ def extract_file(
                 source=index.text(i),
                 doctests=doctest_sources(ast.get_docstring(stmt) or ""),
                 constants=_mined_constants(stmt),
+                decorator=_decorator(stmt),
             )
         )
     return found, drops, seen

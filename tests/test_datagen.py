@@ -1330,6 +1330,45 @@ def test_properties_static_and_class_methods_become_tasks(tmp_path):
     assert not wrong.passed
 
 
+def test_memoised_functions_are_tasks_and_other_decorators_are_not(tmp_path):
+    src = tmp_path / "src"
+    _write(
+        src,
+        "memo.py",
+        '''
+        import functools
+
+
+        @functools.lru_cache(maxsize=None)
+        def tri(n: int) -> int:
+            """The n-th triangular number, 0 for negative n."""
+            if n <= 0:
+                return 0
+            return n + tri(n - 1)
+
+
+        @functools.wraps(tri)
+        def other(n: int) -> int:
+            """Something wrapped, which is not a memoiser."""
+            return n
+        ''',
+    )
+    (source,) = find_sources(src)
+    (fn,), drops, _ = extract_file(source, DatagenConfig())
+    assert [(d.name, d.reason) for d in drops] == [("other", "decorated")]
+    assert fn.decorator == "functools.lru_cache" and fn.context == "import functools\n\n"
+    assert fn.header().startswith(
+        "import functools\n\n@functools.lru_cache(maxsize=None)\ndef tri("
+    )
+    out = tmp_path / "tasks.jsonl"
+    run_datagen(src, out, DatagenConfig(**FAST))
+    (task,) = load_tasks(out)
+    assert task.task_id == "datagen/memo.tri" and task.metadata["mutants"] > 0
+    with Sandbox(workers=1) as sandbox:
+        assert sandbox.run(task.program(task.solutions[0]), task).passed
+        assert not sandbox.run(task.program("    return n\n"), task).passed
+
+
 def test_environment_read_when_a_preloaded_package_is_imported_is_found(tmp_path):
     # huggingface_hub (a dependency of transformers) reads HOME when its constants
     # module is imported: preloaded in the oracle's workers, it is imported afresh for
