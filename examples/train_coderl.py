@@ -22,6 +22,7 @@ import tempfile
 import time
 
 from agents import CodeRLAgent, CodeRLConfig, OutcomeCritic
+from agents.coderl.critic import CriticConfig
 from agents.coderl.critic_sampling import CriticSampler, compare_at_budget
 from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs, split_ab, without_solutions
@@ -51,11 +52,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     c_tasks = load_tasks("builtin", split="test")
     tiny = {"n_layer": 1, "n_embd": 32, "n_head": 2} if args.small else {}
     settings = {"max_new_tokens": 16 if args.small else 96}
-    critic_settings = {"samples_per_task": 8, "steps": 600}
+    critic_config = CriticConfig()  # the measured recipe (docs/results.md)
     if args.small:
         a_tasks, b_tasks, c_tasks = a_tasks[:4], b_tasks[:4], c_tasks[:4]
         settings.update(tasks_per_update=2, samples_per_task=2, ce_batch=2)
-        critic_settings = {"samples_per_task": 2, "steps": 5}
+        critic_config = CriticConfig(samples_per_task=2, steps=5, temperatures=(1.0,))
 
     # 2. Warm-start (cached on disk).
     model_path = str(
@@ -70,8 +71,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         plan,
         critic_dir,
         max_new_tokens=settings["max_new_tokens"],
+        config=critic_config,
         seed=args.seed,
-        **critic_settings,
     )
     print(f"φ held-out accuracy: {report['outcome']['held_out']['accuracy']:.1%}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -14,9 +15,15 @@ from agents.coderl.agent import TABLE2_VARIANTS, rl_token_weights, token_values
 from agents.coderl.critic import (
     OUTCOME_CLASSES,
     TEST_CLASSES,
+    CriticConfig,
     CriticExample,
+    CriticReport,
+    critic_from_state,
+    critic_state,
+    deduplicate,
     evaluate_critic,
     fit_critics,
+    fit_temperature,
     plot_confusion,
     split_by_task,
     train_critic,
@@ -126,6 +133,9 @@ def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tas
     from agents import Policy
 
     policy = Policy("tiny", reference=False, tiny_config=TINY)
+    config = CriticConfig.original(
+        samples_per_task=2, steps=2, held_out_samples_per_task=2, references=True
+    )
     report = fit_critics(
         policy,
         without_solutions(tasks[:3]),
@@ -133,9 +143,7 @@ def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tas
         tmp_path,
         reference_tasks=tasks[3:],
         held_out=load_tasks("builtin", split="test")[:2],
-        samples_per_task=2,
-        held_out_samples_per_task=2,
-        steps=2,
+        config=config,
         sampling=SamplingConfig(max_new_tokens=8),
         progress=False,
         log=lambda *_: None,
@@ -145,12 +153,123 @@ def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tas
     assert outcome["train_examples"] + outcome["validation"]["n"] == 3 * 2 + 3
     assert outcome["validation"]["n"] in (1, 2)
     assert 0 < outcome["kept_step"] <= 2 and 0.0 <= outcome["majority_share"] <= 1.0
-    assert report["outcome"]["held_out"]["n"] == 4
+    held = outcome["held_out"]
+    assert held["n"] == 4 and 0.0 <= held["balanced_accuracy"] <= 1.0
+    assert set(held["recall"]) == set(OUTCOME_CLASSES)
+    assert 0.0 <= outcome["held_out_constant"] <= held["majority_accuracy"]
     assert report["test"]["held_out"]["classes"] == list(TEST_CLASSES)
+    assert report["config"]["init"] == "scratch" and outcome["temperature"] == 1.0
     assert OutcomeCritic.load(tmp_path / "outcome").classes == OUTCOME_CLASSES
     assert OutcomeCritic.load(tmp_path / "test").classes == TEST_CLASSES
     assert (tmp_path / "critic_report.json").is_file()
     assert (tmp_path / "confusion_outcome.png").is_file()
+    assert (tmp_path / "reliability.png").is_file()
+
+
+def test_the_default_recipe_starts_from_the_actor_and_calibrates(tmp_path, tasks, sandbox):
+    from agents import Policy
+
+    policy = Policy("tiny", reference=False, tiny_config=TINY)
+    config = CriticConfig(samples_per_task=2, steps=4, eval_every=2, held_out_samples_per_task=1)
+    report = fit_critics(
+        policy,
+        without_solutions(tasks[:3]),
+        sandbox,
+        tmp_path,
+        reference_tasks=tasks[3:],
+        held_out=load_tasks("builtin", split="test")[:2],
+        config=config,
+        sampling=SamplingConfig(max_new_tokens=8),
+        progress=False,
+        log=lambda *_: None,
+    )
+    outcome = report["outcome"]
+    # every task sampled at 3 temperatures (duplicates counted once), plus A's references
+    n = outcome["train_examples"] + outcome["validation"]["n"]
+    assert 3 < n <= 6 * 2 * 3 + 3
+    critic = OutcomeCritic.load(tmp_path / "outcome")
+    assert critic.temperature == outcome["temperature"] > 0
+    # the backbone is the actor's language model (same shape), not the small default
+    assert critic.backbone.config.n_embd == policy.model.config.n_embd
+
+
+def test_a_critic_from_the_actor_copies_its_language_model():
+    from agents import Policy
+
+    policy = Policy("tiny", reference=False, tiny_config=TINY)
+    critic = OutcomeCritic.from_policy(policy, TEST_CLASSES)
+    actor = policy.model.base_model.state_dict()
+    for name, value in critic.backbone.state_dict().items():
+        assert torch.equal(value, actor[name]), name
+    with torch.no_grad():
+        next(critic.backbone.parameters()).add_(1.0)  # a copy: the actor is untouched
+    assert not torch.equal(
+        next(critic.backbone.parameters()), next(policy.model.base_model.parameters())
+    )
+
+
+def test_report_metrics_from_a_known_confusion():
+    report = CriticReport(
+        ("a", "b", "c"),
+        accuracy=6 / 10,
+        confusion=[[5, 1, 0], [2, 1, 0], [1, 0, 0]],
+        n=10,
+        reliability=[
+            {"low": 0.5, "high": 0.6, "count": 4, "confidence": 0.55, "accuracy": 0.5},
+            {"low": 0.9, "high": 1.0, "count": 6, "confidence": 0.95, "accuracy": 2 / 3},
+        ],
+    )
+    assert report.recall == {"a": 5 / 6, "b": 1 / 3, "c": 0.0}
+    assert report.balanced_accuracy == pytest.approx((5 / 6 + 1 / 3 + 0.0) / 3)
+    assert report.majority_accuracy == 0.6 and report.constant_accuracy(1) == 0.3
+    assert report.ece == pytest.approx((4 * 0.05 + 6 * (0.95 - 2 / 3)) / 10)
+    assert "balanced accuracy" in report.format()
+
+
+def test_temperature_scaling_lowers_the_nll_and_keeps_the_predictions(tokenizer):
+    rng = np.random.default_rng(0)
+    examples = [
+        CriticExample(f"t{i}", [5, 6], [int(v) for v in rng.integers(100, 140, 6)], int(i % 2))
+        for i in range(48)
+    ]
+    critic = OutcomeCritic.build(tokenizer, TEST_CLASSES, **SMALL_CRITIC)
+    train_critic(critic, examples[:32], steps=60, lr=1e-2, batch_size=16)  # overfits noise
+    before = evaluate_critic(critic, examples[32:])
+    temperature = fit_temperature(critic, examples[32:])
+    after = evaluate_critic(critic, examples[32:])
+    assert temperature == critic.temperature > 0
+    assert after.nll <= before.nll and after.confusion == before.confusion
+
+
+def test_critic_state_round_trips_with_its_temperature(tokenizer):
+    critic = OutcomeCritic.build(tokenizer, TEST_CLASSES, **SMALL_CRITIC)
+    critic.temperature = 2.5
+    again = critic_from_state(critic_state(critic))
+    assert again.temperature == 2.5 and again.classes == TEST_CLASSES
+    programs = [[1, 2, 3]], [[100, 101]]
+    assert np.allclose(critic.predict_proba(*programs), again.predict_proba(*programs))
+
+
+def test_duplicates_count_once():
+    a = CriticExample("t", [1], [5, 6], 0)
+    b = CriticExample("t", [1], [5, 6], 0, temperature=0.6)
+    c = CriticExample("u", [1], [5, 6], 0)
+    assert deduplicate([a, b, c]) == [a, c]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("init", "pretrained", "init must be one of actor, scratch"),
+        ("select_by", "f1", "select_by must be one of"),
+        ("temperatures", (), "temperatures must be positive"),
+        ("validation_fraction", 1.0, "validation_fraction must be in [0, 1)"),
+        ("steps", 0, "steps must be positive"),
+    ],
+)
+def test_critic_config_errors_name_the_field(field, value, words):
+    with pytest.raises(ValueError, match=re.escape(f"CriticConfig.{words}")):
+        CriticConfig(**{field: value})
 
 
 # --- the RL loss -------------------------------------------------------------------------

@@ -33,11 +33,14 @@ import numpy as np
 import torch
 
 from agents.coderl.critic import (
+    OUTCOME_CLASSES,
+    CriticConfig,
     OutcomeCritic,
-    collect_critic_data,
+    collect_training_programs,
+    critic_from_state,
+    critic_state,
     outcome_label,
-    split_by_task,
-    train_with_validation,
+    train_one_critic,
 )
 from agents.common.base import Rollout
 from agents.common.buffer import ReplayBuffer, SelfImitation
@@ -78,9 +81,15 @@ class CodeRLConfig(AgentConfig):
     replay_capacity_per_task: int = 8
     """At most this many passing programs kept per task."""
     critic_samples_per_task: int = 8
-    """Programs sampled per task to train a critic when none is given."""
-    critic_steps: int = 300
+    """Programs sampled per task and temperature to train a critic when none is given
+    (the rest of the recipe: :class:`~agents.coderl.critic.CriticConfig`'s defaults)."""
+    critic_steps: int = 600
     """Optimiser steps of that critic's training."""
+
+    @property
+    def critic_recipe(self) -> CriticConfig:
+        """How a critic is trained when none is given."""
+        return CriticConfig(samples_per_task=self.critic_samples_per_task, steps=self.critic_steps)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -127,9 +136,9 @@ def prepare_run(setup: RunSetup) -> dict[str, Any]:
         setup.model,
         setup.rl_tasks,
         folder,
+        reference_tasks=setup.reference_tasks if setup.rewards_only else (),
         held_out=setup.held_out or (),
-        samples_per_task=config.critic_samples_per_task,
-        steps=config.critic_steps,
+        config=config.critic_recipe,
         sampling=config.sampling,
         seed=setup.seed,
         progress=setup.progress,
@@ -211,22 +220,21 @@ class CodeRLAgent(OnPolicyAgent):
     def fit_critic(self, progress: bool = False) -> OutcomeCritic:
         """Train φ on programs the current (initial) actor samples for the training
         tasks, plus their references if they have any, as CodeRL trains its critic
-        before RL; the weights that do best on a fifth of the tasks are kept."""
+        before RL, by :attr:`CodeRLConfig.critic_recipe` (the weights that do best on a
+        fifth of the tasks are kept)."""
         cfg = self.config
-        data = collect_critic_data(
-            self.policy,
+        recipe = cfg.critic_recipe
+        data = collect_training_programs(
+            {"actor": self.policy},
             list(self.tasks),
             self.scorer.sandbox,
-            samples_per_task=cfg.critic_samples_per_task,
+            recipe,
             sampling=cfg.sampling,
-            reference_tasks=[t for t in self.tasks if t.solutions],
         )
-        train, validation = split_by_task(data["outcome"], 0.2, cfg.seed)
-        critic = OutcomeCritic.build(self.policy.tokenizer, seed=cfg.seed).to(self.policy.device)
-        train_with_validation(
-            critic, train, validation, steps=cfg.critic_steps, seed=cfg.seed, progress=progress
+        critic, _ = train_one_critic(
+            data["outcome"], OUTCOME_CLASSES, self.policy, recipe, seed=cfg.seed, progress=progress
         )
-        self.critic = critic
+        self.critic = critic.eval()
         return critic
 
     def greedy_rewards(self, rollout: Rollout) -> dict[str, float]:
@@ -245,15 +253,14 @@ class CodeRLAgent(OnPolicyAgent):
         if not self.dist.enabled:
             self.fit_critic()
             return
+        state = None
         if self.dist.is_main:
             self.fit_critic()
             assert self.critic is not None
-            weights = {k: v.cpu() for k, v in self.critic.state_dict().items()}
-        else:
-            critic = OutcomeCritic.build(self.policy.tokenizer, seed=self.config.seed)
-            self.critic = critic.to(self.policy.device).eval()
-            weights = None
-        self.critic.load_state_dict(self.dist.broadcast_object(weights))
+            state = critic_state(self.critic)
+        state = self.dist.broadcast_object(state)
+        if not self.dist.is_main:  # the same architecture, weights and temperature
+            self.critic = critic_from_state(state).to(self.policy.device).eval()
 
     def train(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
@@ -314,12 +321,7 @@ class CodeRLAgent(OnPolicyAgent):
     def _extra_state(self) -> dict[str, Any]:
         state: dict[str, Any] = {**self.optimizer_state(), "replay": self.replay.state_dict()}
         if self.critic is not None:  # frozen, but saved: the run must not depend on a path
-            state["critic"] = {
-                "backbone_config": self.critic.backbone.config.to_dict(),
-                "classes": list(self.critic.classes),
-                "pad_id": self.critic.pad_id,
-                "state_dict": self.critic.state_dict(),
-            }
+            state["critic"] = critic_state(self.critic)
         return state
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
@@ -327,10 +329,4 @@ class CodeRLAgent(OnPolicyAgent):
         self.replay.load_state_dict(state["replay"])
         saved = state.get("critic")
         if saved is not None:
-            from transformers import AutoConfig, AutoModel
-
-            settings = dict(saved["backbone_config"])
-            config = AutoConfig.for_model(settings.pop("model_type"), **settings)
-            critic = OutcomeCritic(AutoModel.from_config(config), saved["classes"], saved["pad_id"])
-            critic.load_state_dict(saved["state_dict"])
-            self.critic = critic.to(self.policy.device).eval()
+            self.critic = critic_from_state(saved).to(self.policy.device).eval()

@@ -14,15 +14,25 @@ actor's token weights during RL, Eq. 14), and φ_test with the two classes of
 
 Training data comes from :func:`collect_critic_data`: programs sampled from a frozen
 policy and graded by the sandbox, plus reference solutions labelled passed.
+:class:`CriticConfig` is the recipe :func:`fit_critics` follows: which programs (how
+many, at which temperatures, for which tasks, deduplicated), the backbone's
+initialisation (the actor's own language model, as CodeRL starts its critic from a
+pretrained model of the actor's family, or a small GPT-2 from scratch), class
+weighting, which validation metric keeps the weights (early stopping on held-out
+tasks), and temperature scaling of the probabilities. :func:`evaluate_critic` reports
+accuracy, balanced accuracy, per-class recall, the majority class's share and a
+reliability table (:func:`plot_reliability` draws it).
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +75,27 @@ class CriticExample:
     label: int
     source: str = "sampled"
     """``"sampled"`` or ``"reference"``."""
+    temperature: float | None = None
+    """The sampling temperature of a sampled program (None: a reference)."""
+    sampler: str = ""
+    """Which model sampled it (a label, e.g. ``"warm-start"``; empty: a reference)."""
+
+    @property
+    def key(self) -> tuple[str, tuple[int, ...]]:
+        """What makes two examples the same program: the task and the program's tokens."""
+        return self.task_id, tuple(self.completion_ids)
+
+
+def deduplicate(examples: Sequence[CriticExample]) -> list[CriticExample]:
+    """``examples`` with each program kept once per task (the first seen: the same
+    program sampled twice is one piece of evidence, not two)."""
+    seen: set[tuple[str, tuple[int, ...]]] = set()
+    out = []
+    for example in examples:
+        if example.key not in seen:
+            seen.add(example.key)
+            out.append(example)
+    return out
 
 
 class OutcomeCritic(nn.Module):
@@ -84,6 +115,28 @@ class OutcomeCritic(nn.Module):
         config = backbone.config
         hidden = int(getattr(config, "hidden_size", None) or config.n_embd)
         self.head = nn.Linear(hidden, len(self.classes))
+        self.temperature = 1.0
+        """Divides the logits before every softmax (temperature scaling,
+        :func:`fit_temperature`); 1.0: none. Predictions (the argmax) do not change."""
+
+    @classmethod
+    def from_policy(
+        cls, policy: Any, classes: Sequence[str] = OUTCOME_CLASSES, *, seed: int = 0
+    ) -> OutcomeCritic:
+        """A new critic whose backbone is a copy of ``policy``'s own language model
+        without its output layer (CodeRL starts its critic from a pretrained model of
+        the actor's family); the head is new. Decoder-only models only."""
+        model = policy.model
+        if hasattr(model, "get_base_model"):  # LoRA: the model with its adapters in place
+            model = model.get_base_model()
+        if getattr(model.config, "is_encoder_decoder", False):
+            raise ValueError(
+                f"a critic initialised from the actor needs a decoder-only model; "
+                f"{type(model).__name__} is an encoder-decoder: use CriticConfig(init='scratch')"
+            )
+        torch.manual_seed(seed)
+        backbone = copy.deepcopy(model.base_model)
+        return cls(backbone, classes, int(policy.tokenizer.pad_token_id))
 
     @classmethod
     def build(
@@ -172,7 +225,8 @@ class OutcomeCritic(nn.Module):
         batch_size: int = 64,
     ) -> list[np.ndarray]:
         """Per program, the token-level class probabilities, ``(len(program), classes)``
-        (softmax of the head at each program token). No gradients."""
+        (softmax of the head at each program token, over :attr:`temperature`). No
+        gradients."""
         out: list[np.ndarray] = []
         was_training = self.training
         self.eval()
@@ -180,7 +234,7 @@ class OutcomeCritic(nn.Module):
             p = prompts[start : start + batch_size]
             c = completions[start : start + batch_size]
             logits, _ = self.token_logits(p, c)
-            probs = torch.softmax(logits, dim=-1).cpu().numpy()
+            probs = torch.softmax(logits / self.temperature, dim=-1).cpu().numpy()
             longest = probs.shape[1]
             for row, comp in zip(probs, c, strict=True):
                 out.append(row[longest - len(comp) :] if comp else row[:0])
@@ -194,7 +248,8 @@ class OutcomeCritic(nn.Module):
         completions: Sequence[Sequence[int]],
         batch_size: int = 64,
     ) -> np.ndarray:
-        """Sequence-level class probabilities, ``(batch, classes)``."""
+        """Sequence-level class probabilities, ``(batch, classes)`` (over
+        :attr:`temperature`)."""
         was_training = self.training
         self.eval()
         chunks = []
@@ -202,18 +257,26 @@ class OutcomeCritic(nn.Module):
             logits = self(
                 prompts[start : start + batch_size], completions[start : start + batch_size]
             )
-            chunks.append(torch.softmax(logits, dim=-1).cpu().numpy())
+            chunks.append(torch.softmax(logits / self.temperature, dim=-1).cpu().numpy())
         self.train(was_training)
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.classes)))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """The backbone (``save_pretrained``), the head and the class names, in ``path``."""
+        """The backbone (``save_pretrained``), the head, the class names and the
+        temperature, in ``path``."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.backbone.save_pretrained(str(path / "backbone"), safe_serialization=True)
         torch.save(self.head.state_dict(), path / "head.pt")
         (path / "critic.json").write_text(
-            json.dumps({"classes": list(self.classes), "pad_id": self.pad_id}, indent=2)
+            json.dumps(
+                {
+                    "classes": list(self.classes),
+                    "pad_id": self.pad_id,
+                    "temperature": self.temperature,
+                },
+                indent=2,
+            )
         )
         return path
 
@@ -233,7 +296,33 @@ class OutcomeCritic(nn.Module):
             AutoModel.from_pretrained(str(path / "backbone")), meta["classes"], meta["pad_id"]
         )
         critic.head.load_state_dict(torch.load(path / "head.pt", weights_only=True))
+        critic.temperature = float(meta.get("temperature", 1.0))
         return critic.to(device).eval()
+
+
+def critic_state(critic: OutcomeCritic) -> dict[str, Any]:
+    """Everything needed to rebuild ``critic`` without files (its backbone's config,
+    classes, padding id, temperature and weights): saved in agents' checkpoints and sent
+    between processes."""
+    return {
+        "backbone_config": critic.backbone.config.to_dict(),
+        "classes": list(critic.classes),
+        "pad_id": critic.pad_id,
+        "temperature": critic.temperature,
+        "state_dict": {k: v.detach().cpu() for k, v in critic.state_dict().items()},
+    }
+
+
+def critic_from_state(state: dict[str, Any]) -> OutcomeCritic:
+    """The critic :func:`critic_state` described."""
+    from transformers import AutoConfig, AutoModel
+
+    settings = dict(state["backbone_config"])
+    config = AutoConfig.for_model(settings.pop("model_type"), **settings)
+    critic = OutcomeCritic(AutoModel.from_config(config), state["classes"], state["pad_id"])
+    critic.load_state_dict(state["state_dict"])
+    critic.temperature = float(state.get("temperature", 1.0))
+    return critic
 
 
 def collect_critic_data(
@@ -244,33 +333,52 @@ def collect_critic_data(
     samples_per_task: int = 8,
     sampling: SamplingConfig | None = None,
     reference_tasks: Sequence[Task] = (),
+    temperatures: Sequence[float] | None = None,
+    dedup: bool = False,
+    sampler: str = "",
 ) -> dict[str, list[CriticExample]]:
     """Sample programs from ``policy`` (frozen: no update) for ``tasks``, grade each on
     the hidden tests and on the example tests, and label them; add the reference
     solutions of ``reference_tasks`` as passed. Returns ``{"outcome": [...], "test":
     [...]}``, the training sets of φ and φ_test. Tasks without example tests give no
     φ_test examples. ``sampling`` says how the programs are sampled (length,
-    temperature, top-p, batch, prompt cut; default :class:`SamplingConfig`'s)."""
+    temperature, top-p, batch, prompt cut; default :class:`SamplingConfig`'s);
+    ``temperatures``, when given, replaces its temperature: ``samples_per_task``
+    programs are sampled at each. ``dedup`` keeps a program sampled twice for a task
+    once (:func:`deduplicate`); ``sampler`` labels the examples."""
     sampling = SamplingConfig() if sampling is None else sampling
+    temperatures = [sampling.temperature] if temperatures is None else list(temperatures)
     prompts = [t.prompt for t in tasks]
-    groups = policy.sample(prompts, sampling, n=samples_per_task)
     encoded = policy.encode_prompts(prompts, sampling.max_prompt_tokens)
-    jobs: list[tuple[Task, list[int], list[int], str]] = []
-    for task, ids, samples in zip(tasks, encoded, groups, strict=True):
-        for s in samples:
-            jobs.append((task, ids, s.token_ids, s.text))
-    hidden = sandbox.run_many([(t.program(text), t) for t, _, _, text in jobs])
+    jobs: list[tuple[Task, list[int], list[int], str, float]] = []
+    for temperature in temperatures:
+        groups = policy.sample(
+            prompts, sampling.replace(temperature=temperature), n=samples_per_task
+        )
+        for task, ids, samples in zip(tasks, encoded, groups, strict=True):
+            for s in samples:
+                jobs.append((task, ids, s.token_ids, s.text, temperature))
+    if dedup:
+        seen: set[tuple[str, tuple[int, ...]]] = set()
+        unique = []
+        for job in jobs:
+            key = (job[0].task_id, tuple(job[2]))
+            if key not in seen:
+                seen.add(key)
+                unique.append(job)
+        jobs = unique
+    hidden = sandbox.run_many([(t.program(text), t) for t, _, _, text, _ in jobs])
     with_examples = [j for j in jobs if j[0].example_tests]
     example_results = sandbox.run_many(
-        [(t.program(text), t, t.example_tests) for t, _, _, text in with_examples]
+        [(t.program(text), t, t.example_tests) for t, _, _, text, _ in with_examples]
     )
     outcome = [
-        CriticExample(t.task_id, ids, comp, outcome_label(res))
-        for (t, ids, comp, _), res in zip(jobs, hidden, strict=True)
+        CriticExample(t.task_id, ids, comp, outcome_label(res), "sampled", temp, sampler)
+        for (t, ids, comp, _, temp), res in zip(jobs, hidden, strict=True)
     ]
     test = [
-        CriticExample(t.task_id, ids, comp, test_label(res))
-        for (t, ids, comp, _), res in zip(with_examples, example_results, strict=True)
+        CriticExample(t.task_id, ids, comp, test_label(res), "sampled", temp, sampler)
+        for (t, ids, comp, _, temp), res in zip(with_examples, example_results, strict=True)
     ]
     for task in reference_tasks:
         if not task.solutions:
@@ -282,6 +390,8 @@ def collect_critic_data(
         )
         if task.example_tests:
             test.append(CriticExample(task.task_id, ids, comp, 1, "reference"))
+    if dedup:
+        outcome, test = deduplicate(outcome), deduplicate(test)
     return {"outcome": outcome, "test": test}
 
 
@@ -342,34 +452,90 @@ def train_critic(
 
 @dataclass
 class CriticReport:
-    """How well a critic predicts the labels of held-out programs."""
+    """How well a critic predicts the labels of programs it is shown."""
 
     classes: tuple[str, ...]
     accuracy: float
     confusion: list[list[int]]
     """``confusion[true][predicted]`` counts."""
     n: int
+    reliability: list[dict[str, float]] = field(default_factory=list)
+    """Per bin of the predicted class's probability (``RELIABILITY_BINS`` equal bins over
+    [0, 1], empty ones left out): ``low``, ``high``, ``count``, mean ``confidence`` and
+    ``accuracy``: a calibrated critic is right about as often as it is confident."""
+    nll: float = 0.0
+    """Mean negative log-likelihood of the true class."""
+
+    @property
+    def recall(self) -> dict[str, float | None]:
+        """Per class, the share of its programs predicted as it (None: none in the set)."""
+        out: dict[str, float | None] = {}
+        for name, row in zip(self.classes, self.confusion, strict=True):
+            total = sum(row)
+            out[name] = row[self.classes.index(name)] / total if total else None
+        return out
+
+    @property
+    def balanced_accuracy(self) -> float:
+        """The mean recall over the classes present: a constant answer scores
+        1 / (number of classes present), however unbalanced the set."""
+        present = [r for r in self.recall.values() if r is not None]
+        return sum(present) / len(present) if present else 0.0
+
+    @property
+    def majority_accuracy(self) -> float:
+        """The accuracy of always answering this set's commonest class."""
+        return max((sum(row) for row in self.confusion), default=0) / max(1, self.n)
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error: the count-weighted mean gap between confidence
+        and accuracy over :attr:`reliability`'s bins."""
+        return sum(
+            b["count"] * abs(b["confidence"] - b["accuracy"]) for b in self.reliability
+        ) / max(1, self.n)
+
+    def constant_accuracy(self, label: int) -> float:
+        """The accuracy of always answering class ``label`` (e.g. the training set's
+        commonest) on this set."""
+        return sum(self.confusion[label]) / max(1, self.n)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data, with the derived figures."""
         return {
             "classes": list(self.classes),
             "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
+            "recall": self.recall,
+            "majority_accuracy": self.majority_accuracy,
             "confusion": self.confusion,
             "n": self.n,
+            "nll": self.nll,
+            "ece": self.ece,
+            "reliability": self.reliability,
         }
 
     def format(self) -> str:
         """The confusion matrix as aligned text, rows = true class."""
         width = max(len(c) for c in self.classes) + 2
-        lines = [f"accuracy {self.accuracy:.1%} on {self.n} programs (rows: true, cols: predicted)"]
+        lines = [
+            f"accuracy {self.accuracy:.1%} (majority class {self.majority_accuracy:.1%}), "
+            f"balanced accuracy {self.balanced_accuracy:.1%} on {self.n} programs "
+            "(rows: true, cols: predicted)"
+        ]
         lines.append(" " * width + "".join(c.rjust(width) for c in self.classes))
         for name, row in zip(self.classes, self.confusion, strict=True):
             lines.append(name.ljust(width) + "".join(str(v).rjust(width) for v in row))
         return "\n".join(lines)
 
 
+#: Bins of :attr:`CriticReport.reliability`.
+RELIABILITY_BINS = 10
+
+
 def evaluate_critic(critic: OutcomeCritic, examples: Sequence[CriticExample]) -> CriticReport:
-    """Accuracy and confusion matrix of the sequence prediction on ``examples``."""
+    """Accuracy, confusion matrix, log-likelihood and reliability of the sequence
+    prediction on ``examples``."""
     n_classes = len(critic.classes)
     confusion = [[0] * n_classes for _ in range(n_classes)]
     if not examples:
@@ -377,11 +543,102 @@ def evaluate_critic(critic: OutcomeCritic, examples: Sequence[CriticExample]) ->
     probs = critic.predict_proba(
         [e.prompt_ids for e in examples], [e.completion_ids for e in examples]
     )
+    labels = np.array([e.label for e in examples])
     predicted = probs.argmax(-1)
-    for example, guess in zip(examples, predicted, strict=True):
-        confusion[example.label][int(guess)] += 1
+    for label, guess in zip(labels, predicted, strict=True):
+        confusion[int(label)][int(guess)] += 1
     correct = sum(confusion[i][i] for i in range(n_classes))
-    return CriticReport(critic.classes, correct / len(examples), confusion, len(examples))
+    confidence = probs.max(-1)
+    right = predicted == labels
+    bins = []
+    edges = np.linspace(0.0, 1.0, RELIABILITY_BINS + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, RELIABILITY_BINS - 1)
+    for b in range(RELIABILITY_BINS):
+        inside = index == b
+        if inside.any():
+            bins.append(
+                {
+                    "low": float(edges[b]),
+                    "high": float(edges[b + 1]),
+                    "count": int(inside.sum()),
+                    "confidence": float(confidence[inside].mean()),
+                    "accuracy": float(right[inside].mean()),
+                }
+            )
+    true_probs = probs[np.arange(len(labels)), labels]
+    nll = float(-np.log(np.clip(true_probs, 1e-12, 1.0)).mean())
+    return CriticReport(
+        critic.classes, correct / len(examples), confusion, len(examples), bins, nll
+    )
+
+
+def fit_temperature(critic: OutcomeCritic, examples: Sequence[CriticExample]) -> float:
+    """Temperature scaling (Guo et al. 2017): the temperature in [0.05, 20] that gives
+    the lowest negative log-likelihood of ``examples``' labels (a search over a
+    log-spaced grid, then around the best point), set on ``critic`` and returned. The
+    argmax does not change; the probabilities become as sure as the critic is right on
+    programs of tasks it was not trained on. Without examples: 1.0."""
+    if not examples:
+        critic.temperature = 1.0
+        return 1.0
+    critic.temperature = 1.0
+    with torch.no_grad():
+        critic.eval()
+        logits = torch.cat(
+            [
+                critic(
+                    [e.prompt_ids for e in examples[i : i + 64]],
+                    [e.completion_ids for e in examples[i : i + 64]],
+                ).float()
+                for i in range(0, len(examples), 64)
+            ]
+        ).cpu()
+    labels = torch.tensor([e.label for e in examples])
+
+    def nll(t: float) -> float:
+        return float(nn.functional.cross_entropy(logits / t, labels))
+
+    grid = np.exp(np.linspace(math.log(0.05), math.log(20.0), 61))
+    best = min(grid, key=nll)
+    fine = best * np.exp(np.linspace(-0.1, 0.1, 21))
+    critic.temperature = float(min(fine, key=nll))
+    return critic.temperature
+
+
+def plot_reliability(
+    reports: dict[str, CriticReport], path: str | os.PathLike[str], title: str = ""
+) -> Path:
+    """A reliability diagram as a PNG: for each named report, accuracy against
+    confidence per bin (points sized by count), beside the diagonal of a calibrated
+    critic; the legend gives each one's expected calibration error."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+    for name, report in reports.items():
+        if not report.reliability:
+            continue
+        conf = [b["confidence"] for b in report.reliability]
+        acc = [b["accuracy"] for b in report.reliability]
+        sizes = [12 + 200 * b["count"] / max(1, report.n) for b in report.reliability]
+        (line,) = ax.plot(
+            conf, acc, marker="", linewidth=1.2, label=f"{name} (ECE {report.ece:.3f})"
+        )
+        ax.scatter(conf, acc, s=sizes, color=line.get_color(), alpha=0.8)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (probability of the predicted class)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title or "reliability")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def plot_confusion(report: CriticReport, path: str | os.PathLike[str], title: str = "") -> Path:
@@ -432,6 +689,10 @@ def split_by_task(
     ]
 
 
+#: What :func:`train_with_validation` can keep the best weights by.
+SELECT_BY = ("accuracy", "balanced_accuracy", "nll")
+
+
 def train_with_validation(
     critic: OutcomeCritic,
     train: Sequence[CriticExample],
@@ -439,15 +700,17 @@ def train_with_validation(
     *,
     steps: int,
     eval_every: int = 50,
+    select_by: str = "accuracy",
     **kwargs: Any,
 ) -> tuple[list[float], int]:
     """:func:`train_critic` in rounds of ``eval_every`` steps, keeping the weights with
-    the best validation accuracy (the last, without validation data). Returns the
-    losses and the step of the kept weights."""
-    import copy
-
+    the best validation score (the last, without validation data): ``select_by`` is
+    ``"accuracy"``, ``"balanced_accuracy"`` or ``"nll"`` (the lowest is best). Returns
+    the losses and the step of the kept weights."""
+    if select_by not in SELECT_BY:
+        raise ValueError(f"select_by must be one of {', '.join(SELECT_BY)}, got {select_by!r}")
     losses: list[float] = []
-    best_step, best_accuracy, best_state = 0, -1.0, None
+    best_step, best_accuracy, best_state = 0, -math.inf, None
     done = 0
     while done < steps:
         chunk = min(eval_every, steps - done)
@@ -456,7 +719,8 @@ def train_with_validation(
         )
         done += chunk
         if validation:
-            accuracy = evaluate_critic(critic, validation).accuracy
+            report = evaluate_critic(critic, validation)
+            accuracy = -report.nll if select_by == "nll" else getattr(report, select_by)
             if accuracy > best_accuracy:
                 best_step, best_accuracy = done, accuracy
                 best_state = copy.deepcopy(critic.state_dict())
@@ -467,6 +731,239 @@ def train_with_validation(
     return losses, best_step
 
 
+#: How a critic's backbone starts: :data:`CRITIC_INITS`.
+CRITIC_INITS = ("actor", "scratch")
+
+
+@dataclass(frozen=True)
+class CriticConfig:
+    """The recipe for CodeRL's critics φ and φ_test (:func:`fit_critics`): the data, the
+    backbone's start, the loss, which weights are kept, and calibration. Each choice
+    was measured (docs/results.md, "CodeRL's critic"); :meth:`original` is the recipe
+    before those measurements."""
+
+    samples_per_task: int = 8
+    """Programs sampled per task, at each of :attr:`temperatures`, from each sampler."""
+    temperatures: tuple[float, ...] = (0.6, 1.0, 1.3)
+    """Sampling temperatures of the training programs (more kinds of mistakes)."""
+    sample_reference_tasks: bool = True
+    """Also sample programs for the reference tasks (those with solutions the actor
+    learns from, A), not only for the tasks the critic will judge."""
+    references: bool = True
+    """The reference tasks' solutions join as passed programs (a task learned from
+    rewards only never gives its own)."""
+    dedup: bool = True
+    """A program sampled twice for a task counts once."""
+    init: str = "actor"
+    """``"actor"``: the backbone is a copy of the actor's language model
+    (:meth:`OutcomeCritic.from_policy`; an encoder-decoder actor falls back to
+    ``"scratch"``, as the report says); ``"scratch"``: a small new GPT-2
+    (:data:`CRITIC_DEFAULTS`)."""
+    balance: bool = True
+    """Weight each class in the loss by the inverse of its frequency."""
+    select_by: str = "balanced_accuracy"
+    """The validation score that keeps the weights (early stopping): one of
+    :data:`SELECT_BY`."""
+    calibrate: bool = True
+    """Fit a temperature on the validation programs (:func:`fit_temperature`)."""
+    steps: int = 600
+    """Optimiser steps (the best weights on validation are kept)."""
+    eval_every: int = 50
+    """Steps between validation checks."""
+    lr: float = 3e-4
+    """AdamW learning rate."""
+    batch_size: int = 32
+    """Programs per optimiser step."""
+    validation_fraction: float = 0.2
+    """Share of the tasks (not programs) held out for validation."""
+    held_out_samples_per_task: int = 4
+    """Programs sampled per held-out task to measure the critics (at the sampling
+    settings' own temperature)."""
+
+    def __post_init__(self) -> None:
+        for name in ("samples_per_task", "steps", "eval_every", "batch_size", "lr"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"CriticConfig.{name} must be positive, got {value!r}")
+        if not self.temperatures or any(
+            isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0
+            for t in self.temperatures
+        ):
+            raise ValueError(
+                f"CriticConfig.temperatures must be positive numbers, got {self.temperatures!r}"
+            )
+        if self.init not in CRITIC_INITS:
+            raise ValueError(
+                f"CriticConfig.init must be one of {', '.join(CRITIC_INITS)}, got {self.init!r}"
+            )
+        if self.select_by not in SELECT_BY:
+            raise ValueError(
+                f"CriticConfig.select_by must be one of {', '.join(SELECT_BY)}, "
+                f"got {self.select_by!r}"
+            )
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(
+                "CriticConfig.validation_fraction must be in [0, 1), "
+                f"got {self.validation_fraction!r}"
+            )
+        if self.held_out_samples_per_task < 0:
+            raise ValueError(
+                "CriticConfig.held_out_samples_per_task must be >= 0, "
+                f"got {self.held_out_samples_per_task!r}"
+            )
+
+    @classmethod
+    def original(cls, **changes: Any) -> CriticConfig:
+        """The recipe before the measurements of docs/results.md: 8 programs per task
+        at temperature 1 for the judged tasks only, no other references, a GPT-2 from
+        scratch, no class weights, weights kept by accuracy, no calibration, 300 steps
+        at 1e-3."""
+        base = cls(
+            temperatures=(1.0,),
+            sample_reference_tasks=False,
+            references=False,
+            dedup=False,
+            init="scratch",
+            balance=False,
+            select_by="accuracy",
+            calibrate=False,
+            steps=300,
+            lr=1e-3,
+        )
+        return replace(base, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for reports)."""
+        return asdict(self)
+
+
+def collect_training_programs(
+    samplers: dict[str, Any],
+    tasks: Sequence[Task],
+    sandbox: Sandbox,
+    config: CriticConfig,
+    *,
+    reference_tasks: Sequence[Task] = (),
+    sampling: SamplingConfig | None = None,
+) -> dict[str, list[CriticExample]]:
+    """The critics' training programs as ``config`` asks: each sampler (``{label:
+    policy}``) samples ``config.samples_per_task`` programs per task at each
+    temperature, for ``tasks`` and, with ``config.sample_reference_tasks``, for
+    ``reference_tasks`` too; ``reference_tasks``' solutions (and any ``tasks`` carry)
+    join as passed programs with ``config.references``; with ``config.dedup`` each
+    program counts once per task."""
+    pool = list(tasks)
+    if config.sample_reference_tasks:
+        known = {t.task_id for t in pool}
+        pool += [t for t in reference_tasks if t.task_id not in known]
+    with_solutions = [t for t in tasks if t.solutions]
+    if config.references:
+        known = {t.task_id for t in with_solutions}
+        with_solutions += [t for t in reference_tasks if t.solutions and t.task_id not in known]
+    data: dict[str, list[CriticExample]] = {"outcome": [], "test": []}
+    for i, (label, policy) in enumerate(samplers.items()):
+        part = collect_critic_data(
+            policy,
+            pool,
+            sandbox,
+            samples_per_task=config.samples_per_task,
+            sampling=sampling,
+            reference_tasks=with_solutions if i == 0 else (),
+            temperatures=config.temperatures,
+            sampler=label,
+        )
+        data["outcome"] += part["outcome"]
+        data["test"] += part["test"]
+    if config.dedup:
+        data = {name: deduplicate(examples) for name, examples in data.items()}
+    return data
+
+
+def train_one_critic(
+    examples: Sequence[CriticExample],
+    classes: Sequence[str],
+    policy: Any,
+    config: CriticConfig,
+    *,
+    seed: int = 0,
+    progress: bool = False,
+    desc: str = "critic",
+) -> tuple[OutcomeCritic, dict[str, Any]]:
+    """One critic over ``classes`` trained on ``examples`` as ``config`` says: split by
+    task into training and validation, built from the actor (``policy``) or from
+    scratch, trained keeping the best weights on validation, then calibrated on
+    validation. Returns it and what happened (examples, label counts, kept step,
+    temperature, training and validation reports)."""
+    train, validation = split_by_task(examples, config.validation_fraction, seed)
+    init = config.init
+    if init == "actor" and getattr(policy.model.config, "is_encoder_decoder", False):
+        init = "scratch (the actor is an encoder-decoder)"  # the critic reads one sequence
+    if init == "actor":
+        critic = OutcomeCritic.from_policy(policy, classes, seed=seed)
+    else:
+        critic = OutcomeCritic.build(policy.tokenizer, classes, seed=seed)
+    critic.to(policy.device)
+    losses, kept = train_with_validation(
+        critic,
+        train,
+        validation,
+        steps=config.steps,
+        eval_every=config.eval_every,
+        select_by=config.select_by,
+        lr=config.lr,
+        batch_size=config.batch_size,
+        balance=config.balance,
+        seed=seed,
+        progress=progress,
+        desc=desc,
+    )
+    if config.calibrate:
+        fit_temperature(critic, validation)
+    counts = np.bincount([e.label for e in train], minlength=len(classes)).tolist()
+    info = {
+        "init": init,
+        "train_examples": len(train),
+        "train_label_counts": dict(zip(classes, counts, strict=True)),
+        "train_majority": int(np.argmax(counts)),
+        "majority_share": max(counts) / max(1, sum(counts)),
+        "train_accuracy": evaluate_critic(critic, train).accuracy,
+        "validation": evaluate_critic(critic, validation).to_dict(),
+        "kept_step": kept,
+        "temperature": critic.temperature,
+        "final_loss": float(np.mean(losses[-20:])) if losses else None,
+        "parameters": sum(p.numel() for p in critic.parameters()),
+    }
+    return critic, info
+
+
+def held_out_programs(
+    policy: Any,
+    held_out: Sequence[Task],
+    sandbox: Sandbox,
+    config: CriticConfig,
+    *,
+    sampling: SamplingConfig | None = None,
+    seed: int = 0,
+) -> dict[str, list[CriticExample]]:
+    """Programs ``policy`` samples for the ``held_out`` tasks, graded: what the critics
+    are measured on. Sampled under their own seed, so that every recipe is measured on
+    the same programs."""
+    if not held_out or not config.held_out_samples_per_task:
+        return {"outcome": [], "test": []}
+    state = torch.random.get_rng_state()
+    torch.manual_seed(10_007 + seed)
+    try:
+        return collect_critic_data(
+            policy,
+            held_out,
+            sandbox,
+            samples_per_task=config.held_out_samples_per_task,
+            sampling=sampling,
+        )
+    finally:
+        torch.random.set_rng_state(state)
+
+
 def fit_critics(
     policy,
     tasks: Sequence[Task],
@@ -475,84 +972,60 @@ def fit_critics(
     *,
     reference_tasks: Sequence[Task] = (),
     held_out: Sequence[Task] = (),
-    samples_per_task: int = 8,
-    held_out_samples_per_task: int = 4,
-    validation_fraction: float = 0.2,
-    steps: int = 300,
-    eval_every: int = 50,
-    lr: float = 1e-3,
-    batch_size: int = 32,
-    balance: bool = False,
+    config: CriticConfig | None = None,
     sampling: SamplingConfig | None = None,
-    backbone: str | None = None,
+    samplers: dict[str, Any] | None = None,
     seed: int = 0,
     progress: bool = True,
-    log=print,
+    log: Callable[..., Any] = print,
 ) -> dict[str, Any]:
-    """Train φ (outcome) and φ_test (example tests) on programs ``policy`` samples for
-    ``tasks`` plus the references of ``reference_tasks``, keeping the weights that do
-    best on a validation split of the tasks; measure both on programs sampled for the
+    """Train φ (outcome) and φ_test (example tests) as ``config`` says (default
+    :class:`CriticConfig`) on programs sampled for ``tasks`` (and ``reference_tasks``)
+    by ``samplers`` (``{label: policy}``; default ``{"actor": policy}``), the critics
+    starting from ``policy``; measure both on programs ``policy`` samples for the
     ``held_out`` tasks; save them to ``out/outcome`` and ``out/test`` with
-    ``out/critic_report.json`` and confusion-matrix PNGs. Returns the report.
-    ``sampling`` says how the programs are sampled (default :class:`SamplingConfig`'s);
-    ``batch_size`` is the critics' training batch."""
+    ``out/critic_report.json``, confusion matrices and a reliability diagram. Returns
+    the report. ``sampling`` says how the programs are sampled (default
+    :class:`SamplingConfig`'s; its temperature is the held-out programs')."""
     import time
 
+    config = CriticConfig() if config is None else config
+    samplers = {"actor": policy} if samplers is None else samplers
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    log(f"critic data: sampling {samples_per_task} programs for each of {len(tasks)} tasks")
-    data = collect_critic_data(
-        policy,
-        tasks,
-        sandbox,
-        samples_per_task=samples_per_task,
-        sampling=sampling,
-        reference_tasks=reference_tasks,
+    held = held_out_programs(policy, held_out, sandbox, config, sampling=sampling, seed=seed)
+    log(
+        f"critic data: {config.samples_per_task} programs per task and temperature "
+        f"{list(config.temperatures)} from {', '.join(samplers)}"
     )
-    held = (
-        collect_critic_data(
-            policy,
-            held_out,
-            sandbox,
-            samples_per_task=held_out_samples_per_task,
-            sampling=sampling,
-        )
-        if held_out
-        else {"outcome": [], "test": []}
+    torch.manual_seed(seed)
+    data = collect_training_programs(
+        samplers, tasks, sandbox, config, reference_tasks=reference_tasks, sampling=sampling
     )
-    report: dict[str, Any] = {"seconds_sampling": round(time.perf_counter() - start, 1)}
+    report: dict[str, Any] = {
+        "config": config.to_dict(),
+        "samplers": list(samplers),
+        "seconds_sampling": round(time.perf_counter() - start, 1),
+    }
+    held_reports: dict[str, CriticReport] = {}
     for name, classes in (("outcome", OUTCOME_CLASSES), ("test", TEST_CLASSES)):
-        train, validation = split_by_task(data[name], validation_fraction, seed)
-        critic = OutcomeCritic.build(policy.tokenizer, classes, backbone=backbone, seed=seed)
-        critic.to(policy.device)
-        losses, kept = train_with_validation(
-            critic,
-            train,
-            validation,
-            steps=steps,
-            eval_every=eval_every,
-            lr=lr,
-            batch_size=batch_size,
-            balance=balance,
+        critic, info = train_one_critic(
+            data[name],
+            classes,
+            policy,
+            config,
             seed=seed,
             progress=progress,
             desc=f"critic ({name})",
         )
         critic.save(out / name)
         held_report = evaluate_critic(critic, held[name])
-        counts = np.bincount([e.label for e in train], minlength=len(classes)).tolist()
-        majority = max(counts) / max(1, sum(counts))
+        held_reports[name] = held_report
         report[name] = {
-            "train_examples": len(train),
-            "train_label_counts": dict(zip(classes, counts, strict=True)),
-            "majority_share": majority,
-            "train_accuracy": evaluate_critic(critic, train).accuracy,
-            "validation": evaluate_critic(critic, validation).to_dict(),
+            **info,
             "held_out": held_report.to_dict(),
-            "kept_step": kept,
-            "final_loss": float(np.mean(losses[-20:])),
-            "parameters": sum(p.numel() for p in critic.parameters()),
+            "held_out_constant": held_report.constant_accuracy(info["train_majority"]),
         }
         label = "φ_test" if name == "test" else "φ"
         if held_report.n:
@@ -563,6 +1036,12 @@ def fit_critics(
                 f"(n = {held_report.n})",
             )
             log(f"critic {label} on held-out programs: {held_report.format()}")
+    if any(r.n for r in held_reports.values()):
+        plot_reliability(
+            {("φ_test" if k == "test" else "φ"): r for k, r in held_reports.items()},
+            out / "reliability.png",
+            title="critics on held-out programs",
+        )
     report["seconds"] = round(time.perf_counter() - start, 1)
     (out / "critic_report.json").write_text(json.dumps(report, indent=2))
     return report
@@ -573,26 +1052,31 @@ def train_critics_for(
     tasks: Sequence[Task],
     out: str | os.PathLike[str],
     *,
+    reference_tasks: Sequence[Task] = (),
     held_out: Sequence[Task] = (),
-    samples_per_task: int = 8,
-    steps: int = 300,
+    config: CriticConfig | None = None,
     sampling: SamplingConfig | None = None,
+    extra_samplers: Sequence[str] = (),
     seed: int = 0,
     progress: bool = True,
     log=print,
     sandbox: Any = None,
 ) -> dict[str, Any]:
     """:func:`fit_critics` for a model by name or path: φ and φ_test trained on programs
-    ``model`` samples for ``tasks``, plus the references those tasks carry as passed
-    programs (strip them from tasks learned from rewards only); measured on programs
-    sampled for ``held_out``. Saved in ``out``; returns the report. Programs are graded
-    in ``sandbox`` (a local or Ray one; default: a local
-    :class:`~code_env.sandbox.Sandbox` made and closed here)."""
+    ``model`` (and each model of ``extra_samplers``, e.g. the actor after some RL)
+    samples for ``tasks`` and ``reference_tasks``, plus the references they carry as
+    passed programs (strip them from tasks learned from rewards only), as ``config``
+    says; measured on programs ``model`` samples for ``held_out``. Saved in ``out``;
+    returns the report. Programs are graded in ``sandbox`` (a local or Ray one;
+    default: a local :class:`~code_env.sandbox.Sandbox` made and closed here)."""
     import contextlib
 
     from agents.common.policy import Policy
 
     policy = Policy(model, reference=False)
+    samplers = {"actor": policy}
+    for extra in extra_samplers:
+        samplers[Path(str(extra)).name or str(extra)] = Policy(str(extra), reference=False)
     with contextlib.ExitStack() as stack:
         if sandbox is None:
             sandbox = stack.enter_context(Sandbox())
@@ -601,11 +1085,11 @@ def train_critics_for(
             tasks,
             sandbox,
             out,
-            reference_tasks=[t for t in tasks if t.solutions],
+            reference_tasks=reference_tasks,
             held_out=held_out,
-            samples_per_task=samples_per_task,
-            steps=steps,
+            config=config,
             sampling=sampling,
+            samplers=samplers,
             seed=seed,
             progress=progress,
             log=log,

@@ -113,6 +113,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_train_critic(args: argparse.Namespace) -> int:
     """``code-synthesis train-critic``: CodeRL's critics φ and φ_test for a model."""
+    from dataclasses import replace
+
+    from agents.coderl.critic import CriticConfig
     from agents.common.data import solution_pairs
     from agents.run.train import WARM_START, plan_tasks, train_critics
     from agents.run.warm_start import warm_start
@@ -123,23 +126,32 @@ def cmd_train_critic(args: argparse.Namespace) -> int:
         model = str(
             warm_start(solution_pairs(plan.reference_tasks), progress=not args.quiet, **WARM_START)
         )
+    base = CriticConfig.original() if args.recipe == "original" else CriticConfig()
+    changes = {"samples_per_task": args.samples_per_task, "steps": args.steps}
+    config = replace(base, **{k: v for k, v in changes.items() if v is not None})
     report = train_critics(
         model,
         plan,
         args.out,
-        samples_per_task=args.samples_per_task,
-        steps=args.steps,
+        config=config,
         max_new_tokens=args.max_new_tokens,
+        extra_samplers=args.extra_sampler,
         seed=args.seed,
         progress=not args.quiet,
     )
     for name in ("outcome", "test"):
         held = report[name]["held_out"]
-        print(
+        line = (
             f"φ{'_test' if name == 'test' else ''}: {report[name]['train_examples']} training "
-            f"programs, train accuracy {report[name]['train_accuracy']:.1%}, held-out accuracy "
-            f"{held['accuracy']:.1%} on {held['n']}"
+            f"programs, train accuracy {report[name]['train_accuracy']:.1%}"
         )
+        if held["n"]:
+            line += (
+                f"; on {held['n']} held-out programs: accuracy {held['accuracy']:.1%} "
+                f"(always the commonest training class: {report[name]['held_out_constant']:.1%}), "
+                f"balanced accuracy {held['balanced_accuracy']:.1%}"
+            )
+        print(line)
     print(f"critics and report in {args.out}")
     return 0
 
@@ -455,9 +467,30 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--path", default=None, help="local file or folder for mbpp/humaneval/apps")
     tc.add_argument("--out", default="runs/critic", help="output folder (default: runs/critic)")
     tc.add_argument(
-        "--samples-per-task", type=int, default=8, help="programs sampled per task (default: 8)"
+        "--samples-per-task",
+        type=int,
+        default=None,
+        help="programs sampled per task and temperature (default: the recipe's, 8)",
     )
-    tc.add_argument("--steps", type=int, default=600, help="training steps (default: 600)")
+    tc.add_argument(
+        "--steps", type=int, default=None, help="training steps (default: the recipe's, 600)"
+    )
+    tc.add_argument(
+        "--recipe",
+        choices=("default", "original"),
+        default="default",
+        help="'default': CriticConfig's measured recipe (several temperatures, the "
+        "reference tasks' programs too, the actor's LM as backbone, class weights, "
+        "calibration); 'original': the recipe before it (docs/results.md)",
+    )
+    tc.add_argument(
+        "--extra-sampler",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="another model (name or path, e.g. the actor after some RL) whose samples join "
+        "the training programs; repeatable",
+    )
     tc.add_argument(
         "--max-new-tokens", type=int, default=96, help="longest sampled program (default: 96)"
     )

@@ -18,14 +18,18 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.common.data import solution_pairs, split_ab, without_solutions
 from agents.common.reporting import format_table, markdown_table, percent, plot_learning_curve
 from code_env.sandbox import BaseSandbox
 from code_env.tasks import TaskList, load_tasks
+
+if TYPE_CHECKING:
+    from agents.coderl.critic import CriticConfig
 
 #: Warm-start settings for the tiny model (about 3 minutes on 2 CPU cores).
 WARM_START = {"steps": 800, "lr": 2e-3, "batch_size": 16}
@@ -94,35 +98,34 @@ def train_critics(
     plan: TrainPlan,
     out: str | os.PathLike[str],
     *,
-    samples_per_task: int = 8,
-    steps: int = 300,
+    config: CriticConfig | None = None,
     max_new_tokens: int = 96,
+    extra_samplers: Sequence[str] = (),
     seed: int = 0,
     progress: bool = True,
     log=print,
     sandbox: BaseSandbox | None = None,
 ) -> dict[str, Any]:
     """CodeRL's critics φ and φ_test (:func:`agents.coderl.critic.train_critics_for`)
-    for a plan: trained on programs ``model`` samples for the RL tasks, plus those
-    tasks' references as passed programs unless they are learned from rewards only;
-    measured on a validation split of those tasks and on programs sampled for the
-    held-out tasks. Saved in ``out``; returns the report."""
+    for a plan, as ``config`` says (default
+    :class:`~agents.coderl.critic.CriticConfig`): trained on programs ``model`` (and
+    ``extra_samplers``) samples for the RL tasks and the reference tasks, plus the
+    reference tasks' solutions as passed programs (the RL tasks' own only when they are
+    not learned from rewards only); measured on a validation split of those tasks and
+    on programs sampled for the held-out tasks. Saved in ``out``; returns the report."""
     from agents.coderl.critic import train_critics_for
     from agents.common.config import SamplingConfig
 
-    # Only the tasks the critic will judge. Their references join as passed programs
-    # unless they are learned from rewards only (B: its solutions are never used);
-    # other tasks' references (A's) teach the critic that a problem, not a program,
-    # decides the outcome (measured in docs/agents.md).
     rewards_only = plan.rl_tasks is not plan.reference_tasks
     return train_critics_for(
         model,
         without_solutions(plan.rl_tasks) if rewards_only else plan.rl_tasks,
         out,
+        reference_tasks=plan.reference_tasks if rewards_only else (),
         held_out=plan.held_out or (),
-        samples_per_task=samples_per_task,
-        steps=steps,
+        config=config,
         sampling=SamplingConfig(max_new_tokens=max_new_tokens),
+        extra_samplers=extra_samplers,
         seed=seed,
         progress=progress,
         log=log,
