@@ -66,6 +66,7 @@ from typing import Any
 
 from agents import ActorCriticAgent, ActorCriticConfig, BaseAgent, BaseCallback, Policy
 from agents.coderl.agent import TABLE2_VARIANTS, CodeRLAgent, CodeRLConfig
+from agents.coderl.critic import CriticConfig
 from agents.common.base import evaluate_policy, evaluate_repair
 from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs, split_ab, without_solutions
@@ -402,15 +403,15 @@ def train_agent(agent: BaseAgent, setting: Setting) -> RowRun:
 
 
 def shared_critic(setting: Setting) -> str:
-    """CodeRL's critics, trained once on the warm-start's samples (like the warm-start,
-    shared by every CodeRL row and seed) and cached; their report is kept with the
-    results."""
-    from agents.coderl.critic import fit_critics
+    """CodeRL's critics, trained once on the warm-start's samples by the default recipe
+    (:class:`~agents.coderl.critic.CriticConfig`; like the warm-start, shared by every
+    CodeRL row and seed) and cached; their report is kept with the results."""
+    from agents.coderl import critic as critic_module
     from agents.run.train import TrainPlan, train_critics
 
     if setting.critic_path is None:
         # keyed by what the critics depend on, so a change of recipe trains anew
-        recipe = inspect.getsource(train_critics) + inspect.getsource(fit_critics)
+        recipe = inspect.getsource(train_critics) + inspect.getsource(critic_module)
         folder = cache_folder(
             "critic",
             Path(setting.warm_path).name,
@@ -748,36 +749,7 @@ def extra_sections(
             "The paper found D best and B worst.",
         ]
     if critic_dir and (Path(critic_dir) / "critic_report.json").is_file():
-        import shutil
-
-        report = json.loads((Path(critic_dir) / "critic_report.json").read_text())
-        lines += ["", "## CodeRL's critic", ""]
-        for name, label in (("outcome", "φ (outcome)"), ("test", "φ_test (example tests)")):
-            held = report[name]["held_out"]
-            classes = held["classes"]
-            lines += [
-                f"**{label}**: {report[name]['train_examples']} training programs "
-                f"({', '.join(f'{k} {v}' for k, v in report[name]['train_label_counts'].items())}); "
-                f"{report[name]['parameters']:,} parameters. Accuracy: "
-                f"{100 * report[name]['train_accuracy']:.1f}% on its training programs, "
-                f"{100 * report[name]['validation']['accuracy']:.1f}% on "
-                f"{report[name]['validation']['n']} programs of B tasks it never read "
-                "(a fifth of B, which chose the kept weights), and "
-                f"**{100 * held['accuracy']:.1f}%** on {held['n']} programs sampled for C; "
-                f"always answering the commonest class would score "
-                f"{100 * report[name]['majority_share']:.1f}% on its training programs. "
-                "Confusion on C (rows: true class, columns: predicted):",
-                "",
-                markdown_table(
-                    ["true \\ predicted", *classes],
-                    [[c, *row] for c, row in zip(classes, held["confusion"], strict=True)],
-                ),
-                "",
-            ]
-            png = Path(critic_dir) / f"confusion_{name}.png"
-            if png.is_file():
-                shutil.copy(png, out / f"critic_{name}.png")
-                lines += [f"![confusion matrix of {label}](critic_{name}.png)", ""]
+        lines += critic_section(Path(critic_dir), out)
     if cs_runs:
         header, rows = critic_sampling_table(cs_runs, budget)
         lines += [
@@ -793,6 +765,116 @@ def extra_sections(
             "",
             markdown_table(header, rows),
         ]
+    return lines
+
+
+def critic_section(critic_dir: Path, out: Path) -> list[str]:
+    """Markdown for the shared critics (their report in ``critic_dir``) and, when
+    benchmarks/critic_ablation.py has written ``out/critic_ablation.json``, the
+    ablation of its recipe."""
+    import shutil
+
+    report = json.loads((critic_dir / "critic_report.json").read_text())
+    config = report.get("config", {})
+    lines = ["", "## CodeRL's critic", ""]
+    if config:
+        lines += [
+            f"Recipe ({'the default' if config == CriticConfig().to_dict() else 'changed'} "
+            f"`CriticConfig`): {config['samples_per_task']} programs per task at temperatures "
+            f"{', '.join(str(t) for t in config['temperatures'])} from the warm-start, for "
+            f"{'A and B' if config['sample_reference_tasks'] else 'B'}"
+            f"{', with A' + chr(39) + 's references labelled passed' if config['references'] else ''}"
+            f"{', each program once per task' if config['dedup'] else ''}; backbone "
+            f"{'a copy of the actor' + chr(39) + 's language model' if config['init'] == 'actor' else 'a new GPT-2'}"
+            f"{', classes weighted by inverse frequency' if config['balance'] else ''}; "
+            f"the weights kept by validation {config['select_by'].replace('_', ' ')} over "
+            f"{config['steps']} steps"
+            f"{', then a temperature fitted on validation' if config['calibrate'] else ''}.",
+            "",
+        ]
+    for name, label in (("outcome", "φ (outcome)"), ("test", "φ_test (example tests)")):
+        part = report[name]
+        held = part["held_out"]
+        classes = held["classes"]
+        figures = (
+            f"**{label}**: {part['train_examples']} training programs "
+            f"({', '.join(f'{k} {v}' for k, v in part['train_label_counts'].items())}); "
+            f"{part['parameters']:,} parameters. Accuracy: "
+            f"{100 * part['train_accuracy']:.1f}% on its training programs, "
+            f"{100 * part['validation']['accuracy']:.1f}% on "
+            f"{part['validation']['n']} programs of tasks it never read "
+            "(a fifth of its tasks, which chose the kept weights), and "
+            f"**{100 * held['accuracy']:.1f}%** on {held['n']} programs sampled for C"
+        )
+        if "balanced_accuracy" in held:
+            recall = ", ".join(
+                f"{c} {'n/a' if r is None else f'{100 * r:.0f}%'}"
+                for c, r in held["recall"].items()
+            )
+            figures += (
+                f", where always answering its training set's commonest class scores "
+                f"{100 * part['held_out_constant']:.1f}% (C's own commonest, "
+                f"{100 * held['majority_accuracy']:.1f}%). Balanced accuracy on C: "
+                f"**{100 * held['balanced_accuracy']:.1f}%** (recall: {recall}); expected "
+                f"calibration error {held['ece']:.3f} at temperature {part['temperature']:.2f}."
+            )
+        else:
+            figures += (
+                "; always answering the commonest class would score "
+                f"{100 * part['majority_share']:.1f}% on its training programs."
+            )
+        lines += [
+            figures + " Confusion on C (rows: true class, columns: predicted):",
+            "",
+            markdown_table(
+                ["true \\ predicted", *classes],
+                [[c, *row] for c, row in zip(classes, held["confusion"], strict=True)],
+            ),
+            "",
+        ]
+        png = critic_dir / f"confusion_{name}.png"
+        if png.is_file():
+            shutil.copy(png, out / f"critic_{name}.png")
+            lines += [f"![confusion matrix of {label}](critic_{name}.png)", ""]
+    ablation = out / "critic_ablation.json"
+    if ablation.is_file():
+        lines += ablation_section(json.loads(ablation.read_text()), out)
+    return lines
+
+
+def ablation_section(ablation: dict[str, Any], out: Path) -> list[str]:
+    """Markdown for benchmarks/critic_ablation.py's results."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "critic_ablation", Path(__file__).with_name("critic_ablation.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.get("critic_ablation") or importlib.util.module_from_spec(spec)
+    if "critic_ablation" not in sys.modules:  # registered: its dataclasses look it up
+        sys.modules["critic_ablation"] = module
+        spec.loader.exec_module(module)
+    header, rows = module.table(ablation["rows"])
+    labels = ablation["held_out"]["labels"]
+    lines = [
+        "### The critic's recipe, one choice at a time",
+        "",
+        f"`{ablation['command']}` ({ablation['seconds'] / 60:.0f} min): each row adds one "
+        "choice to the row above (the last rows take one out of the default). Every critic "
+        f"is measured on the same {ablation['held_out']['n']['outcome']} programs the "
+        f"warm-start sampled for C's {ablation['tasks']['C']} tasks (φ: "
+        f"{', '.join(f'{k} {v}' for k, v in labels['outcome'].items())}; φ_test: "
+        f"{', '.join(f'{k} {v}' for k, v in labels['test'].items())}). Percentages; "
+        "*constant*: always answering the training set's commonest class; recall in the "
+        "order compile error, runtime error, failed test, passed; ECE: expected "
+        "calibration error.",
+        "",
+        markdown_table(header, rows),
+        "",
+    ]
+    png = out / "critic_reliability.png"
+    if png.is_file():
+        lines += ["![reliability of the critics on C](critic_reliability.png)", ""]
     return lines
 
 

@@ -1,0 +1,349 @@
+"""CodeRL's critic, one design choice at a time.
+
+φ (the outcome: compile error, runtime error, failed test, passed) and φ_test (do the
+example tests pass) are trained by a chain of recipes, each adding one choice to the one
+before, from the recipe this project started with (:meth:`CriticConfig.original`) to
+the default (:class:`CriticConfig`). Every critic is measured on the same programs:
+the warm-start's samples for the held-out split C, which no critic's training data
+touches (4 per task, temperature 1, their own seed). Reported for each: accuracy,
+balanced accuracy (the mean recall over the classes present: a constant scores
+1 / classes), each class's recall, the accuracy of always answering the training
+set's commonest class (the constant to beat), the negative log-likelihood and the
+expected calibration error.
+
+The tasks and the warm-start are the learning benchmark's (benchmarks/learning.py): the
+built-in train split cut into A (solutions seen) and B (rewards only), the tiny GPT-2
+warm-started with cross-entropy on A. The programs of every recipe come from one pool,
+sampled once: the warm-start's (and, with ``--rl-updates``, an actor's after that many
+actor-critic updates on B, rewards only) at temperatures 0.6, 1.0 and 1.3, 8 per task
+and temperature, for A's and B's tasks; A's references labelled passed. Each recipe
+takes its part of the pool.
+
+    python benchmarks/critic_ablation.py                 # about 40 minutes on 2 cores
+    python benchmarks/critic_ablation.py --quick --out /tmp/ablation   # a smoke run
+
+Output: ``critic_ablation.json`` in ``--out`` (default docs/, where
+benchmarks/learning.py reads it into results.md), ``critic_reliability.png`` (the
+first and the last recipe's reliability diagrams), and the table, printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agents import ActorCriticAgent, ActorCriticConfig, Policy
+from agents.coderl.critic import (
+    OUTCOME_CLASSES,
+    TEST_CLASSES,
+    CriticConfig,
+    CriticExample,
+    CriticReport,
+    collect_training_programs,
+    deduplicate,
+    evaluate_critic,
+    held_out_programs,
+    plot_reliability,
+    train_one_critic,
+)
+from agents.common.config import SamplingConfig
+from agents.common.data import solution_pairs, split_ab, without_solutions
+from agents.common.reporting import markdown_table
+from agents.run.train import WARM_START
+from agents.run.warm_start import default_cache_dir, warm_start
+from code_env import load_tasks
+from code_env.sandbox import Sandbox
+
+MAX_NEW_TOKENS = 96
+#: The temperatures the pool is sampled at (every recipe takes a subset).
+POOL_TEMPERATURES = (0.6, 1.0, 1.3)
+POOL_SAMPLES_PER_TASK = 8
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One row: a name, what it adds, its config and the samplers whose programs it
+    takes."""
+
+    name: str
+    adds: str
+    config: CriticConfig
+    samplers: tuple[str, ...] = ("warm-start",)
+
+
+def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
+    """The chain, each recipe the one before plus one choice; then the default with
+    one choice taken out, for the choices that matter most."""
+    budget: dict[str, Any] = {"steps": 6, "eval_every": 3} if quick else {}
+    c = CriticConfig.original(**budget)
+    chain = [Recipe("original", "the recipe before this work", c)]
+
+    def add(name: str, adds: str, **changes: Any) -> None:
+        nonlocal c
+        c = replace(c, **changes)
+        chain.append(Recipe(name, adds, c, chain[-1].samplers))
+
+    add("temperatures", "programs at temperatures 0.6, 1.0 and 1.3", temperatures=POOL_TEMPERATURES)
+    add("A's programs", "programs sampled for A's tasks too", sample_reference_tasks=True)
+    add("A's references", "A's references, labelled passed", references=True)
+    add("dedup", "a program sampled twice for a task counts once", dedup=True)
+    add("class weights", "each class weighted by its inverse frequency", balance=True)
+    add(
+        "kept by balanced accuracy",
+        "the weights kept by validation balanced accuracy, not accuracy",
+        select_by="balanced_accuracy",
+    )
+    add(
+        "actor's LM",
+        "the backbone a copy of the actor's language model (600 steps at 3e-4, not a "
+        "new GPT-2 for 300 at 1e-3)",
+        init="actor",
+        **({} if quick else {"steps": 600, "lr": 3e-4}),
+    )
+    add("calibrated", "a temperature fitted on the validation tasks", calibrate=True)
+    final = chain[-1]
+    if with_rl_actor:
+        chain.append(
+            Recipe(
+                "RL actor's programs",
+                "programs an actor sampled after RL on B join",
+                final.config,
+                ("warm-start", "rl-actor"),
+            )
+        )
+    chain.append(
+        Recipe(
+            "default, no class weights",
+            "the default without class weights",
+            replace(final.config, balance=False),
+        )
+    )
+    chain.append(
+        Recipe(
+            "default, new GPT-2",
+            "the default with a new GPT-2 as backbone",
+            replace(final.config, init="scratch", **({} if quick else {"steps": 300, "lr": 1e-3})),
+        )
+    )
+    return chain
+
+
+def part_of_pool(
+    pool: list[CriticExample], recipe: Recipe, rl_task_ids: set[str]
+) -> list[CriticExample]:
+    """The programs of ``pool`` that ``recipe`` trains on."""
+    config = recipe.config
+    kept = []
+    for e in pool:
+        if e.source == "reference":
+            if config.references:
+                kept.append(e)
+        elif (
+            e.sampler in recipe.samplers
+            and e.temperature in config.temperatures
+            and (config.sample_reference_tasks or e.task_id in rl_task_ids)
+        ):
+            kept.append(e)
+    return deduplicate(kept) if config.dedup else kept
+
+
+def rl_actor(warm_path: str, a_tasks, b_tasks, sandbox, updates: int, seed: int) -> Policy:
+    """An actor after ``updates`` actor-critic updates on B (rewards only, A's solutions
+    in its replay buffer), cached by its settings."""
+    folder = default_cache_dir() / "critic-ablation" / f"rl-actor-{updates}-seed{seed}"
+    if not (folder / "config.json").is_file():
+        config = ActorCriticConfig(
+            model=warm_path, seed=seed, max_new_tokens=MAX_NEW_TOKENS, temperature=1.0, top_p=0.95
+        )
+        agent = ActorCriticAgent(without_solutions(b_tasks), config, sandbox=sandbox)
+        agent.add_references(a_tasks)
+        agent.learn(updates, progress=False)
+        agent.policy.save(folder)
+    return Policy(str(folder), reference=False)
+
+
+def measure(report: CriticReport, train_majority: int) -> dict[str, Any]:
+    """The figures of one critic on the held-out programs."""
+    return {
+        **report.to_dict(),
+        "constant": report.constant_accuracy(train_majority),
+    }
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}"
+
+
+def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The markdown table of the ablation (percentages)."""
+    header = [
+        "recipe",
+        "adds",
+        "φ programs",
+        "φ acc.",
+        "φ constant",
+        "φ bal. acc.",
+        "φ recall CE / RE / FT / P",
+        "φ ECE",
+        "φ_test programs",
+        "φ_test acc.",
+        "φ_test constant",
+        "φ_test recall passed",
+        "φ_test ECE",
+    ]
+    body = []
+    for r in rows:
+        o, t = r["outcome"], r["test"]
+        recall = " / ".join(pct(o["held_out"]["recall"][c]) for c in OUTCOME_CLASSES)
+        body.append(
+            [
+                r["name"],
+                r["adds"],
+                str(o["train_examples"] + o["validation"]["n"]),
+                pct(o["held_out"]["accuracy"]),
+                pct(o["held_out"]["constant"]),
+                pct(o["held_out"]["balanced_accuracy"]),
+                recall,
+                f"{o['held_out']['ece']:.3f}",
+                str(t["train_examples"] + t["validation"]["n"]),
+                pct(t["held_out"]["accuracy"]),
+                pct(t["held_out"]["constant"]),
+                pct(t["held_out"]["recall"]["passed"]),
+                f"{t['held_out']['ece']:.3f}",
+            ]
+        )
+    return header, body
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("docs"), help="where the results go")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--rl-updates",
+        type=int,
+        default=40,
+        help="actor-critic updates of the actor whose programs the 'RL actor' row adds "
+        "(0: no such row; default: 40)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+
+    a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
+    c_tasks = load_tasks("builtin", split="test")
+    pool_per_temperature = POOL_SAMPLES_PER_TASK
+    if args.quick:
+        a_tasks, b_tasks, c_tasks = a_tasks[:6], b_tasks[:6], c_tasks[:4]
+        pool_per_temperature = 2
+    settings = {**WARM_START, "steps": 20} if args.quick else WARM_START
+    warm_path = str(warm_start(solution_pairs(a_tasks), progress=not args.quiet, **settings))
+    policy = Policy(warm_path, reference=False)
+    sampling = SamplingConfig(max_new_tokens=16 if args.quick else MAX_NEW_TOKENS)
+    rl_task_ids = {t.task_id for t in b_tasks}
+    chain = recipes(args.rl_updates > 0, args.quick)
+
+    with Sandbox() as sandbox:
+        held = held_out_programs(
+            policy, c_tasks, sandbox, CriticConfig(), sampling=sampling, seed=args.seed
+        )
+        samplers = {"warm-start": policy}
+        if args.rl_updates > 0:
+            samplers["rl-actor"] = rl_actor(
+                warm_path, a_tasks, b_tasks, sandbox, args.rl_updates, args.seed
+            )
+        pool_config = CriticConfig(
+            samples_per_task=pool_per_temperature,
+            temperatures=POOL_TEMPERATURES,
+            sample_reference_tasks=True,
+            references=True,
+            dedup=False,
+        )
+        torch.manual_seed(args.seed)
+        pool = collect_training_programs(
+            samplers,
+            without_solutions(b_tasks),
+            sandbox,
+            pool_config,
+            reference_tasks=a_tasks,
+            sampling=sampling,
+        )
+    print(
+        f"pool: {len(pool['outcome'])} φ and {len(pool['test'])} φ_test programs; held out: "
+        f"{len(held['outcome'])} programs of {len(c_tasks)} C tasks "
+        f"({time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
+
+    rows: list[dict[str, Any]] = []
+    reliability: dict[str, CriticReport] = {}
+    for recipe in chain:
+        t0 = time.perf_counter()
+        row: dict[str, Any] = {
+            "name": recipe.name,
+            "adds": recipe.adds,
+            "config": recipe.config.to_dict(),
+        }
+        for name, classes in (("outcome", OUTCOME_CLASSES), ("test", TEST_CLASSES)):
+            data = part_of_pool(pool[name], recipe, rl_task_ids)
+            critic, info = train_one_critic(data, classes, policy, recipe.config, seed=args.seed)
+            report = evaluate_critic(critic, held[name])
+            row[name] = {**info, "held_out": measure(report, info["train_majority"])}
+            if recipe is chain[0] or recipe.name == "calibrated":
+                label = "φ" if name == "outcome" else "φ_test"
+                reliability[f"{label}, {recipe.name}"] = report
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        rows.append(row)
+        o, t = row["outcome"]["held_out"], row["test"]["held_out"]
+        print(
+            f"{recipe.name}: φ acc {pct(o['accuracy'])} (constant {pct(o['constant'])}), "
+            f"balanced {pct(o['balanced_accuracy'])}; φ_test acc {pct(t['accuracy'])} "
+            f"(constant {pct(t['constant'])}), passed recall {pct(t['recall']['passed'])} "
+            f"[{row['seconds']:.0f} s]",
+            flush=True,
+        )
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    png = plot_reliability(
+        reliability,
+        args.out / "critic_reliability.png",
+        title="critics on C's programs: original vs default recipe",
+    )
+    held_counts = {
+        name: {
+            c: sum(1 for e in held[name] if e.label == i)
+            for i, c in enumerate(OUTCOME_CLASSES if name == "outcome" else TEST_CLASSES)
+        }
+        for name in ("outcome", "test")
+    }
+    result = {
+        "command": "python benchmarks/critic_ablation.py"
+        + (f" --rl-updates {args.rl_updates}" if args.rl_updates != 40 else "")
+        + (" --quick" if args.quick else ""),
+        "seed": args.seed,
+        "tasks": {"A": len(a_tasks), "B": len(b_tasks), "C": len(c_tasks)},
+        "pool": {name: len(v) for name, v in pool.items()},
+        "held_out": {"n": {k: len(v) for k, v in held.items()}, "labels": held_counts},
+        "rl_updates": args.rl_updates,
+        "device": str(policy.device),
+        "torch_threads": torch.get_num_threads(),
+        "seconds": round(time.perf_counter() - start, 1),
+        "rows": rows,
+    }
+    (args.out / "critic_ablation.json").write_text(json.dumps(result, indent=1))
+    header, body = table(rows)
+    print()
+    print(markdown_table(header, body))
+    print(f"\nwrote {args.out / 'critic_ablation.json'} and {png} ({result['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
