@@ -1135,7 +1135,13 @@ def main(argv: list[str] | None = None) -> int:
                 json_path.write_text(json.dumps({**saved, "results": results}, indent=1))
 
         cs_runs: dict[str, Any] = saved.get("critic_sampling", {})
+        if "coderl-D" in rerun:  # a new actor: its comparison is run again
+            cs_runs.pop("coderl-D", None)
         if args.cs_budget and "coderl-D" in results:
+            critic_key = Path(shared_critic(setting)).name
+            if saved.get("critic_sampling_critic") != critic_key:  # another φ_test
+                cs_runs = {}
+            saved["critic_sampling_critic"] = critic_key
             cs_seeds = [s.strip() for s in args.cs_seeds.split(",") if s.strip()]
             models = {
                 "warm-start": {seed: warm_path for seed in cs_seeds},
