@@ -30,9 +30,10 @@ first and the last recipe's reliability diagrams), and the table, printed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -250,31 +251,60 @@ def main(argv: list[str] | None = None) -> int:
     rl_task_ids = {t.task_id for t in b_tasks}
     chain = recipes(args.rl_updates > 0, args.quick)
 
-    with Sandbox() as sandbox:
-        held = held_out_programs(
-            policy, c_tasks, sandbox, CriticConfig(), sampling=sampling, seed=args.seed
-        )
-        samplers = {"warm-start": policy}
-        if args.rl_updates > 0:
-            samplers["rl-actor"] = rl_actor(
-                warm_path, a_tasks, b_tasks, sandbox, args.rl_updates, args.seed
+    # The pool and the held-out programs are cached: sampling and grading them is most
+    # of the run's time, and they depend only on the models, the tasks and the seed.
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                Path(warm_path).name,
+                args.rl_updates,
+                args.seed,
+                args.quick,
+                POOL_TEMPERATURES,
+                pool_per_temperature,
+                MAX_NEW_TOKENS,
+                [t.task_id for t in (*a_tasks, *b_tasks, *c_tasks)],
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    cache = default_cache_dir() / "critic-ablation" / f"programs-{key}.json"
+    if cache.is_file():
+        saved = json.loads(cache.read_text())
+        held = {k: [CriticExample(**e) for e in v] for k, v in saved["held"].items()}
+        pool = {k: [CriticExample(**e) for e in v] for k, v in saved["pool"].items()}
+        print(f"programs: cached ({cache.name})", flush=True)
+    else:
+        with Sandbox() as sandbox:
+            held = held_out_programs(
+                policy, c_tasks, sandbox, CriticConfig(), sampling=sampling, seed=args.seed
             )
-        pool_config = CriticConfig(
-            samples_per_task=pool_per_temperature,
-            temperatures=POOL_TEMPERATURES,
-            sample_reference_tasks=True,
-            references=True,
-            dedup=False,
-        )
-        torch.manual_seed(args.seed)
-        pool = collect_training_programs(
-            samplers,
-            without_solutions(b_tasks),
-            sandbox,
-            pool_config,
-            reference_tasks=a_tasks,
-            sampling=sampling,
-        )
+            samplers = {"warm-start": policy}
+            if args.rl_updates > 0:
+                samplers["rl-actor"] = rl_actor(
+                    warm_path, a_tasks, b_tasks, sandbox, args.rl_updates, args.seed
+                )
+            pool_config = CriticConfig(
+                samples_per_task=pool_per_temperature,
+                temperatures=POOL_TEMPERATURES,
+                sample_reference_tasks=True,
+                references=True,
+                dedup=False,
+            )
+            torch.manual_seed(args.seed)
+            pool = collect_training_programs(
+                samplers,
+                without_solutions(b_tasks),
+                sandbox,
+                pool_config,
+                reference_tasks=a_tasks,
+                sampling=sampling,
+            )
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        plain = {
+            "held": {k: [asdict(e) for e in v] for k, v in held.items()},
+            "pool": {k: [asdict(e) for e in v] for k, v in pool.items()},
+        }
+        cache.write_text(json.dumps(plain))
     print(
         f"pool: {len(pool['outcome'])} φ and {len(pool['test'])} φ_test programs; held out: "
         f"{len(held['outcome'])} programs of {len(c_tasks)} C tasks "

@@ -33,9 +33,15 @@ def test_each_recipe_takes_its_part_of_the_pool():
 
 
 def test_a_quick_run_writes_the_table_that_results_md_shows(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODE_SYNTHESIS_CACHE", str(tmp_path / "cache"))
     ablation = load_script(REPO_ROOT / "benchmarks" / "critic_ablation.py", "critic_ablation")
     assert ablation.main(["--quick", "--out", str(tmp_path), "--rl-updates", "0", "--quiet"]) == 0
     result = json.loads((tmp_path / "critic_ablation.json").read_text())
+    # the sampled programs are cached for the next run, as examples
+    (cached,) = (tmp_path / "cache" / "critic-ablation").glob("programs-*.json")
+    saved = json.loads(cached.read_text())
+    assert {k: len(v) for k, v in saved["pool"].items()} == result["pool"]
+    assert CriticExample(**saved["held"]["outcome"][0]).source == "sampled"
     names = [r["name"] for r in result["rows"]]
     assert names[0] == "original" and "calibrated" in names and "RL actor's programs" not in names
     n_held = result["held_out"]["n"]["outcome"]
