@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import time
 from dataclasses import asdict, dataclass, replace
@@ -40,6 +41,7 @@ from typing import Any
 import torch
 
 from agents import ActorCriticAgent, ActorCriticConfig, Policy
+from agents.coderl import critic as critic_module
 from agents.coderl.critic import (
     OUTCOME_CLASSES,
     TEST_CLASSES,
@@ -312,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
+    # Each row is kept as soon as it is measured, keyed by the programs and the critic's
+    # code: a run that stops part-way goes on from the next row.
+    code = hashlib.sha256(inspect.getsource(critic_module).encode()).hexdigest()[:12]
+    done_file = cache.with_name(f"rows-{key}-{code}.json")
+    done = json.loads(done_file.read_text()) if done_file.is_file() else {}
     rows: list[dict[str, Any]] = []
     reliability: dict[str, CriticReport] = {}
     for recipe in chain:
@@ -319,17 +326,37 @@ def main(argv: list[str] | None = None) -> int:
         row: dict[str, Any] = {
             "name": recipe.name,
             "adds": recipe.adds,
-            "config": recipe.config.to_dict(),
+            "config": json.loads(json.dumps(recipe.config.to_dict())),  # as saved
         }
-        for name, classes in (("outcome", OUTCOME_CLASSES), ("test", TEST_CLASSES)):
-            data = part_of_pool(pool[name], recipe, rl_task_ids)
-            critic, info = train_one_critic(data, classes, policy, recipe.config, seed=args.seed)
-            report = evaluate_critic(critic, held[name])
-            row[name] = {**info, "held_out": measure(report, info["train_majority"])}
-            if recipe is chain[0] or recipe.name == "calibrated":
+        saved_row = done.get(recipe.name)
+        reports: dict[str, CriticReport] = {}
+        if saved_row is not None and saved_row["config"] == row["config"]:
+            row = saved_row
+            for name in ("outcome", "test"):
+                held_dict = row[name]["held_out"]
+                reports[name] = CriticReport(
+                    tuple(held_dict["classes"]),
+                    held_dict["accuracy"],
+                    held_dict["confusion"],
+                    held_dict["n"],
+                    held_dict["reliability"],
+                    held_dict["nll"],
+                )
+        else:
+            for name, classes in (("outcome", OUTCOME_CLASSES), ("test", TEST_CLASSES)):
+                data = part_of_pool(pool[name], recipe, rl_task_ids)
+                critic, info = train_one_critic(
+                    data, classes, policy, recipe.config, seed=args.seed
+                )
+                reports[name] = evaluate_critic(critic, held[name])
+                row[name] = {**info, "held_out": measure(reports[name], info["train_majority"])}
+            row["seconds"] = round(time.perf_counter() - t0, 1)
+            done[recipe.name] = row
+            done_file.write_text(json.dumps(done))
+        if recipe is chain[0] or recipe.name == "calibrated":
+            for name, report in reports.items():
                 label = "φ" if name == "outcome" else "φ_test"
                 reliability[f"{label}, {recipe.name}"] = report
-        row["seconds"] = round(time.perf_counter() - t0, 1)
         rows.append(row)
         o, t = row["outcome"]["held_out"], row["test"]["held_out"]
         print(

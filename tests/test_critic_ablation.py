@@ -42,6 +42,10 @@ def test_a_quick_run_writes_the_table_that_results_md_shows(tmp_path, monkeypatc
     saved = json.loads(cached.read_text())
     assert {k: len(v) for k, v in saved["pool"].items()} == result["pool"]
     assert CriticExample(**saved["held"]["outcome"][0]).source == "sampled"
+    # a second run samples nothing and trains nothing: every row was kept
+    assert ablation.main(["--quick", "--out", str(tmp_path), "--rl-updates", "0", "--quiet"]) == 0
+    again = json.loads((tmp_path / "critic_ablation.json").read_text())
+    assert again["rows"] == result["rows"] and again["seconds"] < result["seconds"]
     names = [r["name"] for r in result["rows"]]
     assert names[0] == "original" and "calibrated" in names and "RL actor's programs" not in names
     n_held = result["held_out"]["n"]["outcome"]
