@@ -779,7 +779,7 @@ def critic_section(critic_dir: Path, out: Path) -> list[str]:
     lines = ["", "## CodeRL's critic", ""]
     if config:
         lines += [
-            f"Recipe ({'the default' if config == CriticConfig().to_dict() else 'changed'} "
+            f"Recipe ({'the default' if config == json.loads(json.dumps(CriticConfig().to_dict())) else 'changed'} "
             f"`CriticConfig`): {config['samples_per_task']} programs per task at temperatures "
             f"{', '.join(str(t) for t in config['temperatures'])} from the warm-start, for "
             f"{'A and B' if config['sample_reference_tasks'] else 'B'}"

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     c_tasks = load_tasks("builtin", split="test")
     tiny = {"n_layer": 1, "n_embd": 32, "n_head": 2} if args.small else {}
     settings = {"max_new_tokens": 16 if args.small else 96}
-    critic_config = CriticConfig()  # the measured recipe (docs/results.md)
+    critic_config = CriticConfig()  # the default recipe (see docs/results.md's ablation)
     if args.small:
         a_tasks, b_tasks, c_tasks = a_tasks[:4], b_tasks[:4], c_tasks[:4]
         settings.update(tasks_per_update=2, samples_per_task=2, ce_batch=2)

@@ -166,11 +166,13 @@ def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tas
     assert (tmp_path / "reliability.png").is_file()
 
 
-def test_the_default_recipe_starts_from_the_actor_and_calibrates(tmp_path, tasks, sandbox):
+def test_the_revised_recipe_starts_from_the_actor_and_calibrates(tmp_path, tasks, sandbox):
     from agents import Policy
 
     policy = Policy("tiny", reference=False, tiny_config=TINY)
-    config = CriticConfig(samples_per_task=2, steps=4, eval_every=2, held_out_samples_per_task=1)
+    config = CriticConfig.revised(
+        samples_per_task=2, steps=4, eval_every=2, held_out_samples_per_task=1
+    )
     report = fit_critics(
         policy,
         without_solutions(tasks[:3]),

@@ -16,7 +16,7 @@ def test_each_recipe_takes_its_part_of_the_pool():
     chain = ablation.recipes(with_rl_actor=True, quick=False)
     assert chain[0].config == CriticConfig.original()
     calibrated = next(r for r in chain if r.name == "calibrated")
-    assert calibrated.config == CriticConfig()  # the chain ends at the default recipe
+    assert calibrated.config == CriticConfig.revised()  # the chain ends at the revised recipe
     pool = [
         CriticExample("b1", [1], [5], 0, "sampled", 1.0, "warm-start"),
         CriticExample("b1", [1], [5], 0, "sampled", 0.6, "warm-start"),  # same program

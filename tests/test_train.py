@@ -198,15 +198,15 @@ def test_train_critic_command_on_a_saved_model(tmp_path, capsys):
     out = tmp_path / "critic"
     args = ["train-critic", "--model", str(model), "--out", str(out), "--quiet"]
     settings = ["--samples-per-task", "1", "--steps", "2", "--max-new-tokens", "8"]
-    assert cli_main([*args, *settings, "--recipe", "original"]) == 0
+    assert cli_main([*args, *settings]) == 0
     printed = capsys.readouterr().out
     assert "φ:" in printed and "φ_test:" in printed and "balanced accuracy" in printed
     report = json.loads((out / "critic_report.json").read_text())
     a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
     seen = report["outcome"]["train_examples"] + report["outcome"]["validation"]["n"]
     assert seen == len(b_tasks)  # one program per B task; B has no references to add
-    # the default recipe: A's and B's tasks at three temperatures, A's references
-    assert cli_main([*args, *settings]) == 0
+    # the revised recipe: A's and B's tasks at three temperatures, A's references
+    assert cli_main([*args, *settings, "--recipe", "revised"]) == 0
     report = json.loads((out / "critic_report.json").read_text())
     seen = report["outcome"]["train_examples"] + report["outcome"]["validation"]["n"]
     assert len(b_tasks) + len(a_tasks) < seen <= 3 * (len(a_tasks) + len(b_tasks)) + len(a_tasks)

@@ -126,7 +126,7 @@ def cmd_train_critic(args: argparse.Namespace) -> int:
         model = str(
             warm_start(solution_pairs(plan.reference_tasks), progress=not args.quiet, **WARM_START)
         )
-    base = CriticConfig.original() if args.recipe == "original" else CriticConfig()
+    base = CriticConfig.revised() if args.recipe == "revised" else CriticConfig()
     changes = {"samples_per_task": args.samples_per_task, "steps": args.steps}
     config = replace(base, **{k: v for k, v in changes.items() if v is not None})
     report = train_critics(
@@ -473,15 +473,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="programs sampled per task and temperature (default: the recipe's, 8)",
     )
     tc.add_argument(
-        "--steps", type=int, default=None, help="training steps (default: the recipe's, 600)"
+        "--steps",
+        type=int,
+        default=None,
+        help="training steps (default: the recipe's: 300, or 600 for 'revised')",
     )
     tc.add_argument(
         "--recipe",
-        choices=("default", "original"),
+        choices=("default", "revised"),
         default="default",
-        help="'default': CriticConfig's measured recipe (several temperatures, the "
-        "reference tasks' programs too, the actor's LM as backbone, class weights, "
-        "calibration); 'original': the recipe before it (docs/results.md)",
+        help="'default': CriticConfig's defaults, the recipe the project started with; "
+        "'revised': every choice of benchmarks/critic_ablation.py on (several "
+        "temperatures, the reference tasks' programs and references, the actor's LM as "
+        "backbone, class weights, calibration; docs/results.md)",
     )
     tc.add_argument(
         "--extra-sampler",
