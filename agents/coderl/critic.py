@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.common.config import SamplingConfig
+from agents.common.config import SamplingConfig, _non_negative, _positive
 from agents.common.optim import optimizer_step
 from agents.common.policy import left_pad
 from code_env.sandbox import ExecutionResult, Outcome, Sandbox
@@ -334,7 +334,6 @@ def collect_critic_data(
     sampling: SamplingConfig | None = None,
     reference_tasks: Sequence[Task] = (),
     temperatures: Sequence[float] | None = None,
-    dedup: bool = False,
     sampler: str = "",
 ) -> dict[str, list[CriticExample]]:
     """Sample programs from ``policy`` (frozen: no update) for ``tasks``, grade each on
@@ -344,8 +343,7 @@ def collect_critic_data(
     φ_test examples. ``sampling`` says how the programs are sampled (length,
     temperature, top-p, batch, prompt cut; default :class:`SamplingConfig`'s);
     ``temperatures``, when given, replaces its temperature: ``samples_per_task``
-    programs are sampled at each. ``dedup`` keeps a program sampled twice for a task
-    once (:func:`deduplicate`); ``sampler`` labels the examples."""
+    programs are sampled at each; ``sampler`` labels the examples."""
     sampling = SamplingConfig() if sampling is None else sampling
     temperatures = [sampling.temperature] if temperatures is None else list(temperatures)
     prompts = [t.prompt for t in tasks]
@@ -358,15 +356,6 @@ def collect_critic_data(
         for task, ids, samples in zip(tasks, encoded, groups, strict=True):
             for s in samples:
                 jobs.append((task, ids, s.token_ids, s.text, temperature))
-    if dedup:
-        seen: set[tuple[str, tuple[int, ...]]] = set()
-        unique = []
-        for job in jobs:
-            key = (job[0].task_id, tuple(job[2]))
-            if key not in seen:
-                seen.add(key)
-                unique.append(job)
-        jobs = unique
     hidden = sandbox.run_many([(t.program(text), t) for t, _, _, text, _ in jobs])
     with_examples = [j for j in jobs if j[0].example_tests]
     example_results = sandbox.run_many(
@@ -390,8 +379,6 @@ def collect_critic_data(
         )
         if task.example_tests:
             test.append(CriticExample(task.task_id, ids, comp, 1, "reference"))
-    if dedup:
-        outcome, test = deduplicate(outcome), deduplicate(test)
     return {"outcome": outcome, "test": test}
 
 
@@ -783,10 +770,8 @@ class CriticConfig:
     settings' own temperature)."""
 
     def __post_init__(self) -> None:
-        for name in ("samples_per_task", "steps", "eval_every", "batch_size", "lr"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"CriticConfig.{name} must be positive, got {value!r}")
+        _positive(self, "samples_per_task", "steps", "eval_every", "batch_size", "lr")
+        _non_negative(self, "held_out_samples_per_task")
         if not self.temperatures or any(
             isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0
             for t in self.temperatures
@@ -807,11 +792,6 @@ class CriticConfig:
             raise ValueError(
                 "CriticConfig.validation_fraction must be in [0, 1), "
                 f"got {self.validation_fraction!r}"
-            )
-        if self.held_out_samples_per_task < 0:
-            raise ValueError(
-                "CriticConfig.held_out_samples_per_task must be >= 0, "
-                f"got {self.held_out_samples_per_task!r}"
             )
 
     @classmethod
