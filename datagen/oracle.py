@@ -64,7 +64,7 @@ from __future__ import annotations
 import ast
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from code_env.sandbox import BaseSandbox, ExecutionResult, Limits, Sandbox, TestResult
@@ -343,11 +343,11 @@ def _environment_limits(config: DatagenConfig) -> Limits:
     env's memory. Only cases that returned within ``case_timeout_s`` twice run here,
     so the larger limits cost time only where an import needs it."""
     env = Limits()
-    return Limits(
+    return replace(
+        _limits(config),
         timeout_s=max(config.case_timeout_s, env.timeout_s),
         total_timeout_s=config.function_timeout_s + env.timeout_s,
         memory_mb=max(config.memory_mb, env.memory_mb),
-        stop_at_timeout=False,
     )
 
 
