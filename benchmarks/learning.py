@@ -768,6 +768,35 @@ def extra_sections(
     return lines
 
 
+def recipe_sentence(config: dict[str, Any]) -> str:
+    """One sentence saying how the shared critics were trained (their report's
+    ``config``, a :class:`~agents.coderl.critic.CriticConfig` as plain data)."""
+    default = json.loads(json.dumps(CriticConfig().to_dict()))  # as a report holds it
+    tasks = "A and B" if config["sample_reference_tasks"] else "B"
+    parts = [
+        f"{config['samples_per_task']} programs per task at temperatures "
+        f"{', '.join(str(t) for t in config['temperatures'])} from the warm-start, for {tasks}"
+    ]
+    if config["references"]:
+        parts.append("with A's references labelled passed")
+    if config["dedup"]:
+        parts.append("each program once per task")
+    backbone = (
+        "a copy of the actor's language model" if config["init"] == "actor" else "a new GPT-2"
+    )
+    training = [f"backbone {backbone}"]
+    if config["balance"]:
+        training.append("classes weighted by inverse frequency")
+    training.append(
+        f"the weights kept by validation {config['select_by'].replace('_', ' ')} over "
+        f"{config['steps']} steps"
+    )
+    if config["calibrate"]:
+        training.append("then a temperature fitted on validation")
+    which = "the default" if config == default else "changed"
+    return f"Recipe ({which} `CriticConfig`): {', '.join(parts)}; {', '.join(training)}."
+
+
 def critic_section(critic_dir: Path, out: Path) -> list[str]:
     """Markdown for the shared critics (their report in ``critic_dir``) and, when
     benchmarks/critic_ablation.py has written ``out/critic_ablation.json``, the
@@ -778,20 +807,7 @@ def critic_section(critic_dir: Path, out: Path) -> list[str]:
     config = report.get("config", {})
     lines = ["", "## CodeRL's critic", ""]
     if config:
-        lines += [
-            f"Recipe ({'the default' if config == json.loads(json.dumps(CriticConfig().to_dict())) else 'changed'} "
-            f"`CriticConfig`): {config['samples_per_task']} programs per task at temperatures "
-            f"{', '.join(str(t) for t in config['temperatures'])} from the warm-start, for "
-            f"{'A and B' if config['sample_reference_tasks'] else 'B'}"
-            f"{', with A' + chr(39) + 's references labelled passed' if config['references'] else ''}"
-            f"{', each program once per task' if config['dedup'] else ''}; backbone "
-            f"{'a copy of the actor' + chr(39) + 's language model' if config['init'] == 'actor' else 'a new GPT-2'}"
-            f"{', classes weighted by inverse frequency' if config['balance'] else ''}; "
-            f"the weights kept by validation {config['select_by'].replace('_', ' ')} over "
-            f"{config['steps']} steps"
-            f"{', then a temperature fitted on validation' if config['calibrate'] else ''}.",
-            "",
-        ]
+        lines += [recipe_sentence(config), ""]
     for name, label in (("outcome", "φ (outcome)"), ("test", "φ_test (example tests)")):
         part = report[name]
         held = part["held_out"]
@@ -843,24 +859,14 @@ def critic_section(critic_dir: Path, out: Path) -> list[str]:
 
 
 def ablation_section(ablation: dict[str, Any], out: Path) -> list[str]:
-    """Markdown for benchmarks/critic_ablation.py's results."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "critic_ablation", Path(__file__).with_name("critic_ablation.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get("critic_ablation") or importlib.util.module_from_spec(spec)
-    if "critic_ablation" not in sys.modules:  # registered: its dataclasses look it up
-        sys.modules["critic_ablation"] = module
-        spec.loader.exec_module(module)
-    header, rows = module.table(ablation["rows"])
+    """Markdown for benchmarks/critic_ablation.py's results (its table as it
+    printed it)."""
     labels = ablation["held_out"]["labels"]
     lines = [
         "### The critic's recipe, one choice at a time",
         "",
         f"`{ablation['command']}` ({ablation['seconds'] / 60:.0f} min): each row adds one "
-        "choice to the row above (the last rows take one out of the default). Every critic "
+        "choice to the row above (the last rows take one out of the revised recipe). Every critic "
         f"is measured on the same {ablation['held_out']['n']['outcome']} programs the "
         f"warm-start sampled for C's {ablation['tasks']['C']} tasks (φ: "
         f"{', '.join(f'{k} {v}' for k, v in labels['outcome'].items())}; φ_test: "
@@ -869,7 +875,7 @@ def ablation_section(ablation: dict[str, Any], out: Path) -> list[str]:
         "order compile error, runtime error, failed test, passed; ECE: expected "
         "calibration error.",
         "",
-        markdown_table(header, rows),
+        markdown_table(ablation["table"]["header"], ablation["table"]["rows"]),
         "",
     ]
     png = out / "critic_reliability.png"
