@@ -129,18 +129,14 @@ def test_validation_split_is_by_task_and_the_best_weights_are_kept(tokenizer, mo
     assert evaluate_critic(critic, validation).accuracy == max(seen)
 
 
-def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tasks, sandbox):
-    from agents import Policy
-
-    policy = Policy("tiny", reference=False, tiny_config=TINY)
-    config = CriticConfig.original(
-        samples_per_task=2, steps=2, held_out_samples_per_task=2, references=True
-    )
-    report = fit_critics(
+def fit_small_critics(policy, tasks, sandbox, out, config: CriticConfig) -> dict:
+    """fit_critics on three B-like tasks (no solutions), three reference tasks and two
+    held-out ones, with 8-token programs."""
+    return fit_critics(
         policy,
         without_solutions(tasks[:3]),
         sandbox,
-        tmp_path,
+        out,
         reference_tasks=tasks[3:],
         held_out=load_tasks("builtin", split="test")[:2],
         config=config,
@@ -148,6 +144,16 @@ def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tas
         progress=False,
         log=lambda *_: None,
     )
+
+
+def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tasks, sandbox):
+    from agents import Policy
+
+    policy = Policy("tiny", reference=False, tiny_config=TINY)
+    config = CriticConfig.original(
+        samples_per_task=2, steps=2, held_out_samples_per_task=2, references=True
+    )
+    report = fit_small_critics(policy, tasks, sandbox, tmp_path, config)
     outcome = report["outcome"]
     # samples + references, a fifth of the tasks (one of six) kept for validation
     assert outcome["train_examples"] + outcome["validation"]["n"] == 3 * 2 + 3
@@ -173,18 +179,7 @@ def test_the_revised_recipe_starts_from_the_actor_and_calibrates(tmp_path, tasks
     config = CriticConfig.revised(
         samples_per_task=2, steps=4, eval_every=2, held_out_samples_per_task=1
     )
-    report = fit_critics(
-        policy,
-        without_solutions(tasks[:3]),
-        sandbox,
-        tmp_path,
-        reference_tasks=tasks[3:],
-        held_out=load_tasks("builtin", split="test")[:2],
-        config=config,
-        sampling=SamplingConfig(max_new_tokens=8),
-        progress=False,
-        log=lambda *_: None,
-    )
+    report = fit_small_critics(policy, tasks, sandbox, tmp_path, config)
     outcome = report["outcome"]
     # every task sampled at 3 temperatures (duplicates counted once), plus A's references
     n = outcome["train_examples"] + outcome["validation"]["n"]
