@@ -718,7 +718,7 @@ def train_with_validation(
     return losses, best_step
 
 
-#: How a critic's backbone starts: :data:`CRITIC_INITS`.
+#: The ways a critic's backbone can start (:attr:`CriticConfig.init`).
 CRITIC_INITS = ("actor", "scratch")
 
 
