@@ -69,6 +69,8 @@ MAX_NEW_TOKENS = 96
 #: The temperatures the pool is sampled at (every recipe takes a subset).
 POOL_TEMPERATURES = (0.6, 1.0, 1.3)
 POOL_SAMPLES_PER_TASK = 8
+#: Mutants graded per reference solution (recipes take the first ones).
+POOL_MUTANTS = 8
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,17 @@ def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
         init="actor",
         **({} if quick else {"steps": 600, "lr": 3e-4}),
     )
+    add(
+        "reference mutants",
+        f"{POOL_MUTANTS} graded mutants of each reference (one edit: near misses)",
+        reference_mutants=POOL_MUTANTS,
+    )
+    add(
+        "logit offsets",
+        "per-class logit offsets fitted on the validation tasks (the best balanced "
+        "accuracy that keeps the constant's accuracy)",
+        adjust_logits=True,
+    )
     add("calibrated", "a temperature fitted on the validation tasks", calibrate=True)
     final = chain[-1]
     if with_rl_actor:
@@ -146,9 +159,14 @@ def part_of_pool(
     """The programs of ``pool`` that ``recipe`` trains on."""
     config = recipe.config
     kept = []
+    mutants_taken: dict[str, int] = {}
     for e in pool:
         if e.source == "reference":
             if config.references:
+                kept.append(e)
+        elif e.source == "mutant":
+            if mutants_taken.get(e.task_id, 0) < config.reference_mutants:
+                mutants_taken[e.task_id] = mutants_taken.get(e.task_id, 0) + 1
                 kept.append(e)
         elif (
             e.sampler in recipe.samplers
@@ -267,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.quick,
                 POOL_TEMPERATURES,
                 pool_per_temperature,
+                POOL_MUTANTS,
                 MAX_NEW_TOKENS,
                 [t.task_id for t in (*a_tasks, *b_tasks, *c_tasks)],
             ]
@@ -293,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                 temperatures=POOL_TEMPERATURES,
                 sample_reference_tasks=True,
                 references=True,
+                reference_mutants=POOL_MUTANTS,
                 dedup=False,
             )
             torch.manual_seed(args.seed)

@@ -779,6 +779,8 @@ def recipe_sentence(config: dict[str, Any]) -> str:
     ]
     if config["references"]:
         parts.append("with A's references labelled passed")
+    if config.get("reference_mutants"):
+        parts.append(f"{config['reference_mutants']} graded mutants of each reference")
     if config["dedup"]:
         parts.append("each program once per task")
     backbone = (
@@ -791,6 +793,8 @@ def recipe_sentence(config: dict[str, Any]) -> str:
         f"the weights kept by validation {config['select_by'].replace('_', ' ')} over "
         f"{config['steps']} steps"
     )
+    if config.get("adjust_logits"):
+        training.append("then per-class logit offsets fitted on validation")
     if config["calibrate"]:
         training.append("then a temperature fitted on validation")
     which = "the default" if config == default else "changed"

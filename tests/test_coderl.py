@@ -23,6 +23,7 @@ from agents.coderl.critic import (
     deduplicate,
     evaluate_critic,
     fit_critics,
+    fit_offsets,
     fit_temperature,
     plot_confusion,
     split_by_task,
@@ -172,7 +173,9 @@ def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tas
     assert (tmp_path / "reliability.png").is_file()
 
 
-def test_the_revised_recipe_starts_from_the_actor_and_calibrates(tmp_path, tasks, sandbox):
+def test_the_revised_recipe_starts_from_the_actor_adds_mutants_and_calibrates(
+    tmp_path, tasks, sandbox
+):
     from agents import Policy
 
     policy = Policy("tiny", reference=False, tiny_config=TINY)
@@ -182,10 +185,12 @@ def test_the_revised_recipe_starts_from_the_actor_and_calibrates(tmp_path, tasks
     report = fit_small_critics(policy, tasks, sandbox, tmp_path, config)
     outcome = report["outcome"]
     # every task sampled at 3 temperatures (duplicates counted once), plus A's references
+    # and up to 8 mutants of each
     n = outcome["train_examples"] + outcome["validation"]["n"]
-    assert 3 < n <= 6 * 2 * 3 + 3
+    assert 3 + 3 < n <= 6 * 2 * 3 + 3 + 3 * 8
     critic = OutcomeCritic.load(tmp_path / "outcome")
     assert critic.temperature == outcome["temperature"] > 0
+    assert critic.offsets == outcome["offsets"] and critic.offsets[0] == 0.0
     # the backbone is the actor's language model (same shape), not the small default
     assert critic.backbone.config.n_embd == policy.model.config.n_embd
 
@@ -238,11 +243,53 @@ def test_temperature_scaling_lowers_the_nll_and_keeps_the_predictions(tokenizer)
     assert after.nll <= before.nll and after.confusion == before.confusion
 
 
-def test_critic_state_round_trips_with_its_temperature(tokenizer):
+def critic_with_fixed_logits(tokenizer, passed_logits: list[float]) -> OutcomeCritic:
+    """A φ_test whose sequence logits are (0, s) for the program [i]: s = passed_logits[i]."""
+    critic = OutcomeCritic.build(tokenizer, TEST_CLASSES, **SMALL_CRITIC)
+    table = torch.tensor([[0.0, s] for s in passed_logits])
+    critic.forward = lambda prompts, completions: table[[c[0] for c in completions]]
+    return critic
+
+
+def test_offsets_buy_balanced_accuracy_only_while_accuracy_beats_the_constant(tokenizer):
+    # eight failed programs, two passed; at offset 0 the critic answers "failed" always
+    passed_logits = [-3, -3, -3, -3, -3, -0.5, -0.4, -0.3, -0.1, -1.0]
+    labels = [0] * 8 + [1] * 2
+    examples = [CriticExample(f"t{i}", [5], [i], y) for i, y in enumerate(labels)]
+    critic = critic_with_fixed_logits(tokenizer, passed_logits)
+    assert evaluate_critic(critic, examples).balanced_accuracy == 0.5
+    critic.temperature = 3.0
+    offsets = fit_offsets(critic, examples, constant_label=0)
+    # +0.25 finds the pass at -0.1 (accuracy 0.9); +1.25 would find both passes, with a
+    # higher balanced accuracy (0.81), but three false alarms take accuracy to 0.7,
+    # below the 0.8 of always answering "failed"
+    assert offsets == critic.offsets == [0.0, 0.25] and critic.temperature == 1.0
+    report = evaluate_critic(critic, examples)
+    assert report.accuracy == 0.9 and report.balanced_accuracy == 0.75
+    assert fit_offsets(critic, [], constant_label=0) == [0.0, 0.0]
+
+
+def test_the_temperature_is_fitted_on_the_offset_logits(tokenizer):
+    passed_logits = [-3, -3, -3, -3, -3, -0.5, -0.4, -0.3, -0.1, -1.0]
+    examples = [CriticExample(f"t{i}", [5], [i], int(i >= 8)) for i in range(10)]
+    critic = critic_with_fixed_logits(tokenizer, passed_logits)
+    fit_offsets(critic, examples, constant_label=0)
+    before = evaluate_critic(critic, examples)
+    fit_temperature(critic, examples)
+    after = evaluate_critic(critic, examples)
+    assert critic.offsets == [0.0, 0.25]
+    assert after.confusion == before.confusion and after.nll <= before.nll
+
+
+def test_critic_state_round_trips_with_its_temperature_and_offsets(tokenizer, tmp_path):
     critic = OutcomeCritic.build(tokenizer, TEST_CLASSES, **SMALL_CRITIC)
     critic.temperature = 2.5
+    critic.offsets = [0.0, 1.25]
     again = critic_from_state(critic_state(critic))
     assert again.temperature == 2.5 and again.classes == TEST_CLASSES
+    assert again.offsets == [0.0, 1.25]
+    loaded = OutcomeCritic.load(critic.save(tmp_path / "phi_test"))
+    assert loaded.offsets == [0.0, 1.25] and loaded.temperature == 2.5
     programs = [[1, 2, 3]], [[100, 101]]
     assert np.allclose(critic.predict_proba(*programs), again.predict_proba(*programs))
 

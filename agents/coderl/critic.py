@@ -74,7 +74,8 @@ class CriticExample:
     completion_ids: list[int]
     label: int
     source: str = "sampled"
-    """``"sampled"`` or ``"reference"``."""
+    """``"sampled"``, ``"reference"`` or ``"mutant"`` (a reference with one edit,
+    :mod:`agents.coderl.mutants`)."""
     temperature: float | None = None
     """The sampling temperature of a sampled program (None: a reference)."""
     sampler: str = ""
@@ -115,8 +116,11 @@ class OutcomeCritic(nn.Module):
         config = backbone.config
         hidden = int(getattr(config, "hidden_size", None) or config.n_embd)
         self.head = nn.Linear(hidden, len(self.classes))
+        self.offsets: list[float] = [0.0] * len(self.classes)
+        """Added to each class's logit before every softmax (post-hoc logit adjustment,
+        :func:`fit_offsets`): they move the decision between classes; zeros: none."""
         self.temperature = 1.0
-        """Divides the logits before every softmax (temperature scaling,
+        """Divides the (offset) logits before every softmax (temperature scaling,
         :func:`fit_temperature`); 1.0: none. Predictions (the argmax) do not change."""
 
     @classmethod
@@ -204,6 +208,12 @@ class OutcomeCritic(nn.Module):
                 mask[i, longest - len(c) :] = 1.0
         return logits, mask
 
+    def adjusted(self, logits: torch.Tensor) -> torch.Tensor:
+        """``logits`` (classes last) with :attr:`offsets` added and divided by
+        :attr:`temperature`: what every probability the critic gives is a softmax of."""
+        offsets = torch.tensor(self.offsets, dtype=logits.dtype, device=logits.device)
+        return (logits + offsets) / self.temperature
+
     def sequence_logits(self, token_logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Max-pool the token logits over each program's tokens: ``(batch, classes)``."""
         masked = token_logits.masked_fill(mask.unsqueeze(-1) == 0, float("-inf"))
@@ -234,7 +244,7 @@ class OutcomeCritic(nn.Module):
             p = prompts[start : start + batch_size]
             c = completions[start : start + batch_size]
             logits, _ = self.token_logits(p, c)
-            probs = torch.softmax(logits / self.temperature, dim=-1).cpu().numpy()
+            probs = torch.softmax(self.adjusted(logits), dim=-1).cpu().numpy()
             longest = probs.shape[1]
             for row, comp in zip(probs, c, strict=True):
                 out.append(row[longest - len(comp) :] if comp else row[:0])
@@ -257,13 +267,13 @@ class OutcomeCritic(nn.Module):
             logits = self(
                 prompts[start : start + batch_size], completions[start : start + batch_size]
             )
-            chunks.append(torch.softmax(logits / self.temperature, dim=-1).cpu().numpy())
+            chunks.append(torch.softmax(self.adjusted(logits), dim=-1).cpu().numpy())
         self.train(was_training)
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.classes)))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """The backbone (``save_pretrained``), the head, the class names and the
-        temperature, in ``path``."""
+        """The backbone (``save_pretrained``), the head, the class names, the offsets
+        and the temperature, in ``path``."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.backbone.save_pretrained(str(path / "backbone"), safe_serialization=True)
@@ -273,6 +283,7 @@ class OutcomeCritic(nn.Module):
                 {
                     "classes": list(self.classes),
                     "pad_id": self.pad_id,
+                    "offsets": self.offsets,
                     "temperature": self.temperature,
                 },
                 indent=2,
@@ -296,18 +307,20 @@ class OutcomeCritic(nn.Module):
             AutoModel.from_pretrained(str(path / "backbone")), meta["classes"], meta["pad_id"]
         )
         critic.head.load_state_dict(torch.load(path / "head.pt", weights_only=True))
+        critic.offsets = [float(x) for x in meta.get("offsets", critic.offsets)]
         critic.temperature = float(meta.get("temperature", 1.0))
         return critic.to(device).eval()
 
 
 def critic_state(critic: OutcomeCritic) -> dict[str, Any]:
     """Everything needed to rebuild ``critic`` without files (its backbone's config,
-    classes, padding id, temperature and weights): saved in agents' checkpoints and sent
+    classes, padding id, offsets, temperature and weights): saved in agents' checkpoints and sent
     between processes."""
     return {
         "backbone_config": critic.backbone.config.to_dict(),
         "classes": list(critic.classes),
         "pad_id": critic.pad_id,
+        "offsets": list(critic.offsets),
         "temperature": critic.temperature,
         "state_dict": {k: v.detach().cpu() for k, v in critic.state_dict().items()},
     }
@@ -321,6 +334,7 @@ def critic_from_state(state: dict[str, Any]) -> OutcomeCritic:
     config = AutoConfig.for_model(settings.pop("model_type"), **settings)
     critic = OutcomeCritic(AutoModel.from_config(config), state["classes"], state["pad_id"])
     critic.load_state_dict(state["state_dict"])
+    critic.offsets = [float(x) for x in state.get("offsets", critic.offsets)]
     critic.temperature = float(state.get("temperature", 1.0))
     return critic
 
@@ -380,6 +394,60 @@ def collect_critic_data(
         if task.example_tests:
             test.append(CriticExample(task.task_id, ids, comp, 1, "reference"))
     return {"outcome": outcome, "test": test}
+
+
+def collect_mutant_data(
+    policy,
+    tasks: Sequence[Task],
+    sandbox: Sandbox,
+    *,
+    per_reference: int,
+    sampling: SamplingConfig | None = None,
+    seed: int = 0,
+) -> dict[str, list[CriticExample]]:
+    """Up to ``per_reference`` mutants of each task's first solution
+    (:func:`agents.coderl.mutants.mutants`: one small edit in the reference's own
+    layout), graded on the hidden and the example tests like sampled programs and
+    labelled, with source ``"mutant"``: near misses for the same problems as the
+    references. Returns ``{"outcome": [...], "test": [...]}``."""
+    from agents.coderl.mutants import mutants
+
+    sampling = SamplingConfig() if sampling is None else sampling
+    jobs: list[tuple[Task, str]] = [
+        (task, text)
+        for task in tasks
+        if task.solutions
+        for text in mutants(task.solutions[0], per_reference, seed=f"{seed}:{task.task_id}")
+    ]
+    if not jobs:
+        return {"outcome": [], "test": []}
+    prompt_ids = dict(
+        zip(
+            [t.task_id for t, _ in jobs],
+            policy.encode_prompts([t.prompt for t, _ in jobs], sampling.max_prompt_tokens),
+            strict=True,
+        )
+    )
+    hidden = sandbox.run_many([(t.program(text), t) for t, text in jobs])
+    with_examples = [j for j in jobs if j[0].example_tests]
+    example_results = sandbox.run_many(
+        [(t.program(text), t, t.example_tests) for t, text in with_examples]
+    )
+
+    def example(task: Task, text: str, label: int) -> CriticExample:
+        return CriticExample(
+            task.task_id, prompt_ids[task.task_id], policy.completion_ids(text), label, "mutant"
+        )
+
+    return {
+        "outcome": [
+            example(t, text, outcome_label(r)) for (t, text), r in zip(jobs, hidden, strict=True)
+        ],
+        "test": [
+            example(t, text, test_label(r))
+            for (t, text), r in zip(with_examples, example_results, strict=True)
+        ],
+    }
 
 
 def train_critic(
@@ -559,27 +627,37 @@ def evaluate_critic(critic: OutcomeCritic, examples: Sequence[CriticExample]) ->
     )
 
 
+def raw_logits(critic: OutcomeCritic, examples: Sequence[CriticExample]) -> torch.Tensor:
+    """The sequence logits of ``examples``, ``(n, classes)`` on the CPU, before the
+    critic's offsets and temperature (what :func:`fit_offsets` and
+    :func:`fit_temperature` fit them on). No gradients."""
+    with torch.no_grad():
+        was_training = critic.training
+        critic.eval()
+        chunks = [
+            critic(
+                [e.prompt_ids for e in examples[i : i + 64]],
+                [e.completion_ids for e in examples[i : i + 64]],
+            )
+            .float()
+            .cpu()
+            for i in range(0, len(examples), 64)
+        ]
+        critic.train(was_training)
+    return torch.cat(chunks) if chunks else torch.zeros((0, len(critic.classes)))
+
+
 def fit_temperature(critic: OutcomeCritic, examples: Sequence[CriticExample]) -> float:
     """Temperature scaling (Guo et al. 2017): the temperature in [0.05, 20] that gives
     the lowest negative log-likelihood of ``examples``' labels (a search over a
     log-spaced grid, then around the best point), set on ``critic`` and returned. The
     argmax does not change; the probabilities become as sure as the critic is right on
-    programs of tasks it was not trained on. Without examples: 1.0."""
-    if not examples:
-        critic.temperature = 1.0
-        return 1.0
+    programs of tasks it was not trained on. The critic's offsets are kept (fit them
+    first). Without examples: 1.0."""
     critic.temperature = 1.0
-    with torch.no_grad():
-        critic.eval()
-        logits = torch.cat(
-            [
-                critic(
-                    [e.prompt_ids for e in examples[i : i + 64]],
-                    [e.completion_ids for e in examples[i : i + 64]],
-                ).float()
-                for i in range(0, len(examples), 64)
-            ]
-        ).cpu()
+    if not examples:
+        return 1.0
+    logits = raw_logits(critic, examples) + torch.tensor(critic.offsets)
     labels = torch.tensor([e.label for e in examples])
 
     def nll(t: float) -> float:
@@ -590,6 +668,52 @@ def fit_temperature(critic: OutcomeCritic, examples: Sequence[CriticExample]) ->
     fine = best * np.exp(np.linspace(-0.1, 0.1, 21))
     critic.temperature = float(min(fine, key=nll))
     return critic.temperature
+
+
+#: The values each class's offset can take in :func:`fit_offsets`.
+OFFSET_GRID = np.round(np.arange(-4.0, 4.0001, 0.25), 2)
+
+
+def fit_offsets(
+    critic: OutcomeCritic, examples: Sequence[CriticExample], constant_label: int, rounds: int = 3
+) -> list[float]:
+    """Post-hoc logit adjustment (Menon et al. 2021, tuned rather than set from the
+    priors): per-class offsets added to the logits, chosen on ``examples`` (programs of
+    tasks the critic was not trained on) to give the best balanced accuracy among the
+    offsets whose accuracy is at least that of always answering ``constant_label`` (the
+    training set's commonest class); if none reaches it, the most accurate. A search of
+    :data:`OFFSET_GRID` one class at a time, ``rounds`` times over (the first class stays
+    at 0: only differences matter). Set on ``critic`` (the temperature is reset to 1:
+    fit it afterwards) and returned. Without examples: zeros."""
+    n_classes = len(critic.classes)
+    critic.offsets = [0.0] * n_classes
+    critic.temperature = 1.0
+    if not examples:
+        return critic.offsets
+    logits = raw_logits(critic, examples).numpy()
+    labels = np.array([e.label for e in examples])
+    present = [c for c in range(n_classes) if (labels == c).any()]
+    constant = float((labels == constant_label).mean())
+
+    def score(offsets: np.ndarray) -> tuple[bool, float, float]:
+        predicted = (logits + offsets).argmax(-1)
+        accuracy = float((predicted == labels).mean())
+        balanced = float(np.mean([(predicted[labels == c] == c).mean() for c in present]))
+        meets = accuracy >= constant
+        return meets, balanced if meets else accuracy, accuracy
+
+    best = np.zeros(n_classes)
+    best_score = score(best)
+    for _ in range(rounds):
+        for c in range(1, n_classes):
+            for value in OFFSET_GRID:
+                trial = best.copy()
+                trial[c] = value
+                trial_score = score(trial)
+                if trial_score > best_score:
+                    best, best_score = trial, trial_score
+    critic.offsets = [float(x) for x in best]
+    return critic.offsets
 
 
 def plot_reliability(
@@ -741,6 +865,10 @@ class CriticConfig:
     references: bool = False
     """The reference tasks' solutions join as passed programs (a task learned from
     rewards only never gives its own)."""
+    reference_mutants: int = 0
+    """Mutants per reference solution, graded (:func:`collect_mutant_data`): near misses
+    for the problems the references pass, so that the program, not the problem,
+    decides the label. 0: none."""
     dedup: bool = False
     """A program sampled twice for a task counts once."""
     init: str = "scratch"
@@ -753,8 +881,12 @@ class CriticConfig:
     select_by: str = "accuracy"
     """The validation score that keeps the weights (early stopping): one of
     :data:`SELECT_BY`."""
+    adjust_logits: bool = False
+    """Fit per-class logit offsets on the validation programs (:func:`fit_offsets`): the
+    best balanced accuracy that keeps accuracy at least the commonest class's."""
     calibrate: bool = False
-    """Fit a temperature on the validation programs (:func:`fit_temperature`)."""
+    """Fit a temperature on the validation programs (:func:`fit_temperature`), after
+    any offsets."""
     steps: int = 300
     """Optimiser steps (the best weights on validation are kept)."""
     eval_every: int = 50
@@ -771,7 +903,7 @@ class CriticConfig:
 
     def __post_init__(self) -> None:
         _positive(self, "samples_per_task", "steps", "eval_every", "batch_size", "lr")
-        _non_negative(self, "held_out_samples_per_task")
+        _non_negative(self, "held_out_samples_per_task", "reference_mutants")
         if not self.temperatures or any(
             isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0
             for t in self.temperatures
@@ -805,17 +937,20 @@ class CriticConfig:
     @classmethod
     def revised(cls, **changes: Any) -> CriticConfig:
         """Every choice of the ablation on: programs at temperatures 0.6, 1.0 and 1.3,
-        for the reference tasks too, their references as passed programs, each program
-        once per task, the actor's language model as backbone (600 steps at 3e-4),
-        class weights, the weights kept by balanced accuracy, and temperature scaling."""
+        for the reference tasks too, their references as passed programs and 8 mutants
+        of each, each program once per task, the actor's language model as backbone
+        (600 steps at 3e-4), class weights, the weights kept by balanced accuracy, logit
+        offsets and temperature scaling, both fitted on validation."""
         base = cls(
             temperatures=(0.6, 1.0, 1.3),
             sample_reference_tasks=True,
             references=True,
+            reference_mutants=8,
             dedup=True,
             init="actor",
             balance=True,
             select_by="balanced_accuracy",
+            adjust_logits=True,
             calibrate=True,
             steps=600,
             lr=3e-4,
@@ -840,16 +975,17 @@ def collect_training_programs(
     policy}``) samples ``config.samples_per_task`` programs per task at each
     temperature, for ``tasks`` and, with ``config.sample_reference_tasks``, for
     ``reference_tasks`` too; ``reference_tasks``' solutions (and any ``tasks`` carry)
-    join as passed programs with ``config.references``; with ``config.dedup`` each
-    program counts once per task."""
+    join as passed programs with ``config.references``, and their mutants with
+    ``config.reference_mutants``; with ``config.dedup`` each program counts once per
+    task."""
     pool = list(tasks)
     if config.sample_reference_tasks:
         known = {t.task_id for t in pool}
         pool += [t for t in reference_tasks if t.task_id not in known]
-    with_solutions = [t for t in tasks if t.solutions]
-    if config.references:
-        known = {t.task_id for t in with_solutions}
-        with_solutions += [t for t in reference_tasks if t.solutions and t.task_id not in known]
+    own = [t for t in tasks if t.solutions]
+    known = {t.task_id for t in own}
+    solved = own + [t for t in reference_tasks if t.solutions and t.task_id not in known]
+    with_solutions = solved if config.references else own
     data: dict[str, list[CriticExample]] = {"outcome": [], "test": []}
     for i, (label, policy) in enumerate(samplers.items()):
         part = collect_critic_data(
@@ -861,6 +997,16 @@ def collect_training_programs(
             reference_tasks=with_solutions if i == 0 else (),
             temperatures=config.temperatures,
             sampler=label,
+        )
+        data["outcome"] += part["outcome"]
+        data["test"] += part["test"]
+    if config.reference_mutants and solved:
+        part = collect_mutant_data(
+            next(iter(samplers.values())),
+            solved,
+            sandbox,
+            per_reference=config.reference_mutants,
+            sampling=sampling,
         )
         data["outcome"] += part["outcome"]
         data["test"] += part["test"]
@@ -907,9 +1053,11 @@ def train_one_critic(
         progress=progress,
         desc=desc,
     )
+    counts = np.bincount([e.label for e in train], minlength=len(classes)).tolist()
+    if config.adjust_logits:
+        fit_offsets(critic, validation, int(np.argmax(counts)))
     if config.calibrate:
         fit_temperature(critic, validation)
-    counts = np.bincount([e.label for e in train], minlength=len(classes)).tolist()
     info = {
         "init": init,
         "train_examples": len(train),
@@ -919,6 +1067,7 @@ def train_one_critic(
         "train_accuracy": evaluate_critic(critic, train).accuracy,
         "validation": evaluate_critic(critic, validation).to_dict(),
         "kept_step": kept,
+        "offsets": list(critic.offsets),
         "temperature": critic.temperature,
         "final_loss": float(np.mean(losses[-20:])) if losses else None,
         "parameters": sum(p.numel() for p in critic.parameters()),

@@ -484,8 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="default",
         help="'default': CriticConfig's defaults, the recipe the project started with; "
         "'revised': every choice of benchmarks/critic_ablation.py on (several "
-        "temperatures, the reference tasks' programs and references, the actor's LM as "
-        "backbone, class weights, calibration; docs/results.md)",
+        "temperatures, the reference tasks' programs, references and their mutants, the "
+        "actor's LM as backbone, class weights, logit offsets, calibration; docs/results.md)",
     )
     tc.add_argument(
         "--extra-sampler",
