@@ -2,8 +2,8 @@
 
 φ (the outcome: compile error, runtime error, failed test, passed) and φ_test (do the
 example tests pass) are trained by a chain of recipes, each adding one choice to the one
-before, from the recipe this project started with (:meth:`CriticConfig.original`, the
-defaults) to :meth:`CriticConfig.revised`. Every critic is measured on the same programs:
+before, from the recipe this project started with (:meth:`CriticConfig.original`) to
+the defaults (:class:`CriticConfig`). Every critic is measured on the same programs:
 the warm-start's samples for the held-out split C, which no critic's training data
 touches (4 per task, temperature 1, their own seed). Reported for each: accuracy,
 balanced accuracy (the mean recall over the classes present: a constant scores
@@ -25,7 +25,7 @@ takes its part of the pool.
 
 Output: ``critic_ablation.json`` in ``--out`` (default docs/, where
 benchmarks/learning.py reads it into results.md; it holds the table as printed),
-``critic_reliability.png`` (the original and the revised recipe's reliability
+``critic_reliability.png`` (the original and the default recipe's reliability
 diagrams), and the table, printed.
 """
 
@@ -70,7 +70,7 @@ MAX_NEW_TOKENS = 96
 POOL_TEMPERATURES = (0.6, 1.0, 1.3)
 POOL_SAMPLES_PER_TASK = 8
 #: Mutants graded per reference solution (recipes take the first ones).
-POOL_MUTANTS = 8
+POOL_MUTANTS = 16
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ class Recipe:
 
 
 def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
-    """The chain, each recipe the one before plus one choice, ending at the revised
-    recipe; then the revised recipe with one choice taken out, for the choices that
+    """The chain, each recipe the one before plus one choice, ending at the default
+    recipe; then the default recipe with one choice taken out, for the choices that
     matter most."""
     budget: dict[str, Any] = {"steps": 6, "eval_every": 3} if quick else {}
     c = CriticConfig.original(**budget)
@@ -120,6 +120,11 @@ def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
         reference_mutants=POOL_MUTANTS,
     )
     add(
+        "reads brackets",
+        "the critic reads where brackets fail to match (most of the compile errors)",
+        read_brackets=True,
+    )
+    add(
         "logit offsets",
         "per-class logit offsets fitted on the validation tasks (the best balanced "
         "accuracy that keeps the constant's accuracy)",
@@ -138,15 +143,15 @@ def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
         )
     chain.append(
         Recipe(
-            "revised, no class weights",
-            "the revised recipe without class weights",
+            "default, no class weights",
+            "the default recipe without class weights",
             replace(final.config, balance=False),
         )
     )
     chain.append(
         Recipe(
-            "revised, new GPT-2",
-            "the revised recipe with a new GPT-2 as backbone",
+            "default, new GPT-2",
+            "the default recipe with a new GPT-2 as backbone",
             replace(final.config, init="scratch", **({} if quick else {"steps": 300, "lr": 1e-3})),
         )
     )
@@ -394,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     png = plot_reliability(
         reliability,
         args.out / "critic_reliability.png",
-        title="critics on C's programs: original vs revised recipe",
+        title="critics on C's programs: original vs default recipe",
     )
     held_counts = {
         name: {

@@ -787,6 +787,8 @@ def recipe_sentence(config: dict[str, Any]) -> str:
         "a copy of the actor's language model" if config["init"] == "actor" else "a new GPT-2"
     )
     training = [f"backbone {backbone}"]
+    if config.get("read_brackets"):
+        training.append("reading where brackets fail to match")
     if config["balance"]:
         training.append("classes weighted by inverse frequency")
     training.append(
@@ -870,7 +872,7 @@ def ablation_section(ablation: dict[str, Any], out: Path) -> list[str]:
         "### The critic's recipe, one choice at a time",
         "",
         f"`{ablation['command']}` ({ablation['seconds'] / 60:.0f} min): each row adds one "
-        "choice to the row above (the last rows take one out of the revised recipe). Every critic "
+        "choice to the row above (the last rows take one out of the default recipe). Every critic "
         f"is measured on the same {ablation['held_out']['n']['outcome']} programs the "
         f"warm-start sampled for C's {ablation['tasks']['C']} tasks (φ: "
         f"{', '.join(f'{k} {v}' for k, v in labels['outcome'].items())}; φ_test: "

@@ -18,6 +18,8 @@ from agents.coderl.critic import (
     CriticConfig,
     CriticExample,
     CriticReport,
+    bracket_codes,
+    bracket_flags,
     critic_from_state,
     critic_state,
     deduplicate,
@@ -173,26 +175,25 @@ def test_fit_critics_trains_phi_and_phi_test_and_measures_held_out(tmp_path, tas
     assert (tmp_path / "reliability.png").is_file()
 
 
-def test_the_revised_recipe_starts_from_the_actor_adds_mutants_and_calibrates(
+def test_the_default_recipe_starts_from_the_actor_adds_mutants_and_calibrates(
     tmp_path, tasks, sandbox
 ):
     from agents import Policy
 
     policy = Policy("tiny", reference=False, tiny_config=TINY)
-    config = CriticConfig.revised(
-        samples_per_task=2, steps=4, eval_every=2, held_out_samples_per_task=1
-    )
+    config = CriticConfig(samples_per_task=2, steps=4, eval_every=2, held_out_samples_per_task=1)
     report = fit_small_critics(policy, tasks, sandbox, tmp_path, config)
     outcome = report["outcome"]
     # every task sampled at 3 temperatures (duplicates counted once), plus A's references
-    # and up to 8 mutants of each
+    # and up to 16 mutants of each
     n = outcome["train_examples"] + outcome["validation"]["n"]
-    assert 3 + 3 < n <= 6 * 2 * 3 + 3 + 3 * 8
+    assert 3 + 3 < n <= 6 * 2 * 3 + 3 + 3 * 16
     critic = OutcomeCritic.load(tmp_path / "outcome")
     assert critic.temperature == outcome["temperature"] > 0
     assert critic.offsets == outcome["offsets"] and critic.offsets[0] == 0.0
     # the backbone is the actor's language model (same shape), not the small default
     assert critic.backbone.config.n_embd == policy.model.config.n_embd
+    assert critic.brackets is not None
 
 
 def test_a_critic_from_the_actor_copies_its_language_model():
@@ -292,6 +293,44 @@ def test_critic_state_round_trips_with_its_temperature_and_offsets(tokenizer, tm
     assert loaded.offsets == [0.0, 1.25] and loaded.temperature == 2.5
     programs = [[1, 2, 3]], [[100, 101]]
     assert np.allclose(critic.predict_proba(*programs), again.predict_proba(*programs))
+
+
+@pytest.mark.parametrize(
+    ("program", "flagged"),
+    [
+        ("    return sorted(set(xs))\n", []),
+        ("    return sum(x for x in xs if x > 1) % 2 == 1]\n", [("]", 1)]),  # nothing open
+        ("    return [abs(x for x in xs]\n", [("]", 1), ("\n", 2)]),  # "(" closed by "]"
+        ("    return sorted(set(xs)\n", [("\n", 2)]),  # left open at the end
+        ("    return {k: (v, [k]) for k, v in d.items()}\n", []),
+    ],
+)
+def test_bracket_flags_mark_where_brackets_fail_to_match(tokenizer, program, flagged):
+    codes = bracket_codes(tokenizer)
+    prompt = tokenizer.encode("def f(xs, d):\n", add_special_tokens=False)
+    completion = tokenizer.encode(program, add_special_tokens=False)
+    flags = bracket_flags(codes, prompt, completion)
+    assert len(flags) == len(completion)
+    assert [
+        (tokenizer.decode([t]), f) for t, f in zip(completion, flags, strict=True) if f
+    ] == flagged
+
+
+def test_reading_brackets_starts_neutral_and_is_saved_with_the_critic(tokenizer, tmp_path):
+    critic = OutcomeCritic.build(tokenizer, OUTCOME_CLASSES, **SMALL_CRITIC)
+    programs = [[5, 6]], [tokenizer.encode("    return [abs(x for x in xs]\n")]
+    before = critic.predict_proba(*programs)
+    critic.read_brackets(tokenizer)
+    assert np.allclose(before, critic.predict_proba(*programs))  # a zero embedding
+    with torch.no_grad():
+        critic.brackets.weight.normal_()
+    changed = critic.predict_proba(*programs)
+    assert not np.allclose(before, changed)
+    loaded = OutcomeCritic.load(critic.save(tmp_path / "phi"))
+    again = critic_from_state(critic_state(critic))
+    for other in (loaded, again):
+        assert other.brackets is not None
+        assert np.allclose(changed, other.predict_proba(*programs), atol=1e-6)
 
 
 def test_duplicates_count_once():

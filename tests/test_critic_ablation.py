@@ -16,20 +16,21 @@ def test_each_recipe_takes_its_part_of_the_pool():
     chain = ablation.recipes(with_rl_actor=True, quick=False)
     assert chain[0].config == CriticConfig.original()
     calibrated = next(r for r in chain if r.name == "calibrated")
-    assert calibrated.config == CriticConfig.revised()  # the chain ends at the revised recipe
+    assert calibrated.config == CriticConfig()  # the chain ends at the default recipe
     pool = [
         CriticExample("b1", [1], [5], 0, "sampled", 1.0, "warm-start"),
         CriticExample("b1", [1], [5], 0, "sampled", 0.6, "warm-start"),  # same program
         CriticExample("a1", [1], [6], 1, "sampled", 1.3, "warm-start"),
         CriticExample("a1", [1], [7], 3, "reference"),
         CriticExample("b1", [1], [8], 2, "sampled", 1.0, "rl-actor"),
+        CriticExample("a1", [1], [9], 2, "mutant"),
     ]
     sizes = [len(ablation.part_of_pool(pool, r, {"b1"})) for r in chain]
     by_name = dict(zip([r.name for r in chain], sizes, strict=True))
     assert by_name["original"] == 1  # B's programs at temperature 1, no references
     assert by_name["temperatures"] == 2 and by_name["A's programs"] == 3
     assert by_name["A's references"] == 4 and by_name["dedup"] == 3
-    assert by_name["RL actor's programs"] == 4
+    assert by_name["reference mutants"] == 4 and by_name["RL actor's programs"] == 5
 
 
 def test_a_quick_run_writes_the_table_that_results_md_shows(tmp_path, monkeypatch):

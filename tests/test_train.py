@@ -198,20 +198,22 @@ def test_train_critic_command_on_a_saved_model(tmp_path, capsys):
     out = tmp_path / "critic"
     args = ["train-critic", "--model", str(model), "--out", str(out), "--quiet"]
     settings = ["--samples-per-task", "1", "--steps", "2", "--max-new-tokens", "8"]
-    assert cli_main([*args, *settings]) == 0
+    assert cli_main([*args, *settings, "--recipe", "original"]) == 0
     printed = capsys.readouterr().out
     assert "φ:" in printed and "φ_test:" in printed and "balanced accuracy" in printed
     report = json.loads((out / "critic_report.json").read_text())
     a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
     seen = report["outcome"]["train_examples"] + report["outcome"]["validation"]["n"]
     assert seen == len(b_tasks)  # one program per B task; B has no references to add
-    # the revised recipe: A's and B's tasks at three temperatures, A's references
-    assert cli_main([*args, *settings, "--recipe", "revised"]) == 0
+    # the default recipe: A's and B's tasks at three temperatures, A's references and
+    # up to 16 mutants of each
+    assert cli_main([*args, *settings]) == 0
     report = json.loads((out / "critic_report.json").read_text())
     seen = report["outcome"]["train_examples"] + report["outcome"]["validation"]["n"]
-    assert len(b_tasks) + len(a_tasks) < seen <= 3 * (len(a_tasks) + len(b_tasks)) + len(a_tasks)
+    most = 3 * (len(a_tasks) + len(b_tasks)) + len(a_tasks) * (1 + 16)
+    assert len(b_tasks) + 2 * len(a_tasks) < seen <= most
     assert report["config"]["temperatures"] == [0.6, 1.0, 1.3]
-    assert report["outcome"]["init"] == "actor"
+    assert report["outcome"]["init"] == "actor" and report["config"]["read_brackets"]
 
 
 @pytest.mark.parametrize(

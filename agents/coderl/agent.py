@@ -83,7 +83,7 @@ class CodeRLConfig(AgentConfig):
     critic_samples_per_task: int = 8
     """Programs sampled per task and temperature to train a critic when none is given
     (the rest of the recipe: :class:`~agents.coderl.critic.CriticConfig`'s defaults)."""
-    critic_steps: int = 300
+    critic_steps: int = 600
     """Optimiser steps of that critic's training."""
 
     @property

@@ -99,6 +99,59 @@ def deduplicate(examples: Sequence[CriticExample]) -> list[CriticExample]:
     return out
 
 
+#: Opening and closing brackets, matched by position: code ``1 + i`` opens bracket ``i``,
+#: ``1 + len(OPENERS) + i`` closes it (:func:`bracket_codes`).
+OPENERS, CLOSERS = "([{", ")]}"
+#: At most this many brackets of one token are read (longer runs are rare).
+BRACKETS_PER_TOKEN = 8
+#: What :func:`bracket_flags` says of a program token.
+BRACKET_OK, BRACKET_MISMATCH, BRACKET_UNCLOSED = 0, 1, 2
+
+
+def bracket_codes(tokenizer) -> torch.Tensor:
+    """``(vocabulary, BRACKETS_PER_TOKEN)`` int8: each token's brackets in the order its
+    text holds them, coded as :data:`OPENERS` and :data:`CLOSERS` say (0: none)."""
+    codes = torch.zeros((len(tokenizer), BRACKETS_PER_TOKEN), dtype=torch.int8)
+    for token_id in range(len(tokenizer)):
+        text = tokenizer.decode([token_id])
+        found = [
+            1 + OPENERS.index(c) if c in OPENERS else 1 + len(OPENERS) + CLOSERS.index(c)
+            for c in text
+            if c in OPENERS or c in CLOSERS
+        ][:BRACKETS_PER_TOKEN]
+        codes[token_id, : len(found)] = torch.tensor(found, dtype=torch.int8)
+    return codes
+
+
+def bracket_flags(
+    codes: torch.Tensor | Sequence[Sequence[int]], prompt: Sequence[int], completion: Sequence[int]
+) -> list[int]:
+    """Per completion token: :data:`BRACKET_MISMATCH` where a closing bracket does not
+    close the innermost open one (or none is open), :data:`BRACKET_UNCLOSED` on the last
+    token when brackets are left open, else :data:`BRACKET_OK`. The brackets of the
+    prompt count too; brackets inside strings and comments are not told apart."""
+    table = codes.tolist() if isinstance(codes, torch.Tensor) else codes
+    n_open = len(OPENERS)
+    stack: list[int] = []
+    flags: list[int] = []
+    for position, token in enumerate([*prompt, *completion]):
+        flag = BRACKET_OK
+        for code in table[token] if 0 <= token < len(table) else ():
+            if code == 0:
+                break
+            if code <= n_open:
+                stack.append(code)
+            elif stack and stack[-1] == code - n_open:
+                stack.pop()
+            else:
+                flag = BRACKET_MISMATCH
+        if position >= len(prompt):
+            flags.append(flag)
+    if flags and stack and flags[-1] == BRACKET_OK:
+        flags[-1] = BRACKET_UNCLOSED
+    return flags
+
+
 class OutcomeCritic(nn.Module):
     """Backbone plus a per-token linear head over ``classes``.
 
@@ -116,6 +169,9 @@ class OutcomeCritic(nn.Module):
         config = backbone.config
         hidden = int(getattr(config, "hidden_size", None) or config.n_embd)
         self.head = nn.Linear(hidden, len(self.classes))
+        self.brackets: nn.Embedding | None = None
+        """With :meth:`read_brackets`: an embedding of each token's :func:`bracket_flags`,
+        added to its hidden state before the head."""
         self.offsets: list[float] = [0.0] * len(self.classes)
         """Added to each class's logit before every softmax (post-hoc logit adjustment,
         :func:`fit_offsets`): they move the decision between classes; zeros: none."""
@@ -187,6 +243,19 @@ class OutcomeCritic(nn.Module):
     def device(self) -> torch.device:
         return self.head.weight.device
 
+    def read_brackets(self, tokenizer: Any = None, codes: torch.Tensor | None = None) -> None:
+        """Let the critic read where brackets fail to match (:func:`bracket_flags`,
+        from ``tokenizer``'s token texts or ready ``codes``): a small model does not learn
+        to match brackets from a few thousand programs, and mismatched brackets are most
+        of a small model's compile errors. The flags' embedding starts at zero, so the
+        critic's outputs do not change until it is trained."""
+        if codes is None:
+            codes = bracket_codes(tokenizer)
+        self.register_buffer("bracket_table", codes.to(torch.int8), persistent=True)
+        self._bracket_rows = codes.tolist()  # read per token: a list is faster than a tensor
+        self.brackets = nn.Embedding(3, self.head.in_features).to(self.device)
+        nn.init.zeros_(self.brackets.weight)
+
     def token_logits(
         self, prompts: Sequence[Sequence[int]], completions: Sequence[Sequence[int]]
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -201,7 +270,16 @@ class OutcomeCritic(nn.Module):
         hidden = self.backbone(
             input_ids=input_ids, attention_mask=attention, position_ids=positions
         ).last_hidden_state[:, -longest:]
-        logits = self.head(hidden.float())
+        hidden = hidden.float()
+        if self.brackets is not None:
+            flags = torch.zeros((len(rows), longest), dtype=torch.long)
+            for i, (p, c) in enumerate(zip(prompts, completions, strict=True)):
+                if c:
+                    flags[i, longest - len(c) :] = torch.tensor(
+                        bracket_flags(self._bracket_rows, p, c)
+                    )
+            hidden = hidden + self.brackets(flags.to(self.device))
+        logits = self.head(hidden)
         mask = torch.zeros((len(rows), longest), dtype=torch.float32, device=self.device)
         for i, c in enumerate(completions):
             if c:
@@ -278,6 +356,11 @@ class OutcomeCritic(nn.Module):
         path.mkdir(parents=True, exist_ok=True)
         self.backbone.save_pretrained(str(path / "backbone"), safe_serialization=True)
         torch.save(self.head.state_dict(), path / "head.pt")
+        if self.brackets is not None:
+            torch.save(
+                {"codes": self.bracket_table.cpu(), "embedding": self.brackets.state_dict()},
+                path / "brackets.pt",
+            )
         (path / "critic.json").write_text(
             json.dumps(
                 {
@@ -307,6 +390,10 @@ class OutcomeCritic(nn.Module):
             AutoModel.from_pretrained(str(path / "backbone")), meta["classes"], meta["pad_id"]
         )
         critic.head.load_state_dict(torch.load(path / "head.pt", weights_only=True))
+        if (path / "brackets.pt").is_file():
+            saved = torch.load(path / "brackets.pt", weights_only=True)
+            critic.read_brackets(codes=saved["codes"])
+            critic.brackets.load_state_dict(saved["embedding"])
         critic.offsets = [float(x) for x in meta.get("offsets", critic.offsets)]
         critic.temperature = float(meta.get("temperature", 1.0))
         return critic.to(device).eval()
@@ -322,6 +409,7 @@ def critic_state(critic: OutcomeCritic) -> dict[str, Any]:
         "pad_id": critic.pad_id,
         "offsets": list(critic.offsets),
         "temperature": critic.temperature,
+        "reads_brackets": critic.brackets is not None,
         "state_dict": {k: v.detach().cpu() for k, v in critic.state_dict().items()},
     }
 
@@ -333,6 +421,8 @@ def critic_from_state(state: dict[str, Any]) -> OutcomeCritic:
     settings = dict(state["backbone_config"])
     config = AutoConfig.for_model(settings.pop("model_type"), **settings)
     critic = OutcomeCritic(AutoModel.from_config(config), state["classes"], state["pad_id"])
+    if state.get("reads_brackets"):
+        critic.read_brackets(codes=state["state_dict"]["bracket_table"])
     critic.load_state_dict(state["state_dict"])
     critic.offsets = [float(x) for x in state.get("offsets", critic.offsets)]
     critic.temperature = float(state.get("temperature", 1.0))
@@ -849,49 +939,51 @@ CRITIC_INITS = ("actor", "scratch")
 @dataclass(frozen=True)
 class CriticConfig:
     """The recipe for CodeRL's critics φ and φ_test (:func:`fit_critics`): the data, the
-    backbone's start, the loss, which weights are kept, and calibration. The defaults
-    are the recipe this project started with; :meth:`revised` turns on every choice
-    that benchmarks/critic_ablation.py measures one at a time. None of them has yet
-    given a critic that beats always answering the commonest class on programs of
-    unseen tasks (docs/results.md), so they stay off by default."""
+    backbone's start, what it reads, the loss, which weights are kept, and the decision
+    and calibration fitted afterwards. The defaults are the recipe that gives critics
+    beating always answering the commonest class on programs of unseen tasks;
+    :meth:`original` is the recipe this project started with, which did not
+    (benchmarks/critic_ablation.py measures each choice; docs/results.md)."""
 
     samples_per_task: int = 8
     """Programs sampled per task, at each of :attr:`temperatures`, from each sampler."""
-    temperatures: tuple[float, ...] = (1.0,)
+    temperatures: tuple[float, ...] = (0.6, 1.0, 1.3)
     """Sampling temperatures of the training programs (more kinds of mistakes)."""
-    sample_reference_tasks: bool = False
+    sample_reference_tasks: bool = True
     """Also sample programs for the reference tasks (those with solutions the actor
     learns from, A), not only for the tasks the critic will judge."""
-    references: bool = False
+    references: bool = True
     """The reference tasks' solutions join as passed programs (a task learned from
     rewards only never gives its own)."""
-    reference_mutants: int = 0
+    reference_mutants: int = 16
     """Mutants per reference solution, graded (:func:`collect_mutant_data`): near misses
     for the problems the references pass, so that the program, not the problem,
     decides the label. 0: none."""
-    dedup: bool = False
+    dedup: bool = True
     """A program sampled twice for a task counts once."""
-    init: str = "scratch"
+    init: str = "actor"
     """``"actor"``: the backbone is a copy of the actor's language model
     (:meth:`OutcomeCritic.from_policy`; an encoder-decoder actor falls back to
     ``"scratch"``, as the report says); ``"scratch"``: a small new GPT-2
     (:data:`CRITIC_DEFAULTS`)."""
-    balance: bool = False
+    read_brackets: bool = True
+    """The critic reads where brackets fail to match (:meth:`OutcomeCritic.read_brackets`)."""
+    balance: bool = True
     """Weight each class in the loss by the inverse of its frequency."""
-    select_by: str = "accuracy"
+    select_by: str = "balanced_accuracy"
     """The validation score that keeps the weights (early stopping): one of
     :data:`SELECT_BY`."""
-    adjust_logits: bool = False
+    adjust_logits: bool = True
     """Fit per-class logit offsets on the validation programs (:func:`fit_offsets`): the
     best balanced accuracy that keeps accuracy at least the commonest class's."""
-    calibrate: bool = False
+    calibrate: bool = True
     """Fit a temperature on the validation programs (:func:`fit_temperature`), after
     any offsets."""
-    steps: int = 300
+    steps: int = 600
     """Optimiser steps (the best weights on validation are kept)."""
     eval_every: int = 50
     """Steps between validation checks."""
-    lr: float = 1e-3
+    lr: float = 3e-4
     """AdamW learning rate."""
     batch_size: int = 32
     """Programs per optimiser step."""
@@ -928,32 +1020,24 @@ class CriticConfig:
 
     @classmethod
     def original(cls, **changes: Any) -> CriticConfig:
-        """The recipe this project started with (the defaults): 8 programs per task at
-        temperature 1 for the judged tasks only, no other references, a GPT-2 from
-        scratch, no class weights, weights kept by accuracy, no calibration, 300 steps
-        at 1e-3."""
-        return cls(**changes)
-
-    @classmethod
-    def revised(cls, **changes: Any) -> CriticConfig:
-        """Every choice of the ablation on: programs at temperatures 0.6, 1.0 and 1.3,
-        for the reference tasks too, their references as passed programs and 8 mutants
-        of each, each program once per task, the actor's language model as backbone
-        (600 steps at 3e-4), class weights, the weights kept by balanced accuracy, logit
-        offsets and temperature scaling, both fitted on validation."""
+        """The recipe this project started with: 8 programs per task at temperature 1
+        for the judged tasks only, no references or mutants, a small GPT-2 from scratch
+        reading tokens only, no class weights, the weights kept by accuracy, no offsets,
+        no calibration, 300 steps at 1e-3."""
         base = cls(
-            temperatures=(0.6, 1.0, 1.3),
-            sample_reference_tasks=True,
-            references=True,
-            reference_mutants=8,
-            dedup=True,
-            init="actor",
-            balance=True,
-            select_by="balanced_accuracy",
-            adjust_logits=True,
-            calibrate=True,
-            steps=600,
-            lr=3e-4,
+            temperatures=(1.0,),
+            sample_reference_tasks=False,
+            references=False,
+            reference_mutants=0,
+            dedup=False,
+            init="scratch",
+            read_brackets=False,
+            balance=False,
+            select_by="accuracy",
+            adjust_logits=False,
+            calibrate=False,
+            steps=300,
+            lr=1e-3,
         )
         return replace(base, **changes)
 
@@ -1039,6 +1123,8 @@ def train_one_critic(
     else:
         critic = OutcomeCritic.build(policy.tokenizer, classes, seed=seed)
     critic.to(policy.device)
+    if config.read_brackets:
+        critic.read_brackets(policy.tokenizer)
     losses, kept = train_with_validation(
         critic,
         train,

@@ -126,7 +126,7 @@ def cmd_train_critic(args: argparse.Namespace) -> int:
         model = str(
             warm_start(solution_pairs(plan.reference_tasks), progress=not args.quiet, **WARM_START)
         )
-    base = CriticConfig.revised() if args.recipe == "revised" else CriticConfig()
+    base = CriticConfig.original() if args.recipe == "original" else CriticConfig()
     changes = {"samples_per_task": args.samples_per_task, "steps": args.steps}
     config = replace(base, **{k: v for k, v in changes.items() if v is not None})
     report = train_critics(
@@ -476,16 +476,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps",
         type=int,
         default=None,
-        help="training steps (default: the recipe's: 300, or 600 for 'revised')",
+        help="training steps (default: the recipe's: 600, or 300 for 'original')",
     )
     tc.add_argument(
         "--recipe",
-        choices=("default", "revised"),
+        choices=("default", "original"),
         default="default",
-        help="'default': CriticConfig's defaults, the recipe the project started with; "
-        "'revised': every choice of benchmarks/critic_ablation.py on (several "
-        "temperatures, the reference tasks' programs, references and their mutants, the "
-        "actor's LM as backbone, class weights, logit offsets, calibration; docs/results.md)",
+        help="'default': CriticConfig's defaults (programs at several temperatures for the "
+        "training and reference tasks, the references and their graded mutants, the "
+        "actor's LM as backbone reading where brackets fail to match, class weights, "
+        "logit offsets and a temperature fitted on validation); 'original': the recipe "
+        "the project started with (docs/results.md measures each choice)",
     )
     tc.add_argument(
         "--extra-sampler",
