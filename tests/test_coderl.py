@@ -270,6 +270,15 @@ def test_offsets_buy_balanced_accuracy_only_while_accuracy_beats_the_constant(to
     assert fit_offsets(critic, [], constant_label=0) == [0.0, 0.0]
 
 
+def test_among_offsets_that_score_the_same_the_smallest_is_kept(tokenizer):
+    # the one pass scores below every failure: every offset up to +1 answers "failed"
+    # everywhere, and none does better, so the critic is left as trained
+    labels = [0] * 9 + [1]
+    examples = [CriticExample(f"t{i}", [5], [i], y) for i, y in enumerate(labels)]
+    critic = critic_with_fixed_logits(tokenizer, [-1.0] * 9 + [-2.0])
+    assert fit_offsets(critic, examples, constant_label=0) == [0.0, 0.0]
+
+
 def test_the_temperature_is_fitted_on_the_offset_logits(tokenizer):
     passed_logits = [-3, -3, -3, -3, -3, -0.5, -0.4, -0.3, -0.1, -1.0]
     examples = [CriticExample(f"t{i}", [5], [i], int(i >= 8)) for i in range(10)]

@@ -13,15 +13,18 @@ actor's token weights during RL, Eq. 14), and φ_test with the two classes of
 (Critic Sampling, Sec. 3.3.4).
 
 Training data comes from :func:`collect_critic_data`: programs sampled from a frozen
-policy and graded by the sandbox, plus reference solutions labelled passed.
-:class:`CriticConfig` is the recipe :func:`fit_critics` follows: which programs (how
-many, at which temperatures, for which tasks, deduplicated), the backbone's
-initialisation (the actor's own language model, as CodeRL starts its critic from a
-pretrained model of the actor's family, or a small GPT-2 from scratch), class
-weighting, which validation metric keeps the weights (early stopping on held-out
-tasks), and temperature scaling of the probabilities. :func:`evaluate_critic` reports
-accuracy, balanced accuracy, per-class recall, the majority class's share and a
-reliability table (:func:`plot_reliability` draws it).
+policy and graded by the sandbox, plus reference solutions labelled passed, plus graded
+mutants of those references (:func:`collect_mutant_data`). :class:`CriticConfig` is the
+recipe :func:`fit_critics` follows: which programs (how many, at which temperatures,
+for which tasks, deduplicated), the backbone's initialisation (the actor's own language
+model, as CodeRL starts its critic from a pretrained model of the actor's family, or a
+small GPT-2 from scratch), whether it reads where brackets fail to match
+(:meth:`OutcomeCritic.read_brackets`), class weighting, which validation metric keeps
+the weights (early stopping on held-out tasks), and the per-class logit offsets and
+temperature fitted on those tasks afterwards (:func:`fit_offsets`,
+:func:`fit_temperature`). :func:`evaluate_critic` reports accuracy, balanced accuracy,
+per-class recall, the majority class's share and a reliability table
+(:func:`plot_reliability` draws it).
 """
 
 from __future__ import annotations
@@ -771,7 +774,9 @@ def fit_offsets(
     priors): per-class offsets added to the logits, chosen on ``examples`` (programs of
     tasks the critic was not trained on) to give the best balanced accuracy among the
     offsets whose accuracy is at least that of always answering ``constant_label`` (the
-    training set's commonest class); if none reaches it, the most accurate. A search of
+    training set's commonest class); if none reaches it, the most accurate. Among
+    offsets that score the same, the smallest (the least change to the trained critic's
+    decisions: a few hundred validation programs leave wide ties). A search of
     :data:`OFFSET_GRID` one class at a time, ``rounds`` times over (the first class stays
     at 0: only differences matter). Set on ``critic`` (the temperature is reset to 1:
     fit it afterwards) and returned. Without examples: zeros."""
@@ -785,12 +790,12 @@ def fit_offsets(
     present = [c for c in range(n_classes) if (labels == c).any()]
     constant = float((labels == constant_label).mean())
 
-    def score(offsets: np.ndarray) -> tuple[bool, float, float]:
+    def score(offsets: np.ndarray) -> tuple[bool, float, float, float]:
         predicted = (logits + offsets).argmax(-1)
         accuracy = float((predicted == labels).mean())
         balanced = float(np.mean([(predicted[labels == c] == c).mean() for c in present]))
         meets = accuracy >= constant
-        return meets, balanced if meets else accuracy, accuracy
+        return meets, balanced if meets else accuracy, accuracy, -float(np.abs(offsets).sum())
 
     best = np.zeros(n_classes)
     best_score = score(best)
