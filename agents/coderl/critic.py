@@ -432,6 +432,29 @@ def critic_from_state(state: dict[str, Any]) -> OutcomeCritic:
     return critic
 
 
+def grade_examples(
+    sandbox: Sandbox, programs: Sequence[tuple[Task, str, CriticExample]]
+) -> dict[str, list[CriticExample]]:
+    """Run each ``(task, program text, example)`` on the task's hidden tests and, where
+    the task has them, on its example tests; returns ``{"outcome": [...], "test":
+    [...]}``: copies of the examples labelled for φ and for φ_test."""
+    hidden = sandbox.run_many([(t.program(text), t) for t, text, _ in programs])
+    with_examples = [p for p in programs if p[0].example_tests]
+    example_results = sandbox.run_many(
+        [(t.program(text), t, t.example_tests) for t, text, _ in with_examples]
+    )
+    return {
+        "outcome": [
+            replace(e, label=outcome_label(r))
+            for (_, _, e), r in zip(programs, hidden, strict=True)
+        ],
+        "test": [
+            replace(e, label=test_label(r))
+            for (_, _, e), r in zip(with_examples, example_results, strict=True)
+        ],
+    }
+
+
 def collect_critic_data(
     policy,
     tasks: Sequence[Task],
@@ -455,27 +478,19 @@ def collect_critic_data(
     temperatures = [sampling.temperature] if temperatures is None else list(temperatures)
     prompts = [t.prompt for t in tasks]
     encoded = policy.encode_prompts(prompts, sampling.max_prompt_tokens)
-    jobs: list[tuple[Task, list[int], list[int], str, float]] = []
+    jobs: list[tuple[Task, str, CriticExample]] = []
     for temperature in temperatures:
         groups = policy.sample(
             prompts, sampling.replace(temperature=temperature), n=samples_per_task
         )
         for task, ids, samples in zip(tasks, encoded, groups, strict=True):
             for s in samples:
-                jobs.append((task, ids, s.token_ids, s.text, temperature))
-    hidden = sandbox.run_many([(t.program(text), t) for t, _, _, text, _ in jobs])
-    with_examples = [j for j in jobs if j[0].example_tests]
-    example_results = sandbox.run_many(
-        [(t.program(text), t, t.example_tests) for t, _, _, text, _ in with_examples]
-    )
-    outcome = [
-        CriticExample(t.task_id, ids, comp, outcome_label(res), "sampled", temp, sampler)
-        for (t, ids, comp, _, temp), res in zip(jobs, hidden, strict=True)
-    ]
-    test = [
-        CriticExample(t.task_id, ids, comp, test_label(res), "sampled", temp, sampler)
-        for (t, ids, comp, _, temp), res in zip(with_examples, example_results, strict=True)
-    ]
+                example = CriticExample(
+                    task.task_id, ids, s.token_ids, -1, "sampled", temperature, sampler
+                )
+                jobs.append((task, s.text, example))
+    graded = grade_examples(sandbox, jobs)
+    outcome, test = graded["outcome"], graded["test"]
     for task in reference_tasks:
         if not task.solutions:
             continue
@@ -506,41 +521,14 @@ def collect_mutant_data(
     from agents.coderl.mutants import mutants
 
     sampling = SamplingConfig() if sampling is None else sampling
-    jobs: list[tuple[Task, str]] = [
-        (task, text)
-        for task in tasks
-        if task.solutions
+    solved = [t for t in tasks if t.solutions]
+    encoded = policy.encode_prompts([t.prompt for t in solved], sampling.max_prompt_tokens)
+    jobs = [
+        (task, text, CriticExample(task.task_id, ids, policy.completion_ids(text), -1, "mutant"))
+        for task, ids in zip(solved, encoded, strict=True)
         for text in mutants(task.solutions[0], per_reference, seed=f"{seed}:{task.task_id}")
     ]
-    if not jobs:
-        return {"outcome": [], "test": []}
-    prompt_ids = dict(
-        zip(
-            [t.task_id for t, _ in jobs],
-            policy.encode_prompts([t.prompt for t, _ in jobs], sampling.max_prompt_tokens),
-            strict=True,
-        )
-    )
-    hidden = sandbox.run_many([(t.program(text), t) for t, text in jobs])
-    with_examples = [j for j in jobs if j[0].example_tests]
-    example_results = sandbox.run_many(
-        [(t.program(text), t, t.example_tests) for t, text in with_examples]
-    )
-
-    def example(task: Task, text: str, label: int) -> CriticExample:
-        return CriticExample(
-            task.task_id, prompt_ids[task.task_id], policy.completion_ids(text), label, "mutant"
-        )
-
-    return {
-        "outcome": [
-            example(t, text, outcome_label(r)) for (t, text), r in zip(jobs, hidden, strict=True)
-        ],
-        "test": [
-            example(t, text, test_label(r))
-            for (t, text), r in zip(with_examples, example_results, strict=True)
-        ],
-    }
+    return grade_examples(sandbox, jobs)
 
 
 def train_critic(
