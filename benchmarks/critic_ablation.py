@@ -16,8 +16,8 @@ built-in train split cut into A (solutions seen) and B (rewards only), the tiny 
 warm-started with cross-entropy on A. The programs of every recipe come from one pool,
 sampled once: the warm-start's (and, with ``--rl-updates``, an actor's after that many
 actor-critic updates on B, rewards only) at temperatures 0.6, 1.0 and 1.3, 8 per task
-and temperature, for A's and B's tasks; A's references labelled passed. Each recipe
-takes its part of the pool.
+and temperature, for A's and B's tasks; A's references labelled passed, and 16 graded
+mutants of each. Each recipe takes its part of the pool.
 
     python benchmarks/critic_ablation.py   # first run: ~40 min of sampling and grading
                                            # on 2 cores, then minutes per row; cached
@@ -90,7 +90,7 @@ def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
     matter most."""
     budget: dict[str, Any] = {"steps": 6, "eval_every": 3} if quick else {}
     c = CriticConfig.original(**budget)
-    chain = [Recipe("original", "the recipe the project started with (the defaults)", c)]
+    chain = [Recipe("original", "the recipe the project started with", c)]
 
     def add(name: str, adds: str, **changes: Any) -> None:
         nonlocal c
@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         saved_row = done.get(recipe.name)
         reports: dict[str, CriticReport] = {}
         if saved_row is not None and saved_row["config"] == row["config"]:
-            row = saved_row
+            row = {**saved_row, **row}  # the measurements kept, the row's words as now
             for name in ("outcome", "test"):
                 held_dict = row[name]["held_out"]
                 reports[name] = CriticReport(
