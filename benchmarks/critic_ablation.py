@@ -5,7 +5,8 @@ example tests pass) are trained by a chain of recipes, each adding one choice to
 before, from the recipe this project started with (:meth:`CriticConfig.original`) to
 the defaults (:class:`CriticConfig`). Every critic is measured on the same programs:
 the warm-start's samples for the held-out split C, which no critic's training data
-touches (4 per task, temperature 1, their own seed). Reported for each: accuracy,
+touches (:attr:`CriticConfig.held_out_samples_per_task`, 16 per task, temperature 1,
+their own seed). Reported for each: accuracy,
 balanced accuracy (the mean recall over the classes present: a constant scores
 1 / classes), each class's recall, the accuracy of always answering the training
 set's commonest class (the constant to beat), the negative log-likelihood and the
@@ -50,13 +51,16 @@ from agents.coderl.critic import (
     CriticConfig,
     CriticExample,
     CriticReport,
+    OutcomeCritic,
     collect_training_programs,
+    constant_accuracy,
     deduplicate,
     evaluate_critic,
     held_out_programs,
     plot_reliability,
     train_one_critic,
 )
+from agents.coderl.syntax import program_compiles
 from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs, split_ab, without_solutions
 from agents.common.reporting import markdown_table
@@ -125,6 +129,11 @@ def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
         read_brackets=True,
     )
     add(
+        "knows syntax",
+        "the parser's verdict on whether the program compiles taken as given",
+        knows_syntax=True,
+    )
+    add(
         "logit offsets",
         "per-class logit offsets fitted on the validation tasks (the best balanced "
         "accuracy that keeps the constant's accuracy)",
@@ -182,6 +191,22 @@ def part_of_pool(
     return deduplicate(kept) if config.dedup else kept
 
 
+def with_verdicts(
+    examples: list[CriticExample], tasks_by_id: dict[str, Any], policy: Policy
+) -> list[CriticExample]:
+    """``examples`` with whether each compiles filled in where it is not known."""
+    verdicts: dict[tuple[str, tuple[int, ...]], bool] = {}
+    out = []
+    for e in examples:
+        if e.compiles is None:
+            if e.key not in verdicts:
+                text = policy.decode(e.completion_ids)
+                verdicts[e.key] = program_compiles(tasks_by_id[e.task_id].program(text))
+            e = replace(e, compiles=verdicts[e.key])
+        out.append(e)
+    return out
+
+
 def rl_actor(warm_path: str, a_tasks, b_tasks, sandbox, updates: int, seed: int) -> Policy:
     """An actor after ``updates`` actor-critic updates on B (rewards only, A's solutions
     in its replay buffer), cached by its settings."""
@@ -197,12 +222,28 @@ def rl_actor(warm_path: str, a_tasks, b_tasks, sandbox, updates: int, seed: int)
     return Policy(str(folder), reference=False)
 
 
-def measure(report: CriticReport, train_majority: int) -> dict[str, Any]:
-    """The figures of one critic on the held-out programs."""
-    return {
-        **report.to_dict(),
-        "constant": report.constant_accuracy(train_majority),
-    }
+def measure(
+    report: CriticReport,
+    info: dict[str, Any],
+    critic: OutcomeCritic | None = None,
+    held: list[CriticExample] | None = None,
+) -> dict[str, Any]:
+    """The figures of one critic on the held-out programs; for a critic that knows
+    syntax, also the constant told whether each program compiles, and the network's
+    own figures on the programs that compile."""
+    figures = {**report.to_dict(), "constant": report.constant_accuracy(info["train_majority"])}
+    if critic is not None and held is not None and critic.knows_syntax:
+        counts = list(info["train_label_counts"].values())
+        compiling = [e for e in held if e.compiles]
+        own = evaluate_critic(critic, compiling)
+        figures["constant_given_syntax"] = constant_accuracy(critic, held, counts)
+        figures["compiling"] = {
+            "n": own.n,
+            "accuracy": own.accuracy,
+            "balanced_accuracy": own.balanced_accuracy,
+            "constant": constant_accuracy(critic, compiling, counts),
+        }
+    return figures
 
 
 def pct(x: float | None) -> str:
@@ -217,7 +258,9 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
         "φ programs",
         "φ acc.",
         "φ constant",
+        "φ constant told compiles",
         "φ bal. acc.",
+        "φ on compiling: acc. (constant) / bal.",
         "φ recall CE / RE / FT / P",
         "φ ECE",
         "φ_test programs",
@@ -237,7 +280,9 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
                 str(o["train_examples"] + o["validation"]["n"]),
                 pct(o["held_out"]["accuracy"]),
                 pct(o["held_out"]["constant"]),
+                pct(o["held_out"].get("constant_given_syntax")),
                 pct(o["held_out"]["balanced_accuracy"]),
+                compiling_figures(o["held_out"]),
                 recall,
                 f"{o['held_out']['ece']:.3f}",
                 str(t["train_examples"] + t["validation"]["n"]),
@@ -248,6 +293,15 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
             ]
         )
     return header, body
+
+
+def compiling_figures(held: dict[str, Any]) -> str:
+    """The network's own figures on the programs that compile (a critic that knows
+    syntax), or n/a."""
+    own = held.get("compiling")
+    if not own:
+        return "n/a"
+    return f"{pct(own['accuracy'])} ({pct(own['constant'])}) / {pct(own['balanced_accuracy'])}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     chain = recipes(args.rl_updates > 0, args.quick)
 
     # The pool and the held-out programs are cached: sampling and grading them is most
-    # of the run's time, and they depend only on the models, the tasks and the seed.
+    # of the run's time, and they depend only on the models, the tasks and the seed (the
+    # held-out programs also on how many each C task gets, so they have their own file).
     key = hashlib.sha256(
         json.dumps(
             [
@@ -297,16 +352,25 @@ def main(argv: list[str] | None = None) -> int:
         ).encode()
     ).hexdigest()[:16]
     cache = default_cache_dir() / "critic-ablation" / f"programs-{key}.json"
-    if cache.is_file():
-        saved = json.loads(cache.read_text())
-        held = {k: [CriticExample(**e) for e in v] for k, v in saved["held"].items()}
-        pool = {k: [CriticExample(**e) for e in v] for k, v in saved["pool"].items()}
-        print(f"programs: cached ({cache.name})", flush=True)
-    else:
-        with Sandbox() as sandbox:
+    held_per_task = CriticConfig().held_out_samples_per_task
+    held_cache = cache.with_name(f"held-{key}-{held_per_task}.json")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with Sandbox() as sandbox:
+        if held_cache.is_file():
+            saved = json.loads(held_cache.read_text())
+            held = {k: [CriticExample(**e) for e in v] for k, v in saved.items()}
+            print(f"held-out programs: cached ({held_cache.name})", flush=True)
+        else:
             held = held_out_programs(
                 policy, c_tasks, sandbox, CriticConfig(), sampling=sampling, seed=args.seed
             )
+            plain = {k: [asdict(e) for e in v] for k, v in held.items()}
+            held_cache.write_text(json.dumps(plain))
+        if cache.is_file():
+            saved = json.loads(cache.read_text())
+            pool = {k: [CriticExample(**e) for e in v] for k, v in saved["pool"].items()}
+            print(f"pool: cached ({cache.name})", flush=True)
+        else:
             samplers = {"warm-start": policy}
             if args.rl_updates > 0:
                 samplers["rl-actor"] = rl_actor(
@@ -329,12 +393,11 @@ def main(argv: list[str] | None = None) -> int:
                 reference_tasks=a_tasks,
                 sampling=sampling,
             )
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        plain = {
-            "held": {k: [asdict(e) for e in v] for k, v in held.items()},
-            "pool": {k: [asdict(e) for e in v] for k, v in pool.items()},
-        }
-        cache.write_text(json.dumps(plain))
+            plain = {"pool": {k: [asdict(e) for e in v] for k, v in pool.items()}}
+            cache.write_text(json.dumps(plain))
+    # pools cached before the critics knew syntax: the parser's verdict, from the text
+    tasks_by_id = {t.task_id: t for t in (*a_tasks, *b_tasks, *c_tasks)}
+    pool = {k: with_verdicts(v, tasks_by_id, policy) for k, v in pool.items()}
     print(
         f"pool: {len(pool['outcome'])} φ and {len(pool['test'])} φ_test programs; held out: "
         f"{len(held['outcome'])} programs of {len(c_tasks)} C tasks "
@@ -345,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     # Each row is kept as soon as it is measured, keyed by the programs and the critic's
     # code: a run that stops part-way goes on from the next row.
     code = hashlib.sha256(inspect.getsource(critic_module).encode()).hexdigest()[:12]
-    done_file = cache.with_name(f"rows-{key}-{code}.json")
+    done_file = cache.with_name(f"rows-{key}-{held_per_task}-{code}.json")
     done = json.loads(done_file.read_text()) if done_file.is_file() else {}
     rows: list[dict[str, Any]] = []
     reliability: dict[str, CriticReport] = {}
@@ -377,7 +440,10 @@ def main(argv: list[str] | None = None) -> int:
                     data, classes, policy, recipe.config, seed=args.seed
                 )
                 reports[name] = evaluate_critic(critic, held[name])
-                row[name] = {**info, "held_out": measure(reports[name], info["train_majority"])}
+                row[name] = {
+                    **info,
+                    "held_out": measure(reports[name], info, critic, held[name]),
+                }
             row["seconds"] = round(time.perf_counter() - t0, 1)
             done[recipe.name] = row
             done_file.write_text(json.dumps(done))

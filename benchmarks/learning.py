@@ -789,6 +789,8 @@ def recipe_sentence(config: dict[str, Any]) -> str:
     training = [f"backbone {backbone}"]
     if config.get("read_brackets"):
         training.append("reading where brackets fail to match")
+    if config.get("knows_syntax"):
+        training.append("given the parser's verdict on whether each program compiles")
     if config["balance"]:
         training.append("classes weighted by inverse frequency")
     training.append(
@@ -840,6 +842,18 @@ def critic_section(critic_dir: Path, out: Path) -> list[str]:
                 f"**{100 * held['balanced_accuracy']:.1f}%** (recall: {recall}); expected "
                 f"calibration error {held['ece']:.3f} at temperature {part['temperature']:.2f}."
             )
+            own = part.get("held_out_compiling")
+            if own:
+                figures += (
+                    " The critic takes the parser's verdict as given, so the fair constant "
+                    "is told it too (a compile error when a program does not compile, else "
+                    "the commonest other training class): "
+                    f"{100 * part['held_out_constant_given_syntax']:.1f}%. On the "
+                    f"{own['n']} programs that compile, the network alone scores "
+                    f"{100 * own['accuracy']:.1f}% (that constant: "
+                    f"{100 * own['constant']:.1f}%), balanced accuracy "
+                    f"{100 * own['balanced_accuracy']:.1f}%."
+                )
         else:
             figures += (
                 "; always answering the commonest class would score "

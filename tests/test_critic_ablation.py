@@ -42,13 +42,18 @@ def test_a_quick_run_writes_the_table_that_results_md_shows(tmp_path, monkeypatc
     (cached,) = (tmp_path / "cache" / "critic-ablation").glob("programs-*.json")
     saved = json.loads(cached.read_text())
     assert {k: len(v) for k, v in saved["pool"].items()} == result["pool"]
-    assert CriticExample(**saved["held"]["outcome"][0]).source == "sampled"
+    # the held-out programs have their own file, keyed by how many each task gets
+    (held_file,) = (tmp_path / "cache" / "critic-ablation").glob("held-*.json")
+    assert held_file.name.endswith(f"-{CriticConfig().held_out_samples_per_task}.json")
+    held = CriticExample(**json.loads(held_file.read_text())["outcome"][0])
+    assert held.source == "sampled" and held.compiles is not None
     # a second run samples nothing and trains nothing: every row was kept
     assert ablation.main(["--quick", "--out", str(tmp_path), "--rl-updates", "0", "--quiet"]) == 0
     again = json.loads((tmp_path / "critic_ablation.json").read_text())
     assert again["rows"] == result["rows"] and again["seconds"] < result["seconds"]
     names = [r["name"] for r in result["rows"]]
-    assert names[0] == "original" and "calibrated" in names and "RL actor's programs" not in names
+    assert names[0] == "original" and "calibrated" in names and "knows syntax" in names
+    assert "RL actor's programs" not in names
     n_held = result["held_out"]["n"]["outcome"]
     for row in result["rows"]:
         held = row["outcome"]["held_out"]

@@ -10,6 +10,7 @@ import pytest
 from conftest import REPO_ROOT
 
 from agents.actor_critic.agent import ActorCriticConfig
+from agents.coderl.critic import CriticConfig
 from agents.common.data import solution_pairs, split_ab
 from agents.run.cli import main as cli_main
 from agents.run.train import parse_overrides
@@ -162,7 +163,8 @@ def test_coderl_train_critic_and_critic_sampling_from_the_command_line(tmp_path,
     assert report["agent"] == "CodeRLAgent" and report["config"]["critic"] == str(out / "critic")
     critic_report = json.loads((out / "critic" / "critic_report.json").read_text())
     n_test = len(load_tasks("builtin", split="test"))
-    assert critic_report["outcome"]["held_out"]["n"] == 4 * n_test  # 4 samples per task
+    per_task = CriticConfig().held_out_samples_per_task
+    assert critic_report["outcome"]["held_out"]["n"] == per_task * n_test
     assert (out / "critic" / "test" / "critic.json").is_file()
     capsys.readouterr()
 
@@ -198,6 +200,7 @@ def test_train_critic_command_on_a_saved_model(tmp_path, capsys):
     out = tmp_path / "critic"
     args = ["train-critic", "--model", str(model), "--out", str(out), "--quiet"]
     settings = ["--samples-per-task", "1", "--steps", "2", "--max-new-tokens", "8"]
+    settings += ["--held-out-samples-per-task", "2"]
     assert cli_main([*args, *settings, "--recipe", "original"]) == 0
     printed = capsys.readouterr().out
     assert "φ:" in printed and "φ_test:" in printed and "balanced accuracy" in printed
@@ -214,6 +217,14 @@ def test_train_critic_command_on_a_saved_model(tmp_path, capsys):
     assert len(b_tasks) + 2 * len(a_tasks) < seen <= most
     assert report["config"]["temperatures"] == [0.6, 1.0, 1.3]
     assert report["outcome"]["init"] == "actor" and report["config"]["read_brackets"]
+    # the default critics take the parser's verdict: the fair constant is told it too
+    assert report["config"]["knows_syntax"] and report["config"]["held_out_samples_per_task"] == 2
+    held = report["outcome"]["held_out"]
+    assert held["n"] == 2 * len(load_tasks("builtin", split="test"))
+    assert held["recall"]["compile_error"] in (None, 1.0)  # the parser decides it
+    own = report["outcome"]["held_out_compiling"]
+    assert own["n"] == held["n"] - sum(held["confusion"][0])
+    assert "told whether each program compiles" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ from agents.coderl.critic import (
     outcome_label,
     train_one_critic,
 )
+from agents.coderl.syntax import program_compiles
 from agents.common.base import Rollout
 from agents.common.buffer import ReplayBuffer, SelfImitation
 from agents.common.config import AgentConfig, _non_negative, _positive
@@ -282,7 +283,14 @@ class CodeRLAgent(OnPolicyAgent):
         critic_probs = None
         if cfg.token_weights == "critic":
             assert self.critic is not None
-            critic_probs = self.critic.token_probs(rollout.prompt_ids, rollout.completion_ids)
+            critic_probs = self.critic.token_probs(
+                rollout.prompt_ids,
+                rollout.completion_ids,
+                compiles=[
+                    program_compiles(t.program(c))
+                    for t, c in zip(rollout.tasks, rollout.completions, strict=True)
+                ],
+            )
         values = token_values(
             cfg.token_weights,
             labels,

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from agents.coderl.critic import TEST_CLASSES, OutcomeCritic
+from agents.coderl.syntax import program_compiles
 from agents.common.config import SamplingConfig
 from code_env.sandbox import ExecutionResult, Sandbox
 from code_env.tasks import Task
@@ -193,7 +194,11 @@ class CriticSampler:
         prompts = self.policy.encode_prompts(
             [tasks[c.task_id].prompt for c in candidates], self.sampling.max_prompt_tokens
         )
-        scores = self.test_critic.predict_proba(prompts, [c.token_ids for c in candidates])
+        scores = self.test_critic.predict_proba(
+            prompts,
+            [c.token_ids for c in candidates],
+            compiles=[program_compiles(tasks[c.task_id].program(c.completion)) for c in candidates],
+        )
         for cand, res, score in zip(candidates, results, scores, strict=True):
             cand.example_result = res
             cand.passed_examples = res.passed
@@ -207,7 +212,11 @@ class CriticSampler:
         prompts = self.policy.encode_prompts(
             [tasks[s.task_id].prompt for s in seeds], self.sampling.max_prompt_tokens
         )
-        probs = self.test_critic.token_probs(prompts, [s.token_ids for s in seeds])
+        probs = self.test_critic.token_probs(
+            prompts,
+            [s.token_ids for s in seeds],
+            compiles=[program_compiles(tasks[s.task_id].program(s.completion)) for s in seeds],
+        )
         prefixes = []
         for seed, p in zip(seeds, probs, strict=True):
             keep = refine_cut(p[:, _PASSED], p[:, _FAILED])

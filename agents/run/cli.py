@@ -127,7 +127,11 @@ def cmd_train_critic(args: argparse.Namespace) -> int:
             warm_start(solution_pairs(plan.reference_tasks), progress=not args.quiet, **WARM_START)
         )
     base = CriticConfig.original() if args.recipe == "original" else CriticConfig()
-    changes = {"samples_per_task": args.samples_per_task, "steps": args.steps}
+    changes = {
+        "samples_per_task": args.samples_per_task,
+        "steps": args.steps,
+        "held_out_samples_per_task": args.held_out_samples_per_task,
+    }
     config = replace(base, **{k: v for k, v in changes.items() if v is not None})
     report = train_critics(
         model,
@@ -151,6 +155,15 @@ def cmd_train_critic(args: argparse.Namespace) -> int:
                 f"(always the commonest training class: {report[name]['held_out_constant']:.1%}), "
                 f"balanced accuracy {held['balanced_accuracy']:.1%}"
             )
+            if "held_out_constant_given_syntax" in report[name]:
+                own = report[name]["held_out_compiling"]
+                line += (
+                    f"; a constant told whether each program compiles: "
+                    f"{report[name]['held_out_constant_given_syntax']:.1%}; on the "
+                    f"{own['n']} that compile, the network alone: accuracy "
+                    f"{own['accuracy']:.1%} (constant {own['constant']:.1%}), balanced "
+                    f"accuracy {own['balanced_accuracy']:.1%}"
+                )
         print(line)
     print(f"critics and report in {args.out}")
     return 0
@@ -477,6 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="training steps (default: the recipe's: 600, or 300 for 'original')",
+    )
+    tc.add_argument(
+        "--held-out-samples-per-task",
+        type=int,
+        default=None,
+        help="programs sampled per held-out task to measure the critics (default: 16)",
     )
     tc.add_argument(
         "--recipe",
