@@ -53,11 +53,11 @@ from agents.coderl.critic import (
     CriticReport,
     OutcomeCritic,
     collect_training_programs,
-    constant_accuracy,
     deduplicate,
     evaluate_critic,
     held_out_programs,
     plot_reliability,
+    syntax_figures,
     train_one_critic,
 )
 from agents.coderl.syntax import program_compiles
@@ -233,16 +233,7 @@ def measure(
     own figures on the programs that compile."""
     figures = {**report.to_dict(), "constant": report.constant_accuracy(info["train_majority"])}
     if critic is not None and held is not None and critic.knows_syntax:
-        counts = list(info["train_label_counts"].values())
-        compiling = [e for e in held if e.compiles]
-        own = evaluate_critic(critic, compiling)
-        figures["constant_given_syntax"] = constant_accuracy(critic, held, counts)
-        figures["compiling"] = {
-            "n": own.n,
-            "accuracy": own.accuracy,
-            "balanced_accuracy": own.balanced_accuracy,
-            "constant": constant_accuracy(critic, compiling, counts),
-        }
+        figures.update(syntax_figures(critic, held, list(info["train_label_counts"].values())))
     return figures
 
 

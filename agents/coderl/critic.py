@@ -834,6 +834,23 @@ def constant_accuracy(
     return float((constant_answers(critic, examples, counts) == labels).mean())
 
 
+def syntax_figures(
+    critic: OutcomeCritic, examples: Sequence[CriticExample], counts: Sequence[int]
+) -> dict[str, Any]:
+    """For a critic that :attr:`~OutcomeCritic.knows_syntax`, the figures a plain
+    constant hides: ``constant_given_syntax`` (:func:`constant_accuracy` on
+    ``examples``) and ``compiling``, the network's own report on the programs that
+    compile, with that constant's accuracy there."""
+    compiling = [e for e in examples if e.compiles]
+    return {
+        "constant_given_syntax": constant_accuracy(critic, examples, counts),
+        "compiling": {
+            **evaluate_critic(critic, compiling).to_dict(),
+            "constant": constant_accuracy(critic, compiling, counts),
+        },
+    }
+
+
 def fit_temperature(critic: OutcomeCritic, examples: Sequence[CriticExample]) -> float:
     """Temperature scaling (Guo et al. 2017): the temperature in [0.05, 20] that gives
     the lowest negative log-likelihood of ``examples``' labels (a search over a
@@ -1380,15 +1397,9 @@ def fit_critics(
         }
         if critic.knows_syntax:
             # the fair constant knows the verdict too; and the network's own part
-            counts = list(info["train_label_counts"].values())
-            compiling = [e for e in held[name] if e.compiles]
-            report[name]["held_out_constant_given_syntax"] = constant_accuracy(
-                critic, held[name], counts
-            )
-            report[name]["held_out_compiling"] = {
-                **evaluate_critic(critic, compiling).to_dict(),
-                "constant": constant_accuracy(critic, compiling, counts),
-            }
+            figures = syntax_figures(critic, held[name], list(info["train_label_counts"].values()))
+            report[name]["held_out_constant_given_syntax"] = figures["constant_given_syntax"]
+            report[name]["held_out_compiling"] = figures["compiling"]
         label = "φ_test" if name == "test" else "φ"
         if held_report.n:
             plot_confusion(
