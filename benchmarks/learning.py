@@ -846,13 +846,23 @@ def critic_section(critic_dir: Path, out: Path) -> list[str]:
             if own:
                 figures += (
                     " The critic takes the parser's verdict as given, so the fair constant "
-                    "is told it too (a compile error when a program does not compile, else "
-                    "the commonest other training class): "
+                    "is told it too (the class of a program that does not compile when "
+                    "one does not, else the commonest other training class): "
                     f"{100 * part['held_out_constant_given_syntax']:.1f}%. On the "
                     f"{own['n']} programs that compile, the network alone scores "
                     f"{100 * own['accuracy']:.1f}% (that constant: "
                     f"{100 * own['constant']:.1f}%), balanced accuracy "
                     f"{100 * own['balanced_accuracy']:.1f}%."
+                )
+            distinct = part.get("held_out_distinct")
+            if distinct:
+                counts = ", ".join(f"{k} {v}" for k, v in distinct["label_counts"].items())
+                figures += (
+                    f" C's samples repeat: they hold {distinct['n']} distinct programs "
+                    f"({counts}), on which the critic scores "
+                    f"{100 * distinct['accuracy']:.1f}% (the constant: "
+                    f"{100 * distinct['constant']:.1f}%), balanced accuracy "
+                    f"{100 * distinct['balanced_accuracy']:.1f}%."
                 )
         else:
             figures += (

@@ -224,7 +224,12 @@ def test_train_critic_command_on_a_saved_model(tmp_path, capsys):
     assert held["recall"]["compile_error"] in (None, 1.0)  # the parser decides it
     own = report["outcome"]["held_out_compiling"]
     assert own["n"] == held["n"] - sum(held["confusion"][0])
-    assert "told whether each program compiles" in capsys.readouterr().out
+    distinct = report["outcome"]["held_out_distinct"]
+    assert 0 < distinct["n"] <= held["n"]
+    assert sum(distinct["label_counts"].values()) == distinct["n"]
+    out = capsys.readouterr().out
+    assert "told whether each program compiles" in out
+    assert f"on its {distinct['n']} distinct programs" in out
 
 
 @pytest.mark.parametrize(

@@ -1351,7 +1351,8 @@ def fit_critics(
     :class:`CriticConfig`) on programs sampled for ``tasks`` (and ``reference_tasks``)
     by ``samplers`` (``{label: policy}``; default ``{"actor": policy}``), the critics
     starting from ``policy``; measure both on programs ``policy`` samples for the
-    ``held_out`` tasks; save them to ``out/outcome`` and ``out/test`` with
+    ``held_out`` tasks (every sample, and each distinct program once:
+    ``held_out_distinct``); save them to ``out/outcome`` and ``out/test`` with
     ``out/critic_report.json``, confusion matrices and a reliability diagram. Returns
     the report. ``sampling`` says how the programs are sampled (default
     :class:`SamplingConfig`'s; its temperature is the held-out programs')."""
@@ -1395,6 +1396,18 @@ def fit_critics(
             "held_out": held_report.to_dict(),
             "held_out_constant": held_report.constant_accuracy(info["train_majority"]),
         }
+        # the held-out tasks' samples repeat (a confident model samples its favourite
+        # program again): the figures per distinct program say how many decisions
+        # the measurement rests on
+        distinct = deduplicate(held[name])
+        if distinct:
+            counts = np.bincount([e.label for e in distinct], minlength=len(classes))
+            distinct_report = evaluate_critic(critic, distinct)
+            report[name]["held_out_distinct"] = {
+                **distinct_report.to_dict(),
+                "label_counts": dict(zip(classes, counts.tolist(), strict=True)),
+                "constant": distinct_report.constant_accuracy(info["train_majority"]),
+            }
         if critic.knows_syntax:
             # the fair constant knows the verdict too; and the network's own part
             figures = syntax_figures(critic, held[name], list(info["train_label_counts"].values()))

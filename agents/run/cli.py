@@ -164,6 +164,14 @@ def cmd_train_critic(args: argparse.Namespace) -> int:
                     f"{own['accuracy']:.1%} (constant {own['constant']:.1%}), balanced "
                     f"accuracy {own['balanced_accuracy']:.1%}"
                 )
+            distinct = report[name].get("held_out_distinct")
+            if distinct:
+                counts = ", ".join(f"{k} {v}" for k, v in distinct["label_counts"].items())
+                line += (
+                    f"; on its {distinct['n']} distinct programs ({counts}): accuracy "
+                    f"{distinct['accuracy']:.1%} (constant {distinct['constant']:.1%}), "
+                    f"balanced accuracy {distinct['balanced_accuracy']:.1%}"
+                )
         print(line)
     print(f"critics and report in {args.out}")
     return 0
