@@ -1046,6 +1046,25 @@ def write_markdown(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def saved_results(
+    results: dict[str, Any],
+    cs_runs: dict[str, Any],
+    saved: dict[str, Any],
+    meta: dict[str, Any],
+    numbers: dict[str, Any],
+) -> dict[str, Any]:
+    """What learning.json holds at the end of a run: the rows, the Critic Sampling runs
+    with the name of the φ_test they used (so that ``--resume`` keeps them while that
+    critic stays the same), how the run was made, and the summary numbers."""
+    return {
+        "results": results,
+        "critic_sampling": cs_runs,
+        "critic_sampling_critic": saved.get("critic_sampling_critic"),
+        "meta": meta,
+        "numbers": numbers,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -1236,10 +1255,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out / "results.md", command.strip(), header, table_rows, numbers, meta, png, extra
     )
     json_path.write_text(
-        json.dumps(
-            {"results": results, "critic_sampling": cs_runs, "meta": meta, "numbers": numbers},
-            indent=1,
-        )
+        json.dumps(saved_results(results, cs_runs, saved, meta, numbers), indent=1)
     )
     from agents.common.reporting import format_table
 
