@@ -914,12 +914,26 @@ def fit_offsets(
     if allowed is not None:  # the parser's verdict decides where it can
         logits = np.where(allowed.numpy(), logits, -np.inf)
     labels = np.array([e.label for e in examples])
-    present = [c for c in range(n_classes) if (labels == c).any()]
     constant = (
         float((labels == constant_label).mean())
         if counts is None
         else constant_accuracy(critic, examples, counts)
     )
+    critic.offsets = [float(x) for x in search_offsets(logits, labels, constant, rounds)]
+    return critic.offsets
+
+
+def search_offsets(
+    logits: np.ndarray, labels: np.ndarray, constant: float, rounds: int = 3
+) -> np.ndarray:
+    """The search behind :func:`fit_offsets`, on given sequence ``logits`` (``-inf``
+    where the parser's verdict rules a class out) and ``labels``: the per-class offsets
+    of :data:`OFFSET_GRID` with the best balanced accuracy among those whose accuracy is
+    at least ``constant`` (else the most accurate), the smallest among ties; the first
+    class stays at 0. Apart from :func:`fit_offsets` so that logits pooled from several
+    critics (benchmarks/critic_folds.py) can be searched the same way."""
+    n_classes = logits.shape[1]
+    present = [c for c in range(n_classes) if (labels == c).any()]
 
     def score(offsets: np.ndarray) -> tuple[bool, float, float, float]:
         predicted = (logits + offsets).argmax(-1)
@@ -938,8 +952,7 @@ def fit_offsets(
                 trial_score = score(trial)
                 if trial_score > best_score:
                     best, best_score = trial, trial_score
-    critic.offsets = [float(x) for x in best]
-    return critic.offsets
+    return best
 
 
 def plot_reliability(
