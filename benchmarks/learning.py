@@ -885,7 +885,39 @@ def critic_section(critic_dir: Path, out: Path) -> list[str]:
     ablation = out / "critic_ablation.json"
     if ablation.is_file():
         lines += ablation_section(json.loads(ablation.read_text()), out)
+    for name in ("test", "outcome"):
+        folds = out / f"critic_folds_{name}.json"
+        if folds.is_file():
+            lines += folds_section(json.loads(folds.read_text()))
     return lines
+
+
+def folds_section(folds: dict[str, Any]) -> list[str]:
+    """Markdown for benchmarks/critic_folds.py's results: the default recipe's critic
+    trained once per task fold, on C."""
+    label = "φ_test" if folds["critic"] == "test" else "φ"
+    oof = folds["out_of_fold"]
+    recall = ", ".join(
+        f"{c} {'n/a' if r is None else f'{100 * r:.0f}%'}"
+        for c, r in zip(folds["classes"], oof["recall"], strict=True)
+    )
+    held = folds["held_out"]
+    return [
+        f"### {label} across task folds",
+        "",
+        f"`{folds['command']}` ({folds['seconds'] / 60:.0f} min): the training programs of "
+        f"the default recipe ({folds['training_programs']}) cut into {folds['folds']} task "
+        "folds; for each, a critic trained on the others and validated on it, as the recipe "
+        "does with its one split. Offsets searched on all of them at once, each program "
+        f"scored by the critic that did not train on it: {oof['offsets']}, accuracy "
+        f"{100 * oof['accuracy']:.1f}% against the constant's {100 * oof['constant']:.1f}% "
+        f"(recall: {recall}). On C's {held['n']} programs "
+        f"({', '.join(f'{k} {v}' for k, v in held['label_counts'].items())}; the constant "
+        f"scores {100 * held['constant']:.1f}%):",
+        "",
+        markdown_table(folds["table"]["header"], folds["table"]["rows"]),
+        "",
+    ]
 
 
 def ablation_section(ablation: dict[str, Any], out: Path) -> list[str]:

@@ -72,6 +72,27 @@ def test_critic_section_reports_the_distinct_programs_and_the_fair_constant(lear
     assert text.count("the fair constant is told it too") == 2
     assert "On the 7 programs that compile, the network alone scores 50.0%" in text
     assert "compile error when" not in text  # φ_test's constant answers "failed"
+    # benchmarks/critic_folds.py's table joins when it is there
+    folds = {
+        "command": "python benchmarks/critic_folds.py",
+        "critic": "test",
+        "classes": ["failed", "passed"],
+        "folds": 3,
+        "seconds": 600.0,
+        "training_programs": 30,
+        "out_of_fold": {
+            "offsets": [0.0, -2.0],
+            "accuracy": 0.9,
+            "constant": 0.8,
+            "recall": [1.0, 0.5],
+        },
+        "held_out": {"n": 11, "label_counts": {"failed": 10, "passed": 1}, "constant": 10 / 11},
+        "table": {"header": ["critic", "C acc."], "rows": [["fold 0, its own offsets", "90.9"]]},
+    }
+    (tmp_path / "critic_folds_test.json").write_text(json.dumps(folds))
+    text = "\n".join(learning.critic_section(critic_dir, tmp_path))
+    assert "### φ_test across task folds" in text and "| fold 0, its own offsets | 90.9 |" in text
+    assert "accuracy 90.0% against the constant's 80.0% (recall: failed 100%, passed 50%)" in text
     # a report written before the distinct figures existed still renders
     for part in report.values():
         del part["held_out_distinct"]
