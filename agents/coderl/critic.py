@@ -510,13 +510,14 @@ def grade_examples(
     the task has them, on its example tests; returns ``{"outcome": [...], "test":
     [...]}``: copies of the examples labelled for φ and for φ_test, each with whether
     it compiles."""
+    built = [(t, t.program(text), e) for t, text, e in programs]  # each program built once
     programs = [
-        (t, text, replace(e, compiles=program_compiles(t.program(text)))) for t, text, e in programs
+        (t, source, replace(e, compiles=program_compiles(source))) for t, source, e in built
     ]
-    hidden = sandbox.run_many([(t.program(text), t) for t, text, _ in programs])
+    hidden = sandbox.run_many([(source, t) for t, source, _ in programs])
     with_examples = [p for p in programs if p[0].example_tests]
     example_results = sandbox.run_many(
-        [(t.program(text), t, t.example_tests) for t, text, _ in with_examples]
+        [(source, t, t.example_tests) for t, source, _ in with_examples]
     )
     return {
         "outcome": [
