@@ -47,14 +47,12 @@ from agents.coderl.critic import (
     TEST_CLASSES,
     CriticConfig,
     CriticExample,
-    OutcomeCritic,
     collect_training_programs,
     constant_answers,
-    fit_offsets,
     held_out_programs,
     raw_logits,
     search_offsets,
-    train_with_validation,
+    train_one_critic,
 )
 from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs
@@ -166,27 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     critic, held_allowed = None, None
     for k, (train, validation_index) in enumerate(task_folds(data, args.folds, args.seed)):
         validation = [data[i] for i in validation_index]
-        critic = OutcomeCritic.from_policy(policy, classes, seed=args.seed).to(policy.device)
-        critic.read_brackets(policy.tokenizer)
-        critic.knows_syntax = config.knows_syntax
-        _, kept = train_with_validation(
-            critic,
-            train,
-            validation,
-            steps=config.steps,
-            eval_every=config.eval_every,
-            select_by=config.select_by,
-            lr=config.lr,
-            batch_size=config.batch_size,
-            balance=config.balance,
+        critic, info = train_one_critic(
+            [],
+            classes,
+            policy,
+            config,
             seed=args.seed,
             progress=not args.quiet,
             desc=f"fold {k}",
+            split=(train, validation),
         )
+        kept, own = info["kept_step"], info["offsets"]
+        # raw logits: before the offsets and temperature fitted on this fold
         out_of_fold[validation_index] = raw_logits(critic, validation).numpy()
         held_logits.append(raw_logits(critic, held).numpy())
-        train_counts = np.bincount([e.label for e in train], minlength=len(classes)).tolist()
-        own = fit_offsets(critic, validation, int(np.argmax(train_counts)), counts=train_counts)
         mask = critic.syntax_mask([e.compiles for e in held])
         held_allowed = None if mask is None else mask.numpy()
         rows.append(

@@ -1264,13 +1264,17 @@ def train_one_critic(
     seed: int = 0,
     progress: bool = False,
     desc: str = "critic",
+    split: tuple[Sequence[CriticExample], Sequence[CriticExample]] | None = None,
 ) -> tuple[OutcomeCritic, dict[str, Any]]:
     """One critic over ``classes`` trained on ``examples`` as ``config`` says: split by
-    task into training and validation, built from the actor (``policy``) or from
-    scratch, trained keeping the best weights on validation, then calibrated on
-    validation. Returns it and what happened (examples, label counts, kept step,
+    task into training and validation (or ``split``, a given ``(train, validation)``,
+    in place of ``examples``), built from the actor (``policy``) or from scratch,
+    trained keeping the best weights on validation, then calibrated on validation.
+    Returns it and what happened (examples, label counts, kept step, offsets,
     temperature, training and validation reports)."""
-    train, validation = split_by_task(examples, config.validation_fraction, seed)
+    train, validation = (
+        split_by_task(examples, config.validation_fraction, seed) if split is None else split
+    )
     init = config.init
     if init == "actor" and getattr(policy.model.config, "is_encoder_decoder", False):
         init = "scratch (the actor is an encoder-decoder)"  # the critic reads one sequence
