@@ -48,7 +48,7 @@ from agents.coderl.critic import (
     CriticConfig,
     CriticExample,
     collect_training_programs,
-    constant_answers,
+    constant_accuracy,
     held_out_programs,
     raw_logits,
     search_offsets,
@@ -194,10 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     assert critic is not None
     allowed = critic.syntax_mask([e.compiles for e in data])
     allowed = None if allowed is None else allowed.numpy()
-    constant = float((constant_answers(critic, data, counts) == labels).mean())
+    constant = constant_accuracy(critic, data, counts)
     pooled_scores = out_of_fold if allowed is None else np.where(allowed, out_of_fold, -np.inf)
     pooled = search_offsets(pooled_scores, labels, constant)
-    held_constant = float((constant_answers(critic, held, counts) == held_labels).mean())
+    held_constant = constant_accuracy(critic, held, counts)
     for k, logits in enumerate(held_logits):
         rows.append(
             {
