@@ -59,7 +59,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -805,6 +805,11 @@ def recipe_sentence(config: dict[str, Any]) -> str:
     return f"Recipe ({which} `CriticConfig`): {', '.join(parts)}; {', '.join(training)}."
 
 
+def recall_text(recalls: Iterable[tuple[str, float | None]]) -> str:
+    """``"failed 96%, passed 32%"``: each class's recall (n/a where C has none of it)."""
+    return ", ".join(f"{c} {'n/a' if r is None else f'{100 * r:.0f}%'}" for c, r in recalls)
+
+
 def critic_section(critic_dir: Path, out: Path) -> list[str]:
     """Markdown for the shared critics (their report in ``critic_dir``) and, when
     benchmarks/critic_ablation.py has written ``out/critic_ablation.json``, the
@@ -831,10 +836,7 @@ def critic_section(critic_dir: Path, out: Path) -> list[str]:
             f"**{100 * held['accuracy']:.1f}%** on {held['n']} programs sampled for C"
         )
         if "balanced_accuracy" in held:
-            recall = ", ".join(
-                f"{c} {'n/a' if r is None else f'{100 * r:.0f}%'}"
-                for c, r in held["recall"].items()
-            )
+            recall = recall_text(held["recall"].items())
             figures += (
                 f", where always answering its training set's commonest class scores "
                 f"{100 * part['held_out_constant']:.1f}% (C's own commonest, "
@@ -897,10 +899,7 @@ def folds_section(folds: dict[str, Any]) -> list[str]:
     trained once per task fold, on C."""
     label = "φ_test" if folds["critic"] == "test" else "φ"
     oof = folds["out_of_fold"]
-    recall = ", ".join(
-        f"{c} {'n/a' if r is None else f'{100 * r:.0f}%'}"
-        for c, r in zip(folds["classes"], oof["recall"], strict=True)
-    )
+    recall = recall_text(zip(folds["classes"], oof["recall"], strict=True))
     held = folds["held_out"]
     return [
         f"### {label} across task folds",
