@@ -1419,11 +1419,13 @@ def fit_critics(
         # the measurement rests on
         distinct = deduplicate(held[name])
         if distinct:
-            counts = np.bincount([e.label for e in distinct], minlength=len(classes))
             distinct_report = evaluate_critic(critic, distinct)
             report[name]["held_out_distinct"] = {
                 **distinct_report.to_dict(),
-                "label_counts": dict(zip(classes, counts.tolist(), strict=True)),
+                # the confusion matrix's rows are the true classes
+                "label_counts": {
+                    c: sum(row) for c, row in zip(classes, distinct_report.confusion, strict=True)
+                },
                 "constant": distinct_report.constant_accuracy(info["train_majority"]),
             }
         if critic.knows_syntax:
