@@ -15,10 +15,12 @@ expected calibration error.
 The tasks and the warm-start are the learning benchmark's (benchmarks/learning.py): the
 built-in train split cut into A (solutions seen) and B (rewards only), the tiny GPT-2
 warm-started with cross-entropy on A. The programs of every recipe come from one pool,
-sampled once: the warm-start's (and, with ``--rl-updates``, an actor's after that many
-actor-critic updates on B, rewards only) at temperatures 0.6, 1.0 and 1.3, 8 per task
-and temperature, for A's and B's tasks; A's references labelled passed, and 16 graded
-mutants of each. Each recipe takes its part of the pool.
+sampled once: the warm-start's and a copy's after ``--rl-updates`` actor-critic updates
+on B, rewards only (:func:`train_rl_sampler`, as the default recipe trains it), at
+temperatures 0.6, 1.0 and 1.3, 8 per task and temperature, for A's and B's tasks; A's
+references labelled passed, and 16 graded mutants of each. Each recipe takes its part of
+the pool. The chain's last step, the RL actor's programs, reaches the default recipe;
+``--rl-updates 0`` stops the chain one step short of it.
 
     python benchmarks/critic_ablation.py   # first run: ~40 min of sampling and grading
                                            # on 2 cores, then minutes per row; cached
@@ -43,7 +45,7 @@ from typing import Any
 
 import torch
 
-from agents import ActorCriticAgent, ActorCriticConfig, Policy
+from agents import Policy
 from agents.coderl import critic as critic_module
 from agents.coderl.critic import (
     OUTCOME_CLASSES,
@@ -59,6 +61,7 @@ from agents.coderl.critic import (
     plot_reliability,
     syntax_figures,
     train_one_critic,
+    train_rl_sampler,
 )
 from agents.coderl.syntax import program_compiles
 from agents.common.config import SamplingConfig
@@ -79,19 +82,18 @@ POOL_MUTANTS = 16
 
 @dataclass(frozen=True)
 class Recipe:
-    """One row: a name, what it adds, its config and the samplers whose programs it
-    takes."""
+    """One row: a name, what it adds and its config."""
 
     name: str
     adds: str
     config: CriticConfig
-    samplers: tuple[str, ...] = ("warm-start",)
 
 
-def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
+def recipes(rl_updates: int, quick: bool) -> list[Recipe]:
     """The chain, each recipe the one before plus one choice, ending at the default
-    recipe; then the default recipe with one choice taken out, for the choices that
-    matter most."""
+    recipe (one step short of it with ``rl_updates`` 0: no RL actor's programs); then
+    the chain's last recipe with one choice taken out, for the choices that matter
+    most."""
     budget: dict[str, Any] = {"steps": 6, "eval_every": 3} if quick else {}
     c = CriticConfig.original(**budget)
     chain = [Recipe("original", "the recipe the project started with", c)]
@@ -99,7 +101,7 @@ def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
     def add(name: str, adds: str, **changes: Any) -> None:
         nonlocal c
         c = replace(c, **changes)
-        chain.append(Recipe(name, adds, c, chain[-1].samplers))
+        chain.append(Recipe(name, adds, c))
 
     add("temperatures", "programs at temperatures 0.6, 1.0 and 1.3", temperatures=POOL_TEMPERATURES)
     add("A's programs", "programs sampled for A's tasks too", sample_reference_tasks=True)
@@ -140,27 +142,25 @@ def recipes(with_rl_actor: bool, quick: bool) -> list[Recipe]:
         adjust_logits=True,
     )
     add("calibrated", "a temperature fitted on the validation tasks", calibrate=True)
-    final = chain[-1]
-    if with_rl_actor:
-        chain.append(
-            Recipe(
-                "RL actor's programs",
-                "programs an actor sampled after RL on B join",
-                final.config,
-                ("warm-start", "rl-actor"),
-            )
+    if rl_updates:
+        add(
+            "RL actor's programs",
+            f"programs a copy of the actor samples after {rl_updates} actor-critic updates "
+            "on B (rewards only) join",
+            actor_rl_updates=rl_updates,
         )
+    final = chain[-1]
     chain.append(
         Recipe(
             "default, no class weights",
-            "the default recipe without class weights",
+            "the chain's last recipe without class weights",
             replace(final.config, balance=False),
         )
     )
     chain.append(
         Recipe(
             "default, new GPT-2",
-            "the default recipe with a new GPT-2 as backbone",
+            "the chain's last recipe with a new GPT-2 as backbone",
             replace(final.config, init="scratch", **({} if quick else {"steps": 300, "lr": 1e-3})),
         )
     )
@@ -183,7 +183,7 @@ def part_of_pool(
                 mutants_taken[e.task_id] = mutants_taken.get(e.task_id, 0) + 1
                 kept.append(e)
         elif (
-            e.sampler in recipe.samplers
+            (e.sampler == "warm-start" or (e.sampler == "rl-actor" and config.actor_rl_updates))
             and e.temperature in config.temperatures
             and (config.sample_reference_tasks or e.task_id in rl_task_ids)
         ):
@@ -207,19 +207,23 @@ def with_verdicts(
     return out
 
 
-def rl_actor(warm_path: str, a_tasks, b_tasks, sandbox, updates: int, seed: int) -> Policy:
-    """An actor after ``updates`` actor-critic updates on B (rewards only, A's solutions
-    in its replay buffer), cached by its settings."""
-    folder = default_cache_dir() / "critic-ablation" / f"rl-actor-{updates}-seed{seed}"
-    if not (folder / "config.json").is_file():
-        config = ActorCriticConfig(
-            model=warm_path, seed=seed, max_new_tokens=MAX_NEW_TOKENS, temperature=1.0, top_p=0.95
-        )
-        agent = ActorCriticAgent(without_solutions(b_tasks), config, sandbox=sandbox)
-        agent.add_references(a_tasks)
-        agent.learn(updates, progress=False)
-        agent.policy.save(folder)
-    return Policy(str(folder), reference=False)
+def rl_actor(
+    warm_path: str, a_tasks, b_tasks, sandbox, updates: int, seed: int, quiet: bool
+) -> Policy:
+    """A copy of the warm-start after ``updates`` actor-critic updates on B (rewards
+    only, A's solutions in its replay buffer), as the default recipe trains it, cached
+    by its settings."""
+    return train_rl_sampler(
+        warm_path,
+        without_solutions(b_tasks),
+        sandbox,
+        default_cache_dir() / "critic-ablation" / f"rl-actor-{updates}-seed{seed}",
+        updates=updates,
+        reference_tasks=a_tasks,
+        sampling=SamplingConfig(max_new_tokens=MAX_NEW_TOKENS),
+        seed=seed,
+        progress=not quiet,
+    )
 
 
 def measure(
@@ -302,9 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rl-updates",
         type=int,
-        default=40,
-        help="actor-critic updates of the actor whose programs the 'RL actor' row adds "
-        "(0: no such row; default: 40)",
+        default=CriticConfig().actor_rl_updates,
+        help="actor-critic updates of the copy of the actor whose programs the chain's "
+        "last step adds (0: no such step; default: the default recipe's, "
+        f"{CriticConfig().actor_rl_updates})",
     )
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -322,7 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     policy = Policy(warm_path, reference=False)
     sampling = SamplingConfig(max_new_tokens=16 if args.quick else MAX_NEW_TOKENS)
     rl_task_ids = {t.task_id for t in b_tasks}
-    chain = recipes(args.rl_updates > 0, args.quick)
+    chain = recipes(args.rl_updates, args.quick)
+    # the chain's last recipe (the default one, with the RL actor's programs), before
+    # the rows that take one choice out of it
+    last_of_chain = [r for r in chain if not r.name.startswith("default, ")][-1]
 
     # The pool and the held-out programs are cached: sampling and grading them is most
     # of the run's time, and they depend only on the models, the tasks and the seed (the
@@ -365,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             samplers = {"warm-start": policy}
             if args.rl_updates > 0:
                 samplers["rl-actor"] = rl_actor(
-                    warm_path, a_tasks, b_tasks, sandbox, args.rl_updates, args.seed
+                    warm_path, a_tasks, b_tasks, sandbox, args.rl_updates, args.seed, args.quiet
                 )
             pool_config = CriticConfig(
                 samples_per_task=pool_per_temperature,
@@ -438,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             row["seconds"] = round(time.perf_counter() - t0, 1)
             done[recipe.name] = row
             done_file.write_text(json.dumps(done))
-        if recipe is chain[0] or recipe.name == "calibrated":
+        if recipe is chain[0] or recipe is last_of_chain:
             for name, report in reports.items():
                 label = "φ" if name == "outcome" else "φ_test"
                 reliability[f"{label}, {recipe.name}"] = report
@@ -467,7 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     result = {
         "command": "python benchmarks/critic_ablation.py"
-        + (f" --rl-updates {args.rl_updates}" if args.rl_updates != 40 else "")
+        + (
+            f" --rl-updates {args.rl_updates}"
+            if args.rl_updates != CriticConfig().actor_rl_updates
+            else ""
+        )
         + (" --quick" if args.quick else ""),
         "seed": args.seed,
         "tasks": {"A": len(a_tasks), "B": len(b_tasks), "C": len(c_tasks)},

@@ -6,7 +6,7 @@ weights that do best on them and fits its per-class logit offsets there. With a 
 hundred validation programs, which side of the constant a critic lands on for the
 held-out split C could depend on which tasks happened to validate it. This benchmark
 measures that: the training programs of ``code-synthesis train-critic`` (the same
-warm-start, tasks, recipe and seed) are cut into ``--folds`` task folds; for each fold a
+warm-start, copy of it after RL, tasks, recipe and seed) are cut into ``--folds`` task folds; for each fold a
 critic is trained on the others and validated on it, exactly as the recipe does with its
 one split. Then:
 
@@ -53,12 +53,13 @@ from agents.coderl.critic import (
     raw_logits,
     search_offsets,
     train_one_critic,
+    train_rl_sampler,
 )
 from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs
 from agents.common.reporting import markdown_table
 from agents.run.train import WARM_START, plan_tasks, without_solutions
-from agents.run.warm_start import warm_start
+from agents.run.warm_start import default_cache_dir, warm_start
 from code_env.sandbox import Sandbox
 
 #: The programs' length, as ``code-synthesis train-critic`` samples them.
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = {**WARM_START, "steps": 20}
         config = replace(
             config, samples_per_task=1, reference_mutants=2, steps=4, eval_every=2,
-            held_out_samples_per_task=2,
+            held_out_samples_per_task=2, actor_rl_updates=1,
         )  # fmt: skip
     warm_path = str(
         warm_start(solution_pairs(reference_tasks), progress=not args.quiet, **settings)
@@ -144,9 +145,23 @@ def main(argv: list[str] | None = None) -> int:
         held = held_out_programs(
             policy, held_tasks, sandbox, config, sampling=sampling, seed=args.seed
         )[name]
+        samplers = {"actor": policy}
+        if config.actor_rl_updates:  # the recipe's copy of the actor after RL, cached
+            folder = f"{Path(warm_path).name}-{config.actor_rl_updates}-seed{args.seed}"
+            samplers["rl-actor"] = train_rl_sampler(
+                warm_path,
+                without_solutions(rl_tasks),
+                sandbox,
+                default_cache_dir() / "critic-folds" / folder,
+                updates=config.actor_rl_updates,
+                reference_tasks=reference_tasks,
+                sampling=sampling,
+                seed=args.seed,
+                progress=not args.quiet,
+            )
         torch.manual_seed(args.seed)
         data = collect_training_programs(
-            {"actor": policy},
+            samplers,
             without_solutions(rl_tasks),
             sandbox,
             config,

@@ -56,14 +56,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if args.small:
         a_tasks, b_tasks, c_tasks = a_tasks[:4], b_tasks[:4], c_tasks[:4]
         settings.update(tasks_per_update=2, samples_per_task=2, ce_batch=2)
-        critic_config = CriticConfig(samples_per_task=2, steps=5, temperatures=(1.0,))
+        critic_config = CriticConfig(
+            samples_per_task=2, steps=5, temperatures=(1.0,), actor_rl_updates=1
+        )
 
     # 2. Warm-start (cached on disk).
     model_path = str(
         warm_start(solution_pairs(a_tasks), steps=args.warm_start_steps, lr=2e-3, tiny_config=tiny)
     )
 
-    # 3. The critics, on the warm-start's samples for A and B (B's solutions unused).
+    # 3. The critics, on samples for A and B (B's solutions unused) from the warm-start
+    #    and from a copy of it after a few actor-critic updates on B.
     critic_dir = tempfile.mkdtemp(prefix="coderl-critic-")
     plan = TrainPlan(b_tasks, a_tasks, c_tasks)
     report = train_critics(

@@ -13,10 +13,14 @@ from agents.coderl.critic import CriticConfig, CriticExample
 
 def test_each_recipe_takes_its_part_of_the_pool():
     ablation = load_script(REPO_ROOT / "benchmarks" / "critic_ablation.py", "critic_ablation")
-    chain = ablation.recipes(with_rl_actor=True, quick=False)
+    chain = ablation.recipes(rl_updates=40, quick=False)
     assert chain[0].config == CriticConfig.original()
-    calibrated = next(r for r in chain if r.name == "calibrated")
-    assert calibrated.config == CriticConfig()  # the chain ends at the default recipe
+    last = next(r for r in chain if r.name == "RL actor's programs")
+    assert last.config == CriticConfig()  # the chain ends at the default recipe
+    # without the RL actor, one step short of it
+    short = ablation.recipes(rl_updates=0, quick=False)
+    assert "RL actor's programs" not in [r.name for r in short]
+    assert short[-1].config.actor_rl_updates == 0
     pool = [
         CriticExample("b1", [1], [5], 0, "sampled", 1.0, "warm-start"),
         CriticExample("b1", [1], [5], 0, "sampled", 0.6, "warm-start"),  # same program

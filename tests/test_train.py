@@ -150,6 +150,7 @@ def test_coderl_train_critic_and_critic_sampling_from_the_command_line(tmp_path,
         *("--set", "ce_batch=2"),
         *("--set", "critic_samples_per_task=1"),
         *("--set", "critic_steps=2"),
+        *("--set", "critic_rl_updates=1"),
         *("--set", f"tiny={TINY_JSON}"),
     ]
     common = ["--warm-start-steps", "3", "--eval-samples", "1", "--quiet"]
@@ -166,6 +167,9 @@ def test_coderl_train_critic_and_critic_sampling_from_the_command_line(tmp_path,
     per_task = CriticConfig().held_out_samples_per_task
     assert critic_report["outcome"]["held_out"]["n"] == per_task * n_test
     assert (out / "critic" / "test" / "critic.json").is_file()
+    # the recipe's copy of the actor after RL sampled programs too
+    assert critic_report["samplers"] == ["actor", "rl-actor"]
+    assert (out / "critic" / "rl-actor" / "rl_sampler.json").is_file()
     capsys.readouterr()
 
     args = ["eval", "--checkpoint", str(out / "checkpoint"), "--critic-sampling", "--budget", "2"]
@@ -208,13 +212,19 @@ def test_train_critic_command_on_a_saved_model(tmp_path, capsys):
     a_tasks, b_tasks = split_ab(load_tasks("builtin", split="train"))
     seen = report["outcome"]["train_examples"] + report["outcome"]["validation"]["n"]
     assert seen == len(b_tasks)  # one program per B task; B has no references to add
-    # the default recipe: A's and B's tasks at three temperatures, A's references and
-    # up to 16 mutants of each
-    assert cli_main([*args, *settings]) == 0
+    assert report["samplers"] == ["actor"] and not (out / "rl-actor").exists()
+    # the default recipe: A's and B's tasks at three temperatures from the model and
+    # from a copy of it after RL (one update here), A's references and up to 16
+    # mutants of each
+    assert cli_main([*args, *settings, "--actor-rl-updates", "1"]) == 0
     report = json.loads((out / "critic_report.json").read_text())
+    assert report["samplers"] == ["actor", "rl-actor"]
+    assert report["config"]["actor_rl_updates"] == 1
     seen = report["outcome"]["train_examples"] + report["outcome"]["validation"]["n"]
-    most = 3 * (len(a_tasks) + len(b_tasks)) + len(a_tasks) * (1 + 16)
+    most = 2 * 3 * (len(a_tasks) + len(b_tasks)) + len(a_tasks) * (1 + 16)
     assert len(b_tasks) + 2 * len(a_tasks) < seen <= most
+    rl_actor = json.loads((out / "rl-actor" / "rl_sampler.json").read_text())
+    assert rl_actor["updates"] == 1 and rl_actor["tasks"] == [t.task_id for t in b_tasks]
     assert report["config"]["temperatures"] == [0.6, 1.0, 1.3]
     assert report["outcome"]["init"] == "actor" and report["config"]["read_brackets"]
     # the default critics take the parser's verdict: the fair constant is told it too

@@ -86,16 +86,23 @@ class CodeRLConfig(AgentConfig):
     (the rest of the recipe: :class:`~agents.coderl.critic.CriticConfig`'s defaults)."""
     critic_steps: int = 600
     """Optimiser steps of that critic's training."""
+    critic_rl_updates: int = 40
+    """Actor-critic updates of the copy of the actor whose programs join that critic's
+    (:attr:`~agents.coderl.critic.CriticConfig.actor_rl_updates`; 0: none)."""
 
     @property
     def critic_recipe(self) -> CriticConfig:
         """How a critic is trained when none is given."""
-        return CriticConfig(samples_per_task=self.critic_samples_per_task, steps=self.critic_steps)
+        return CriticConfig(
+            samples_per_task=self.critic_samples_per_task,
+            steps=self.critic_steps,
+            actor_rl_updates=self.critic_rl_updates,
+        )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _positive(self, "replay_capacity_per_task", "critic_samples_per_task", "critic_steps")
-        _non_negative(self, "ce_coef", "ce_batch")
+        _non_negative(self, "ce_coef", "ce_batch", "critic_rl_updates")
         if self.token_weights not in TOKEN_WEIGHTS:
             raise ValueError(
                 f"CodeRLConfig.token_weights must be one of {', '.join(TOKEN_WEIGHTS)}, "
@@ -222,7 +229,8 @@ class CodeRLAgent(OnPolicyAgent):
         """Train φ on programs the current (initial) actor samples for the training
         tasks, plus their references if they have any, as CodeRL trains its critic
         before RL, by :attr:`CodeRLConfig.critic_recipe` (the weights that do best on a
-        fifth of the tasks are kept)."""
+        fifth of the tasks are kept). The actor's own samples only: the recipe's copy
+        of the actor after RL samples too where :func:`prepare_run` trains the critics."""
         cfg = self.config
         recipe = cfg.critic_recipe
         data = collect_training_programs(

@@ -1111,6 +1111,11 @@ class CriticConfig:
     decides the label. 0: none."""
     dedup: bool = True
     """A program sampled twice for a task counts once."""
+    actor_rl_updates: int = 40
+    """Actor-critic updates of a copy of the actor on the judged tasks (rewards only;
+    the reference tasks' solutions in its replay buffer) before it samples training
+    programs too (:func:`train_rl_sampler`): the programs RL makes of the actor, which
+    the warm-start alone rarely writes. 0: the actor's own samples only."""
     init: str = "actor"
     """``"actor"``: the backbone is a copy of the actor's language model
     (:meth:`OutcomeCritic.from_policy`; an encoder-decoder actor falls back to
@@ -1150,7 +1155,7 @@ class CriticConfig:
 
     def __post_init__(self) -> None:
         _positive(self, "samples_per_task", "steps", "eval_every", "batch_size", "lr")
-        _non_negative(self, "held_out_samples_per_task", "reference_mutants")
+        _non_negative(self, "held_out_samples_per_task", "reference_mutants", "actor_rl_updates")
         if not self.temperatures or any(
             isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0
             for t in self.temperatures
@@ -1177,14 +1182,16 @@ class CriticConfig:
     def original(cls, **changes: Any) -> CriticConfig:
         """The recipe this project started with: 8 programs per task at temperature 1
         for the judged tasks only, no references or mutants, a small GPT-2 from scratch
-        reading tokens only and guessing syntax too, no class weights, the weights kept by accuracy, no offsets,
-        no calibration, 300 steps at 1e-3."""
+        reading tokens only and guessing syntax too, no RL actor's programs, no class
+        weights, the weights kept by accuracy, no offsets, no calibration, 300 steps at
+        1e-3."""
         base = cls(
             temperatures=(1.0,),
             sample_reference_tasks=False,
             references=False,
             reference_mutants=0,
             dedup=False,
+            actor_rl_updates=0,
             init="scratch",
             read_brackets=False,
             knows_syntax=False,
@@ -1453,6 +1460,65 @@ def fit_critics(
     return report
 
 
+def train_rl_sampler(
+    model: str,
+    tasks: Sequence[Task],
+    sandbox: Any,
+    out: str | os.PathLike[str],
+    *,
+    updates: int,
+    reference_tasks: Sequence[Task] = (),
+    sampling: SamplingConfig | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    log: Callable[..., Any] = print,
+):
+    """A copy of the actor ``model`` after ``updates`` actor-critic updates on ``tasks``
+    (pass them without solutions: rewards only), ``reference_tasks``' solutions in its
+    replay buffer, sampling as ``sampling`` says: a sampler of the programs RL makes of
+    the actor (:attr:`CriticConfig.actor_rl_updates`). Saved in ``out``; a folder that
+    already holds the same actor (model, tasks, updates, seed, sampling) is loaded
+    instead of trained again. Returns it as a :class:`~agents.common.policy.Policy`."""
+    import time
+
+    from agents.actor_critic import ActorCriticAgent, ActorCriticConfig
+    from agents.common.policy import Policy
+
+    sampling = SamplingConfig() if sampling is None else sampling
+    out = Path(out)
+    recipe = {
+        "model": str(model),
+        "updates": updates,
+        "seed": seed,
+        "tasks": [t.task_id for t in tasks],
+        "reference_tasks": [t.task_id for t in reference_tasks],
+        "sampling": asdict(sampling),
+    }
+    marker = out / "rl_sampler.json"
+    if marker.is_file() and json.loads(marker.read_text()) == recipe:
+        log(f"RL actor for the critics' programs: {out} (trained before)")
+        return Policy(str(out), reference=False)
+    config = ActorCriticConfig(
+        model=str(model),
+        seed=seed,
+        max_new_tokens=sampling.max_new_tokens,
+        max_prompt_tokens=sampling.max_prompt_tokens,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+    )
+    start = time.perf_counter()
+    agent = ActorCriticAgent(list(tasks), config, sandbox=sandbox)
+    agent.add_references(reference_tasks)
+    agent.learn(updates, progress=progress)
+    agent.policy.save(out)
+    marker.write_text(json.dumps(recipe, indent=2))  # written last: only a finished actor
+    log(
+        f"RL actor for the critics' programs: {updates} actor-critic updates in "
+        f"{time.perf_counter() - start:.0f} s, saved in {out}"
+    )
+    return Policy(str(out), reference=False)
+
+
 def train_critics_for(
     model: str,
     tasks: Sequence[Task],
@@ -1469,23 +1535,39 @@ def train_critics_for(
     sandbox: Any = None,
 ) -> dict[str, Any]:
     """:func:`fit_critics` for a model by name or path: φ and φ_test trained on programs
-    ``model`` (and each model of ``extra_samplers``, e.g. the actor after some RL)
-    samples for ``tasks`` and ``reference_tasks``, plus the references they carry as
-    passed programs (strip them from tasks learned from rewards only), as ``config``
-    says; measured on programs ``model`` samples for ``held_out``. Saved in ``out``;
-    returns the report. Programs are graded in ``sandbox`` (a local or Ray one;
-    default: a local :class:`~code_env.sandbox.Sandbox` made and closed here)."""
+    ``model``, a copy of it after :attr:`CriticConfig.actor_rl_updates` actor-critic
+    updates on ``tasks`` (:func:`train_rl_sampler`, saved in ``out/rl-actor``) and each
+    model of ``extra_samplers`` sample for ``tasks`` and ``reference_tasks``, plus the
+    references they carry as passed programs (strip them from tasks learned from
+    rewards only), as ``config`` says; measured on programs ``model`` samples for
+    ``held_out``. Saved in ``out``; returns the report. Programs are graded in
+    ``sandbox`` (a local or Ray one; default: a local
+    :class:`~code_env.sandbox.Sandbox` made and closed here)."""
     import contextlib
 
     from agents.common.policy import Policy
 
+    config = CriticConfig() if config is None else config
     policy = Policy(model, reference=False)
     samplers = {"actor": policy}
-    for extra in extra_samplers:
-        samplers[Path(str(extra)).name or str(extra)] = Policy(str(extra), reference=False)
     with contextlib.ExitStack() as stack:
         if sandbox is None:
             sandbox = stack.enter_context(Sandbox())
+        if config.actor_rl_updates:
+            samplers["rl-actor"] = train_rl_sampler(
+                model,
+                tasks,
+                sandbox,
+                Path(out) / "rl-actor",
+                updates=config.actor_rl_updates,
+                reference_tasks=reference_tasks,
+                sampling=sampling,
+                seed=seed,
+                progress=progress,
+                log=log,
+            )
+        for extra in extra_samplers:
+            samplers[Path(str(extra)).name or str(extra)] = Policy(str(extra), reference=False)
         return fit_critics(
             policy,
             tasks,

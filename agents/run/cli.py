@@ -131,6 +131,7 @@ def cmd_train_critic(args: argparse.Namespace) -> int:
         "samples_per_task": args.samples_per_task,
         "steps": args.steps,
         "held_out_samples_per_task": args.held_out_samples_per_task,
+        "actor_rl_updates": args.actor_rl_updates,
     }
     config = replace(base, **{k: v for k, v in changes.items() if v is not None})
     report = train_critics(
@@ -510,10 +511,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("default", "original"),
         default="default",
         help="'default': CriticConfig's defaults (programs at several temperatures for the "
-        "training and reference tasks, the references and their graded mutants, the "
+        "training and reference tasks from the model and from a copy of it after 40 "
+        "actor-critic updates, the references and their graded mutants, the "
         "actor's LM as backbone reading where brackets fail to match, class weights, "
         "logit offsets and a temperature fitted on validation); 'original': the recipe "
         "the project started with (docs/results.md measures each choice)",
+    )
+    tc.add_argument(
+        "--actor-rl-updates",
+        type=int,
+        default=None,
+        metavar="N",
+        help="actor-critic updates of the copy of the model whose samples join the "
+        "training programs, saved in OUT/rl-actor (0: none; default: the recipe's, 40, "
+        "or 0 for 'original')",
     )
     tc.add_argument(
         "--extra-sampler",
