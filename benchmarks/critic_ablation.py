@@ -217,7 +217,8 @@ def rl_actor(
         warm_path,
         without_solutions(b_tasks),
         sandbox,
-        default_cache_dir() / "critic-ablation" / f"rl-actor-{updates}-seed{seed}",
+        # the folder critic_folds.py uses too: one actor for both
+        default_cache_dir() / "rl-actor" / f"{Path(warm_path).name}-{updates}-seed{seed}",
         updates=updates,
         reference_tasks=a_tasks,
         sampling=SamplingConfig(max_new_tokens=MAX_NEW_TOKENS),

@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 warm_path,
                 without_solutions(rl_tasks),
                 sandbox,
-                default_cache_dir() / "critic-folds" / folder,
+                default_cache_dir() / "rl-actor" / folder,  # critic_ablation.py's too
                 updates=config.actor_rl_updates,
                 reference_tasks=reference_tasks,
                 sampling=sampling,

@@ -403,9 +403,10 @@ def train_agent(agent: BaseAgent, setting: Setting) -> RowRun:
 
 
 def shared_critic(setting: Setting) -> str:
-    """CodeRL's critics, trained once on the warm-start's samples by the default recipe
-    (:class:`~agents.coderl.critic.CriticConfig`; like the warm-start, shared by every
-    CodeRL row and seed) and cached; their report is kept with the results."""
+    """CodeRL's critics, trained once by the default recipe
+    (:class:`~agents.coderl.critic.CriticConfig`: on the warm-start's samples and those
+    of a copy of it after 40 actor-critic updates on B; like the warm-start, shared by
+    every CodeRL row and seed) and cached; their report is kept with the results."""
     from agents.coderl import critic as critic_module
     from agents.run.train import TrainPlan, train_critics
 
