@@ -776,7 +776,14 @@ def recipe_sentence(config: dict[str, Any]) -> str:
     tasks = "A and B" if config["sample_reference_tasks"] else "B"
     parts = [
         f"{config['samples_per_task']} programs per task at temperatures "
-        f"{', '.join(str(t) for t in config['temperatures'])} from the warm-start, for {tasks}"
+        f"{', '.join(str(t) for t in config['temperatures'])} from the warm-start"
+        + (
+            f" and from a copy of it after {config['actor_rl_updates']} actor-critic updates "
+            "on B (rewards only)"
+            if config.get("actor_rl_updates")
+            else ""
+        )
+        + f", for {tasks}"
     ]
     if config["references"]:
         parts.append("with A's references labelled passed")
@@ -928,7 +935,8 @@ def ablation_section(ablation: dict[str, Any], out: Path) -> list[str]:
         "### The critic's recipe, one choice at a time",
         "",
         f"`{ablation['command']}` ({ablation['seconds'] / 60:.0f} min): each row adds one "
-        "choice to the row above (the last rows take one out of the default recipe). Every critic "
+        "choice to the row above; the rows named *default, …* take one out of the chain's "
+        "last recipe. Every critic "
         f"is measured on the same {ablation['held_out']['n']['outcome']} programs the "
         f"warm-start sampled for C's {ablation['tasks']['C']} tasks (φ: "
         f"{', '.join(f'{k} {v}' for k, v in labels['outcome'].items())}; φ_test: "
@@ -940,6 +948,8 @@ def ablation_section(ablation: dict[str, Any], out: Path) -> list[str]:
         markdown_table(ablation["table"]["header"], ablation["table"]["rows"]),
         "",
     ]
+    if ablation.get("note"):  # what a reader must know of when and how it was measured
+        lines += [f"*Note:* {ablation['note']}", ""]
     png = out / "critic_reliability.png"
     if png.is_file():
         lines += ["![reliability of the critics on C](critic_reliability.png)", ""]

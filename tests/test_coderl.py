@@ -30,6 +30,7 @@ from agents.coderl.critic import (
     plot_confusion,
     split_by_task,
     train_critic,
+    train_rl_sampler,
     train_with_validation,
 )
 from agents.common.config import SamplingConfig
@@ -196,6 +197,34 @@ def test_the_default_recipe_starts_from_the_actor_adds_mutants_and_calibrates(
     assert critic.brackets is not None
 
 
+def test_the_rl_sampler_is_trained_once_and_reused_while_its_recipe_holds(tmp_path, tasks, sandbox):
+    from agents import Policy
+
+    model = tmp_path / "model"
+    Policy("tiny", reference=False, tiny_config=TINY).save(model)
+    logs: list[str] = []
+    settings = dict(
+        reference_tasks=tasks[3:],
+        sampling=SamplingConfig(max_new_tokens=8),
+        progress=False,
+        log=logs.append,
+    )
+    out = tmp_path / "rl-actor"
+    b_tasks = without_solutions(tasks[:3])
+    first = train_rl_sampler(str(model), b_tasks, sandbox, out, updates=1, **settings)
+    assert "1 actor-critic updates" in logs[-1] and (out / "rl_sampler.json").is_file()
+    # the actor changed: it is not the model it started from
+    start = Policy(str(model), reference=False).model.state_dict()
+    trained = first.model.state_dict()
+    assert any(not torch.equal(start[k], trained[k]) for k in start)
+    again = train_rl_sampler(str(model), b_tasks, sandbox, out, updates=1, **settings)
+    assert "trained before" in logs[-1]
+    assert all(torch.equal(v, again.model.state_dict()[k]) for k, v in trained.items())
+    # another recipe (here: another seed) trains anew
+    train_rl_sampler(str(model), b_tasks, sandbox, out, updates=1, seed=1, **settings)
+    assert "1 actor-critic updates" in logs[-1]
+
+
 def test_a_critic_from_the_actor_copies_its_language_model():
     from agents import Policy
 
@@ -357,6 +386,7 @@ def test_duplicates_count_once():
         ("temperatures", (), "temperatures must be positive"),
         ("validation_fraction", 1.0, "validation_fraction must be in [0, 1)"),
         ("steps", 0, "steps must be positive"),
+        ("actor_rl_updates", -1, "actor_rl_updates must be"),
     ],
 )
 def test_critic_config_errors_name_the_field(field, value, words):

@@ -68,4 +68,7 @@ def test_a_quick_run_writes_the_table_that_results_md_shows(tmp_path, monkeypatc
     lines = learning.ablation_section(result, tmp_path)
     text = "\n".join(lines)
     assert "one choice at a time" in text and "| original |" in text
-    assert "critic_reliability.png" in text
+    assert "critic_reliability.png" in text and "*Note:*" not in text
+    # a note on how the table was measured is shown with it
+    noted = learning.ablation_section({**result, "note": "measured before X."}, tmp_path)
+    assert "*Note:* measured before X." in noted

@@ -108,3 +108,14 @@ def test_learning_json_keeps_the_critic_its_critic_sampling_used(learning):
     assert payload["critic_sampling"] is cs_runs and payload["results"] == {"row": {}}
     # without Critic Sampling runs, nothing is claimed
     assert learning.saved_results({}, {}, {}, {}, {})["critic_sampling_critic"] is None
+
+
+def test_the_recipe_sentence_names_the_rl_actor_and_says_whether_it_is_the_default(learning):
+    from agents.coderl.critic import CriticConfig
+
+    default = json.loads(json.dumps(CriticConfig().to_dict()))
+    sentence = learning.recipe_sentence(default)
+    assert sentence.startswith("Recipe (the default `CriticConfig`)")
+    assert "from a copy of it after 40 actor-critic updates on B" in sentence
+    without = learning.recipe_sentence({**default, "actor_rl_updates": 0})
+    assert "changed" in without and "actor-critic updates" not in without
