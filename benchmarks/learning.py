@@ -892,6 +892,13 @@ def critic_section(critic_dir: Path, out: Path) -> list[str]:
         if png.is_file():
             shutil.copy(png, out / f"critic_{name}.png")
             lines += [f"![confusion matrix of {label}](critic_{name}.png)", ""]
+    png = critic_dir / "reliability.png"
+    if png.is_file():  # the shared critics' own (the ablation's plots two other recipes)
+        shutil.copy(png, out / "critic_default_reliability.png")
+        lines += [
+            "![reliability of φ and φ_test on C's programs](critic_default_reliability.png)",
+            "",
+        ]
     ablation = out / "critic_ablation.json"
     if ablation.is_file():
         lines += ablation_section(json.loads(ablation.read_text()), out)

@@ -72,6 +72,11 @@ def test_critic_section_reports_the_distinct_programs_and_the_fair_constant(lear
     assert text.count("the fair constant is told it too") == 2
     assert "On the 7 programs that compile, the network alone scores 50.0%" in text
     assert "compile error when" not in text  # φ_test's constant answers "failed"
+    assert "critic_default_reliability.png" not in text  # no diagram in the critic folder
+    (critic_dir / "reliability.png").write_bytes(b"png")
+    text = "\n".join(learning.critic_section(critic_dir, tmp_path))
+    assert "](critic_default_reliability.png)" in text
+    assert (tmp_path / "critic_default_reliability.png").read_bytes() == b"png"
     # benchmarks/critic_folds.py's table joins when it is there
     folds = {
         "command": "python benchmarks/critic_folds.py",
