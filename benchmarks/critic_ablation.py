@@ -68,7 +68,7 @@ from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs, split_ab, without_solutions
 from agents.common.reporting import markdown_table
 from agents.run.train import WARM_START
-from agents.run.warm_start import default_cache_dir, warm_start
+from agents.run.warm_start import default_cache_dir, rl_sampler_dir, warm_start
 from code_env import load_tasks
 from code_env.sandbox import Sandbox
 
@@ -217,8 +217,7 @@ def rl_actor(
         warm_path,
         without_solutions(b_tasks),
         sandbox,
-        # the folder critic_folds.py uses too: one actor for both
-        default_cache_dir() / "rl-actor" / f"{Path(warm_path).name}-{updates}-seed{seed}",
+        rl_sampler_dir(warm_path, updates, seed),
         updates=updates,
         reference_tasks=a_tasks,
         sampling=SamplingConfig(max_new_tokens=MAX_NEW_TOKENS),

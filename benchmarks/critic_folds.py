@@ -6,9 +6,9 @@ weights that do best on them and fits its per-class logit offsets there. With a 
 hundred validation programs, which side of the constant a critic lands on for the
 held-out split C could depend on which tasks happened to validate it. This benchmark
 measures that: the training programs of ``code-synthesis train-critic`` (the same
-warm-start, copy of it after RL, tasks, recipe and seed) are cut into ``--folds`` task folds; for each fold a
-critic is trained on the others and validated on it, exactly as the recipe does with its
-one split. Then:
+warm-start, copy of it after RL, tasks, recipe and seed) are cut into ``--folds`` task
+folds; for each fold a critic is trained on the others and validated on it, exactly as
+the recipe does with its one split. Then:
 
 - **each fold's critic, its own offsets**: what the default recipe gives with that fold
   as its validation split;
@@ -59,7 +59,7 @@ from agents.common.config import SamplingConfig
 from agents.common.data import solution_pairs
 from agents.common.reporting import markdown_table
 from agents.run.train import WARM_START, plan_tasks, without_solutions
-from agents.run.warm_start import default_cache_dir, warm_start
+from agents.run.warm_start import rl_sampler_dir, warm_start
 from code_env.sandbox import Sandbox
 
 #: The programs' length, as ``code-synthesis train-critic`` samples them.
@@ -147,12 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         )[name]
         samplers = {"actor": policy}
         if config.actor_rl_updates:  # the recipe's copy of the actor after RL, cached
-            folder = f"{Path(warm_path).name}-{config.actor_rl_updates}-seed{args.seed}"
             samplers["rl-actor"] = train_rl_sampler(
                 warm_path,
                 without_solutions(rl_tasks),
                 sandbox,
-                default_cache_dir() / "rl-actor" / folder,  # critic_ablation.py's too
+                rl_sampler_dir(warm_path, config.actor_rl_updates, args.seed),
                 updates=config.actor_rl_updates,
                 reference_tasks=reference_tasks,
                 sampling=sampling,

@@ -48,7 +48,7 @@ from torch import nn
 from agents.coderl.syntax import program_compiles
 from agents.common.config import SamplingConfig, _non_negative, _positive
 from agents.common.optim import optimizer_step
-from agents.common.policy import left_pad
+from agents.common.policy import Policy, left_pad
 from code_env.sandbox import ExecutionResult, Outcome, Sandbox
 from code_env.tasks import Task
 
@@ -1472,7 +1472,7 @@ def train_rl_sampler(
     seed: int = 0,
     progress: bool = True,
     log: Callable[..., Any] = print,
-):
+) -> Policy:
     """A copy of the actor ``model`` after ``updates`` actor-critic updates on ``tasks``
     (pass them without solutions: rewards only), ``reference_tasks``' solutions in its
     replay buffer, sampling as ``sampling`` says: a sampler of the programs RL makes of
@@ -1482,7 +1482,6 @@ def train_rl_sampler(
     import time
 
     from agents.actor_critic import ActorCriticAgent, ActorCriticConfig
-    from agents.common.policy import Policy
 
     sampling = SamplingConfig() if sampling is None else sampling
     out = Path(out)
@@ -1544,8 +1543,6 @@ def train_critics_for(
     ``sandbox`` (a local or Ray one; default: a local
     :class:`~code_env.sandbox.Sandbox` made and closed here)."""
     import contextlib
-
-    from agents.common.policy import Policy
 
     config = CriticConfig() if config is None else config
     policy = Policy(model, reference=False)

@@ -25,6 +25,14 @@ def default_cache_dir() -> Path:
     return Path(root)
 
 
+def rl_sampler_dir(model: str, updates: int, seed: int) -> Path:
+    """Where the benchmarks cache the critics' copy of ``model`` after ``updates``
+    actor-critic updates (:func:`agents.coderl.critic.train_rl_sampler`, which checks
+    that a folder holds the actor asked for): one folder per model, updates and seed,
+    shared by every benchmark that needs that actor."""
+    return default_cache_dir() / "rl-actor" / f"{Path(model).name}-{updates}-seed{seed}"
+
+
 def warm_start(
     pairs: Sequence[tuple[str, str]],
     *,
